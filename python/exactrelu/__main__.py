@@ -1,0 +1,3 @@
+from exactrelu.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,311 @@
+"""Exact hyperplane arrangements of a dataset: cells, rays and their counts.
+
+Each data point x_i defines the central hyperplane {u : x~_i . u = 0} in weight
+space, with x~_i = (x_i, 1) when ``bias=True`` (the bias coordinate is last) and
+x~_i = x_i otherwise. The full-dimensional cells are the activation patterns of a
+ReLU neuron; the rays (1-dimensional flats of the essentialized arrangement) are
+the only neurons an optimal network needs.
+
+All signs are decided exactly on the given doubles (a floating-point filter with
+a certified error bound, and an exact modular-arithmetic fallback).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+
+from . import _core
+from ._validation import as_data_matrix, lift, resolve_limit, resolve_threads
+from .errors import InputError, SizeError
+
+__all__ = [
+    "Cells",
+    "Rays",
+    "ArrangementInfo",
+    "enumerate_cells",
+    "count_cells",
+    "enumerate_rays",
+    "count_rays",
+    "cover_count",
+    "arrangement_info",
+    "DEFAULT_MEMORY_LIMIT",
+]
+
+#: Default memory budget (bytes) for enumerations: refuse larger outputs up front.
+DEFAULT_MEMORY_LIMIT = 4 * 1024**3
+
+
+def cover_count(n, rank):
+    """Cover's number of cells of ``n`` central hyperplanes in general position.
+
+    ``2 * sum_{k=0}^{rank-1} C(n-1, k)`` (Cover 1965); 1 when ``n == 0``.
+
+    Examples
+    --------
+    >>> cover_count(3, 2)   # three lines through 0 in the plane: 6 sectors
+    6
+    >>> cover_count(100, 4)
+    323600
+    """
+    n = _nonneg_int(n, "n")
+    rank = _nonneg_int(rank, "rank")
+    if n == 0 or rank == 0:
+        return 1
+    return 2 * sum(comb(n - 1, k) for k in range(rank))
+
+
+def _nonneg_int(v, name):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
+        raise InputError(f"{name} must be a non-negative int, got {v!r}")
+    return int(v)
+
+
+@dataclass(frozen=True)
+class ArrangementInfo:
+    """Exact facts about an arrangement, computed without enumerating it.
+
+    Attributes
+    ----------
+    n_rows : int
+        Rows of the (lifted) data.
+    dim : int
+        Ambient dimension (d + 1 with bias).
+    rank : int
+        Exact rank of the lifted data (the essential dimension).
+    n_hyperplanes : int
+        Distinct hyperplanes (zero rows dropped, parallel rows merged).
+    cells_bound : int
+        Cover's bound for ``n_hyperplanes`` and ``rank``: an upper bound on the cells.
+    rays_bound : int
+        ``2 * C(n_hyperplanes, rank - 1)``: an upper bound on the rays.
+    """
+
+    n_rows: int
+    dim: int
+    rank: int
+    n_hyperplanes: int
+    cells_bound: int
+    rays_bound: int
+
+
+def _info_from_lifted(A):
+    rank, m = _core.analyze(A)
+    cells_bound = cover_count(m, rank) if m else 1
+    rays_bound = 2 * comb(m, rank - 1) if rank >= 1 else 0
+    return ArrangementInfo(A.shape[0], A.shape[1], rank, m, cells_bound, rays_bound)
+
+
+def arrangement_info(X, *, bias=True, extra_hyperplanes=None):
+    """Rank, distinct hyperplanes and size bounds of the arrangement of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> info = arrangement_info(np.array([[0.0], [1.0], [1.0], [2.0]]))
+    >>> info.rank, info.n_hyperplanes, info.cells_bound
+    (2, 3, 6)
+    """
+    return _info_from_lifted(_lifted(X, bias, extra_hyperplanes)[0])
+
+
+def _lifted(X, bias, extra_hyperplanes):
+    X = as_data_matrix(X)
+    A = lift(X, bool(bias))
+    n_data = A.shape[0]
+    if extra_hyperplanes is not None:
+        E = as_data_matrix(extra_hyperplanes, "extra_hyperplanes", min_rows=0) if np.size(
+            extra_hyperplanes
+        ) else np.zeros((0, A.shape[1]))
+        if E.shape[1] != A.shape[1]:
+            raise InputError(
+                f"extra_hyperplanes must have {A.shape[1]} columns (the dimension of the "
+                f"{'lifted ' if bias else ''}data), got shape {E.shape}"
+            )
+        A = np.ascontiguousarray(np.vstack([A, E]))
+    return A, n_data
+
+
+def _check_size(estimate, limit, what, bytes_each, memory_limit):
+    if limit >= 0 and estimate > limit:
+        raise SizeError(
+            f"the arrangement may have up to {estimate:,} {what} (Cover/flat bound), "
+            f"more than max_{what}={limit:,}; raise the limit or reduce the data",
+            estimate=estimate, limit=limit, what=what,
+        )
+    need = estimate * bytes_each
+    if need > memory_limit:
+        raise SizeError(
+            f"listing up to {estimate:,} {what} needs about {need / 2**30:.2f} GiB, more than "
+            f"the memory limit {memory_limit / 2**30:.2f} GiB; use the count functions instead",
+            estimate=need, limit=memory_limit, what="bytes",
+        )
+
+
+@dataclass(frozen=True)
+class Cells:
+    """The full-dimensional cells of an arrangement.
+
+    Attributes
+    ----------
+    packed : ndarray of uint8, shape (n_cells, ceil(n / 8))
+        Activation patterns packed little-endian along each row (``np.packbits(...,
+        bitorder="little")``).
+    witnesses : ndarray of float64, shape (n_cells, dim)
+        One strictly interior point per cell.
+    n : int
+        Number of data rows (pattern length).
+    """
+
+    packed: np.ndarray
+    witnesses: np.ndarray
+    n: int
+
+    @property
+    def patterns(self):
+        """Bool array (n_cells, n): ``patterns[k, i] = x~_i . u > 0`` inside cell k."""
+        return np.unpackbits(self.packed, axis=1, count=self.n, bitorder="little").astype(bool)
+
+    def __len__(self):
+        return int(self.packed.shape[0])
+
+    def __repr__(self):
+        return f"Cells(n_cells={len(self)}, n={self.n}, dim={self.witnesses.shape[1]})"
+
+
+def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=None):
+    """List the full-dimensional cells of the arrangement of ``X``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Data points, one hyperplane each.
+    bias : bool
+        Lift the data with a constant column (neuron biases).
+    threads : int, optional
+        Worker threads (default: all cores). The output does not depend on it.
+    max_cells : int, optional
+        Refuse (with :class:`~exactrelu.errors.SizeError`) before allocating when
+        Cover's bound on the cells exceeds this.
+    memory_limit : int, optional
+        Bytes the output may take (default :data:`DEFAULT_MEMORY_LIMIT`).
+
+    Returns
+    -------
+    Cells
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cells = enumerate_cells(np.array([[0.0], [1.0], [2.0]]))
+    >>> len(cells)
+    6
+    >>> cells.patterns.sum(axis=1).tolist()
+    [0, 1, 2, 3, 2, 1]
+    """
+    A, _ = _lifted(X, bias, None)
+    threads = resolve_threads(threads)
+    limit = resolve_limit(max_cells, "max_cells")
+    info = _info_from_lifted(A)
+    memory_limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)
+    _check_size(info.cells_bound, limit, "cells", (A.shape[0] + 7) // 8 + 8 * A.shape[1] + 16,
+                memory_limit)
+    packed, wit = _core.enumerate_cells(A, threads, limit)
+    return Cells(packed, wit, A.shape[0])
+
+
+def count_cells(X, *, bias=True):
+    """The exact number of cells, without listing them (Zaslavsky's theorem).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = np.array([[i, j] for i in range(3) for j in range(3)], float)
+    >>> count_cells(g)       # a 3 x 3 grid
+    58
+    """
+    A, _ = _lifted(X, bias, None)
+    return int(_core.count_cells(A))
+
+
+@dataclass(frozen=True)
+class Rays:
+    """The rays of an arrangement: both unit directions of each 1-dimensional flat.
+
+    Attributes
+    ----------
+    directions : ndarray of float64, shape (n_rays, dim)
+        Unit l2 norm; rows ``2k`` and ``2k + 1`` are opposite. In a rank-deficient
+        arrangement the representative lies in the row space of the data.
+    indptr, indices : ndarray of int64
+        CSR incidence: ray k lies on hyperplanes ``indices[indptr[k]:indptr[k+1]]``
+        (data rows ``0..n-1`` then the extra hyperplanes ``n..``).
+    n_hyperplanes : int
+        Number of rows (data plus extra) the incidence refers to.
+    """
+
+    directions: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    n_hyperplanes: int
+
+    def __len__(self):
+        return int(self.directions.shape[0])
+
+    @property
+    def incidence(self):
+        """The incidence as a ``scipy.sparse.csr_array`` of bools, (n_rays, n_hyperplanes)."""
+        from scipy.sparse import csr_array
+
+        data = np.ones(len(self.indices), dtype=bool)
+        return csr_array((data, self.indices, self.indptr), shape=(len(self), self.n_hyperplanes))
+
+    def __repr__(self):
+        return f"Rays(n_rays={len(self)}, dim={self.directions.shape[1]})"
+
+
+def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threads=None,
+                   memory_limit=None):
+    """List the rays of the (essentialized) arrangement of ``X``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    bias : bool
+    extra_hyperplanes : array_like, shape (k, dim), optional
+        Further hyperplane normals (e.g. the coordinate hyperplanes ``np.eye(d, d + 1)``),
+        numbered ``n..n+k-1`` in the incidence.
+    max_rays : int, optional
+        Refuse before allocating when the bound on the rays exceeds this.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rays = enumerate_rays(np.array([[0.0], [1.0]]))
+    >>> len(rays), rays.indices.tolist()
+    (4, [0, 0, 1, 1])
+    """
+    A, _ = _lifted(X, bias, extra_hyperplanes)
+    threads = resolve_threads(threads)
+    limit = resolve_limit(max_rays, "max_rays")
+    info = _info_from_lifted(A)
+    memory_limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)
+    _check_size(info.rays_bound, limit, "rays", 8 * A.shape[1] + 8 * max(info.rank, 1) + 8,
+                memory_limit)
+    dirs, indptr, indices = _core.enumerate_rays(A, threads, limit)
+    return Rays(dirs, indptr, indices, A.shape[0])
+
+
+def count_rays(X, *, bias=True, extra_hyperplanes=None):
+    """The exact number of rays (twice the number of 1-dimensional flats).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> count_rays(np.random.default_rng(0).normal(size=(5, 2)))   # 2 * C(5, 2)
+    20
+    """
+    A, _ = _lifted(X, bias, extra_hyperplanes)
+    return int(_core.count_rays(A))
