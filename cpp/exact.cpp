@@ -1,0 +1,313 @@
+#include "exact.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+namespace exactrelu {
+namespace {
+
+// ---- error-free transformations -------------------------------------------------
+inline void two_sum(double a, double b, double& s, double& e) {
+    s = a + b;
+    double bb = s - a;
+    e = (a - (s - bb)) + (b - bb);
+}
+
+inline void two_prod(double a, double b, double& p, double& e) {
+    p = a * b;
+    e = std::fma(a, b, -p);
+}
+
+// ---- 32-bit primes for the modular fallback ----------------------------------------
+uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m) { return (a * b) % m; }
+
+uint64_t powmod(uint64_t a, uint64_t e, uint64_t m) {
+    uint64_t r = 1 % m;
+    a %= m;
+    while (e) {
+        if (e & 1) r = mulmod(r, a, m);
+        a = mulmod(a, a, m);
+        e >>= 1;
+    }
+    return r;
+}
+
+bool is_prime_u32(uint64_t n) {
+    if (n < 2) return false;
+    for (uint64_t p : {2u, 3u, 5u, 7u, 11u, 13u}) {
+        if (n % p == 0) return n == p;
+    }
+    uint64_t d = n - 1;
+    int s = 0;
+    while ((d & 1) == 0) { d >>= 1; ++s; }
+    for (uint64_t a : {2u, 7u, 61u}) {  // deterministic below 2^32
+        uint64_t x = powmod(a, d, n);
+        if (x == 1 || x == n - 1) continue;
+        bool comp = true;
+        for (int i = 1; i < s; ++i) {
+            x = mulmod(x, x, n);
+            if (x == n - 1) { comp = false; break; }
+        }
+        if (comp) return false;
+    }
+    return true;
+}
+
+const std::vector<uint64_t>& primes(std::size_t need) {
+    static std::mutex mu;
+    static std::vector<uint64_t> ps;
+    static uint64_t next = (1ull << 31) - 1;
+    std::lock_guard<std::mutex> lock(mu);
+    if (need > 20000) throw NumericalFailure("exact determinant needs too many primes");
+    while (ps.size() < need) {
+        if (is_prime_u32(next)) ps.push_back(next);
+        next -= 2;
+    }
+    return ps;
+}
+
+// Decompose a finite double into integer mantissa and exponent: x = m * 2^e.
+inline void decompose(double x, int64_t& m, int& e) {
+    if (x == 0.0) { m = 0; e = 0; return; }
+    int ex;
+    double f = std::frexp(x, &ex);  // x = f * 2^ex, 0.5 <= |f| < 1
+    m = static_cast<int64_t>(std::ldexp(f, 53));
+    e = ex - 53;
+    while (m != 0 && (m & 1) == 0) { m >>= 1; ++e; }
+}
+
+int sign_of(__int128 v) { return v > 0 ? 1 : (v < 0 ? -1 : 0); }
+
+// Bareiss elimination on 128-bit integers. Caller guarantees no overflow.
+int bareiss_sign(std::vector<__int128>& a, int k) {
+    int sgn = 1;
+    __int128 prev = 1;
+    for (int p = 0; p < k; ++p) {
+        if (a[p * k + p] == 0) {
+            int sw = -1;
+            for (int i = p + 1; i < k; ++i)
+                if (a[i * k + p] != 0) { sw = i; break; }
+            if (sw < 0) return 0;
+            for (int j = 0; j < k; ++j) std::swap(a[p * k + j], a[sw * k + j]);
+            sgn = -sgn;
+        }
+        __int128 piv = a[p * k + p];
+        for (int i = p + 1; i < k; ++i) {
+            for (int j = p + 1; j < k; ++j) {
+                a[i * k + j] = (a[i * k + j] * piv - a[i * k + p] * a[p * k + j]) / prev;
+            }
+            a[i * k + p] = 0;
+        }
+        prev = piv;
+    }
+    return sgn * sign_of(a[(k - 1) * k + (k - 1)]);
+}
+
+uint64_t det_mod(std::vector<uint64_t>& a, int k, uint64_t p) {
+    uint64_t det = 1;
+    for (int c = 0; c < k; ++c) {
+        int piv = -1;
+        for (int i = c; i < k; ++i)
+            if (a[i * k + c] != 0) { piv = i; break; }
+        if (piv < 0) return 0;
+        if (piv != c) {
+            for (int j = 0; j < k; ++j) std::swap(a[c * k + j], a[piv * k + j]);
+            det = (p - det) % p;
+        }
+        uint64_t pv = a[c * k + c];
+        det = mulmod(det, pv, p);
+        uint64_t inv = powmod(pv, p - 2, p);
+        for (int i = c + 1; i < k; ++i) {
+            uint64_t f = mulmod(a[i * k + c], inv, p);
+            if (f == 0) continue;
+            for (int j = c; j < k; ++j) {
+                a[i * k + j] = (a[i * k + j] + p - mulmod(f, a[c * k + j], p)) % p;
+            }
+        }
+    }
+    return det;
+}
+
+}  // namespace
+
+bool all_small_integers(const double* v, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        double x = v[i];
+        if (!(std::fabs(x) < 4503599627370496.0) || x != std::nearbyint(x)) return false;
+    }
+    return true;
+}
+
+int det_sign_exact(const double* m, int k) {
+    if (k == 0) return 1;
+    // Per-row scaling to integers: row i = ints * 2^emin_i (positive scale keeps the sign).
+    std::vector<int64_t> mant(static_cast<std::size_t>(k) * k);
+    std::vector<int> ex(static_cast<std::size_t>(k) * k);
+    std::vector<int> shift(k);
+    double log2_hadamard = 0.0;
+    bool fits128 = true;
+    for (int i = 0; i < k; ++i) {
+        int emin = 1 << 30;
+        bool nonzero = false;
+        for (int j = 0; j < k; ++j) {
+            decompose(m[i * k + j], mant[i * k + j], ex[i * k + j]);
+            if (mant[i * k + j] != 0) { emin = std::min(emin, ex[i * k + j]); nonzero = true; }
+        }
+        if (!nonzero) return 0;
+        shift[i] = emin;
+        int maxbits = 0;
+        for (int j = 0; j < k; ++j) {
+            int64_t mm = mant[i * k + j];
+            if (mm == 0) continue;
+            int bits = 64 - __builtin_clzll(static_cast<uint64_t>(mm < 0 ? -mm : mm)) +
+                       (ex[i * k + j] - emin);
+            maxbits = std::max(maxbits, bits);
+        }
+        double rowbits = maxbits + 0.5 * std::log2(static_cast<double>(k)) + 0.01;
+        log2_hadamard += rowbits;
+        if (maxbits > 62) fits128 = false;
+    }
+    if (fits128 && log2_hadamard < 61.0) {
+        std::vector<__int128> a(static_cast<std::size_t>(k) * k);
+        for (int i = 0; i < k; ++i)
+            for (int j = 0; j < k; ++j) {
+                int64_t mm = mant[i * k + j];
+                a[i * k + j] = mm == 0 ? 0 : (static_cast<__int128>(mm) << (ex[i * k + j] - shift[i]));
+            }
+        return bareiss_sign(a, k);
+    }
+    // Modular determinants and a mixed-radix sign test.
+    std::size_t np = static_cast<std::size_t>((log2_hadamard + 2.0) / 30.0) + 2;
+    const std::vector<uint64_t>& ps = primes(np);
+    std::vector<uint64_t> res(np);
+    std::vector<uint64_t> a(static_cast<std::size_t>(k) * k);
+    for (std::size_t t = 0; t < np; ++t) {
+        uint64_t p = ps[t];
+        for (int i = 0; i < k; ++i)
+            for (int j = 0; j < k; ++j) {
+                int64_t mm = mant[i * k + j];
+                if (mm == 0) { a[i * k + j] = 0; continue; }
+                uint64_t mag = static_cast<uint64_t>(mm < 0 ? -mm : mm) % p;
+                uint64_t v = mulmod(mag, powmod(2, static_cast<uint64_t>(ex[i * k + j] - shift[i]), p), p);
+                a[i * k + j] = mm < 0 ? (p - v) % p : v;
+            }
+        res[t] = det_mod(a, k, p);
+    }
+    // Garner: x = c0 + c1 p0 + c2 p0 p1 + ...
+    std::vector<uint64_t> c(np);
+    for (std::size_t t = 0; t < np; ++t) {
+        uint64_t p = ps[t];
+        // value of the already-built prefix modulo p
+        uint64_t acc = 0, prod = 1;
+        for (std::size_t s = 0; s < t; ++s) {
+            acc = (acc + mulmod(c[s] % p, prod, p)) % p;
+            prod = mulmod(prod, ps[s] % p, p);
+        }
+        uint64_t diff = (res[t] + p - acc) % p;
+        c[t] = mulmod(diff, powmod(prod, p - 2, p), p);
+    }
+    bool zero = true;
+    for (uint64_t d : c)
+        if (d) { zero = false; break; }
+    if (zero) return 0;
+    // compare x with (P-1)/2, whose digits are (p_t - 1)/2
+    for (std::size_t t = np; t-- > 0;) {
+        uint64_t h = (ps[t] - 1) / 2;
+        if (c[t] > h) return -1;
+        if (c[t] < h) return 1;
+    }
+    return 1;  // x == (P-1)/2 exactly: positive
+}
+
+int sum_sign_exact(double* terms, int k) {
+    // Shewchuk-style: accumulate into a nonoverlapping expansion.
+    std::vector<double> e;
+    e.reserve(static_cast<std::size_t>(k) + 4);
+    for (int i = 0; i < k; ++i) {
+        double q = terms[i];
+        if (q == 0.0) continue;
+        std::vector<double> h;
+        h.reserve(e.size() + 1);
+        for (double ej : e) {
+            double s, err;
+            two_sum(q, ej, s, err);
+            if (err != 0.0) h.push_back(err);
+            q = s;
+        }
+        if (q != 0.0) h.push_back(q);
+        e.swap(h);
+    }
+    for (std::size_t i = e.size(); i-- > 0;)
+        if (e[i] != 0.0) return e[i] > 0 ? 1 : -1;
+    return 0;
+}
+
+double dot_with_bound(const double* a, const double* b, int k, double* err) {
+    double s = 0.0, sabs = 0.0;
+    for (int i = 0; i < k; ++i) {
+        double p = a[i] * b[i];
+        s += p;
+        sabs += std::fabs(p);
+    }
+    *err = sabs * (k + 2) * kUnit * 1.0000001 + 1e-300;
+    return s;
+}
+
+int dot_sign_exact(const double* a, const double* b, int k) {
+    double err;
+    double s = dot_with_bound(a, b, k, &err);
+    if (std::isfinite(s) && std::fabs(s) > err && err < 1e300) return s > 0 ? 1 : -1;
+    std::vector<double> t(2 * static_cast<std::size_t>(k));
+    for (int i = 0; i < k; ++i) two_prod(a[i], b[i], t[2 * i], t[2 * i + 1]);
+    // fma residuals are exact unless a product underflows; rescale tiny rows.
+    return sum_sign_exact(t.data(), 2 * k);
+}
+
+void MinorTable::compute(const double* rows, int kk, int rr, bool integral) {
+    k = kk;
+    r = rr;
+    std::size_t sz = std::size_t(1) << r;
+    std::vector<double> v(sz, 0.0), pa(sz, 0.0), nv(sz, 0.0), npa(sz, 0.0);
+    v[0] = 1.0;
+    pa[0] = 1.0;
+    std::vector<uint32_t> cur{0u}, next;
+    for (int t = 0; t < k; ++t) {
+        const double* row = rows + static_cast<std::size_t>(t) * r;
+        next.clear();
+        // masks of size t+1: extend each mask of size t by one column
+        for (uint32_t mask : cur) {
+            for (int j = 0; j < r; ++j) {
+                if (mask & (1u << j)) continue;
+                uint32_t nm = mask | (1u << j);
+                // expansion along the last row (row t) of the (t+1)x(t+1) minor with columns nm:
+                // sign (-1)^{t + pos(j in nm)}
+                int pos = __builtin_popcount(nm & ((1u << j) - 1));
+                double sg = ((t + pos) & 1) ? -1.0 : 1.0;
+                if (npa[nm] == 0.0 && nv[nm] == 0.0) next.push_back(nm);
+                nv[nm] += sg * row[j] * v[mask];
+                npa[nm] += std::fabs(row[j]) * pa[mask];
+                if (npa[nm] == 0.0) npa[nm] = 1e-320;  // mark as visited
+            }
+        }
+        std::sort(next.begin(), next.end());
+        next.erase(std::unique(next.begin(), next.end()), next.end());
+        for (uint32_t mask : cur) { v[mask] = 0.0; pa[mask] = 0.0; }
+        for (uint32_t nm : next) { v[nm] = nv[nm]; pa[nm] = npa[nm]; nv[nm] = 0.0; npa[nm] = 0.0; }
+        cur.swap(next);
+    }
+    val.assign(sz, 0.0);
+    err.assign(sz, 0.0);
+    double gamma = (static_cast<double>(k) * (k + 1) + 4) * kUnit * 1.0001;
+    for (uint32_t mask : cur) {
+        val[mask] = v[mask];
+        double p = pa[mask] < 1e-300 ? 0.0 : pa[mask];
+        if (integral && p < 4503599627370496.0) {
+            err[mask] = 0.0;  // every intermediate is an integer below 2^53: exact
+        } else {
+            err[mask] = p * gamma + 1e-290;
+        }
+    }
+}
+
+}  // namespace exactrelu

@@ -1,0 +1,60 @@
+// Exact sign predicates on IEEE doubles.
+//
+// Every sign decided by the core goes through this file: a floating-point
+// filter with a certified error bound first, and an exact fallback (integer
+// Bareiss in 128-bit arithmetic when the data are small integers, otherwise
+// determinants modulo many primes with the Chinese remainder theorem and a
+// mixed-radix sign test).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace exactrelu {
+
+// Raised when an exact computation cannot be completed (e.g. absurd exponent range).
+struct NumericalFailure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+constexpr double kUnit = 1.1102230246251565e-16;  // 2^-53
+
+// Exact sign of the determinant of the k x k row-major matrix m.
+int det_sign_exact(const double* m, int k);
+
+// Exact sign of a determinant: filter with the given float value and error bound,
+// then the exact fallback.
+inline int det_sign_filtered(double value, double errbound, const double* m, int k) {
+    if (value > errbound) return 1;
+    if (value < -errbound) return -1;
+    return det_sign_exact(m, k);
+}
+
+// Exact sign of sum_i a[i] * b[i] (doubles, length k).
+int dot_sign_exact(const double* a, const double* b, int k);
+
+// Float dot product with a certified error bound (|fl - exact| <= *err).
+double dot_with_bound(const double* a, const double* b, int k, double* err);
+
+// Exact sign of a sum of doubles (terms may be modified/reordered).
+int sum_sign_exact(double* terms, int k);
+
+// All k x k minors of the k x r matrix `rows` (row-major), k <= r <= 20, computed by
+// Laplace expansion over column subsets. Minors are indexed by column bitmask.
+// For each, the float value and a certified absolute error bound are returned.
+// If `rows` holds only integers and every intermediate is below 2^53, bounds are 0.
+struct MinorTable {
+    int k = 0, r = 0;
+    std::vector<double> val;    // indexed by mask (size 1<<r), valid for popcount == k
+    std::vector<double> err;
+    void compute(const double* rows, int k, int r, bool integral);
+};
+
+// True if every value is an integer of magnitude below 2^52 (so products/sums can be
+// exact while below 2^53).
+bool all_small_integers(const double* v, std::size_t n);
+
+}  // namespace exactrelu

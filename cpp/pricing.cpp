@@ -1,0 +1,160 @@
+#include "pricing.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <queue>
+
+#include "arrangement.hpp"
+
+namespace exactrelu {
+namespace {
+
+struct Cand {
+    double absval;
+    double score;
+    long long order;  // enumeration order (task, sequence): deterministic tie-break
+    double norm;
+    std::vector<double> v;
+};
+
+struct Worse {  // heap top = the worst candidate kept
+    bool operator()(const Cand& a, const Cand& b) const {
+        if (a.absval != b.absval) return a.absval > b.absval;
+        return a.order < b.order;
+    }
+};
+
+struct TaskState {
+    std::priority_queue<Cand, std::vector<Cand>, Worse> heap;
+    long long seq = 0, priced = 0, skipped = 0;
+    // cache for the 2-flat currently swept
+    uint64_t sw_id = 0;
+    std::vector<double> preA, preB, preC, preD;  // prefix sums (2 each) of the four kinds
+};
+
+}  // namespace
+
+PriceResult price_core(const double* H, int m, int r, bool integral, const double* wpos,
+                       const double* wneg, const double* emask, int dm, int top_k, int threads,
+                       std::atomic<bool>& cancel, const std::function<bool()>& poll) {
+    PriceResult out;
+    if (top_k < 1) top_k = 1;
+    std::vector<TaskState> st;
+    auto consider = [&](TaskState& s, const std::vector<double>& v, double score, double norm,
+                        long long order) {
+        Cand c{std::fabs(score), score, order, norm, v};
+        if (static_cast<int>(s.heap.size()) < top_k) {
+            s.heap.push(std::move(c));
+        } else if (Worse()(c, s.heap.top())) {
+            s.heap.pop();
+            s.heap.push(std::move(c));
+        }
+    };
+    auto l1norm = [&](const std::vector<double>& v) {
+        double nrm = 0;
+        for (int i = 0; i < dm; ++i) {
+            double s = 0;
+            for (int j = 0; j < r; ++j) s += emask[static_cast<std::size_t>(i) * r + j] * v[j];
+            nrm += std::fabs(s);
+        }
+        return nrm;
+    };
+    if (r == 1) {
+        // a single line: theta = +-e
+        st.resize(1);
+        for (int sgn = 1; sgn >= -1; sgn -= 2) {
+            std::vector<double> v{static_cast<double>(sgn)};
+            double score = 0;
+            for (int h = 0; h < m; ++h) {
+                double s = H[h] * sgn;
+                score += s > 0 ? wpos[h] * s : -wneg[h] * s;
+            }
+            double nrm = l1norm(v);
+            if (nrm == 0) { st[0].skipped++; continue; }
+            st[0].priced++;
+            consider(st[0], v, score / nrm, nrm, sgn > 0 ? 0 : 1);
+        }
+    } else if (r >= 2) {
+        walk_lines(
+            H, m, r, integral, threads, cancel, poll, [&](int nt) { st.resize(nt); },
+            [&](int task, const LineRef& L) {
+                TaskState& s = st[task];
+                const Sweep& sw = *L.sweep;
+                int ni = static_cast<int>(sw.items.size());
+                if (s.sw_id != sw.id) {
+                    // new 2-flat: prefix sums over the sorted items
+                    s.sw_id = sw.id;
+                    s.preA.assign(2 * (ni + 1), 0.0);
+                    s.preB.assign(2 * (ni + 1), 0.0);
+                    s.preC.assign(2 * (ni + 1), 0.0);
+                    s.preD.assign(2 * (ni + 1), 0.0);
+                    for (int p = 0; p < ni; ++p) {
+                        int h = sw.items[p];
+                        double f = sw.flip[p];
+                        double q0 = sw.q[2 * p], q1 = sw.q[2 * p + 1];
+                        // K(sigma): sigma>0 -> wpos q ; sigma<0 -> -wneg q   (score of +v)
+                        // L(sigma): sigma>0 -> wneg q ; sigma<0 -> -wpos q   (score of -v)
+                        double kf = f > 0 ? wpos[h] : -wneg[h];   // K(f)
+                        double km = f > 0 ? -wneg[h] : wpos[h];   // K(-f)
+                        double lf = f > 0 ? wneg[h] : -wpos[h];   // L(f)
+                        double lm = f > 0 ? -wpos[h] : wneg[h];   // L(-f)
+                        s.preA[2 * p + 2] = s.preA[2 * p] + kf * q0;
+                        s.preA[2 * p + 3] = s.preA[2 * p + 1] + kf * q1;
+                        s.preB[2 * p + 2] = s.preB[2 * p] + km * q0;
+                        s.preB[2 * p + 3] = s.preB[2 * p + 1] + km * q1;
+                        s.preC[2 * p + 2] = s.preC[2 * p] + lf * q0;
+                        s.preC[2 * p + 3] = s.preC[2 * p + 1] + lf * q1;
+                        s.preD[2 * p + 2] = s.preD[2 * p] + lm * q0;
+                        s.preD[2 * p + 3] = s.preD[2 * p + 1] + lm * q1;
+                    }
+                }
+                int a = sw.cls_start[L.cls], b = sw.cls_start[L.cls + 1];
+                double f = sw.flip[a];
+                double al = f * sw.q[2 * a + 1], be = -f * sw.q[2 * a];  // v = al N0 + be N1
+                // +v: before with K(f), after with K(-f)
+                double cp0 = s.preA[2 * a] + (s.preB[2 * ni] - s.preB[2 * b]);
+                double cp1 = s.preA[2 * a + 1] + (s.preB[2 * ni + 1] - s.preB[2 * b + 1]);
+                double cm0 = s.preC[2 * a] + (s.preD[2 * ni] - s.preD[2 * b]);
+                double cm1 = s.preC[2 * a + 1] + (s.preD[2 * ni + 1] - s.preD[2 * b + 1]);
+                double splus = cp0 * al + cp1 * be;
+                double sminus = cm0 * al + cm1 * be;
+                std::vector<double> v(r);
+                line_direction(L, r, v.data());
+                double nrm = l1norm(v);
+                long long order = (static_cast<long long>(task) << 32) + 2 * s.seq;
+                ++s.seq;
+                if (nrm == 0) {
+                    s.skipped += 2;
+                    return;
+                }
+                s.priced += 2;
+                consider(s, v, splus / nrm, nrm, order);
+                std::vector<double> vm(r);
+                for (int j = 0; j < r; ++j) vm[j] = -v[j];
+                consider(s, vm, sminus / nrm, nrm, order + 1);
+            });
+    }
+    std::vector<Cand> all;
+    for (auto& s : st) {
+        out.n_priced += s.priced;
+        out.n_skipped += s.skipped;
+        while (!s.heap.empty()) {
+            all.push_back(s.heap.top());
+            s.heap.pop();
+        }
+    }
+    std::sort(all.begin(), all.end(), [](const Cand& a, const Cand& b) {
+        if (a.absval != b.absval) return a.absval > b.absval;
+        return a.order < b.order;
+    });
+    if (static_cast<int>(all.size()) > top_k) all.resize(top_k);
+    for (auto& c : all) {
+        out.scores.push_back(c.score);
+        out.dirs.insert(out.dirs.end(), c.v.begin(), c.v.end());
+        out.norms.push_back(c.norm);
+    }
+    return out;
+}
+
+}  // namespace exactrelu

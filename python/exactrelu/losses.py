@@ -1,0 +1,146 @@
+"""The losses of the training problem, their values and their convex duals.
+
+The regularized problem is ``min_f L(f(X), y) + beta * R(f)``; written over the
+columns ``phi_t`` of the ray program (DESIGN.md section 4) its dual is
+
+    max D(lam)  s.t.  |lam . phi_t| <= beta for every ray t,  1 . lam = 0,
+                      X^T lam = 0 (with a skip connection),   lam in dom(L*)
+
+with, per loss (``y`` the targets):
+
+=============  ==========================  ==============================
+loss           L(f)                        D(lam), domain
+=============  ==========================  ==============================
+interpolate    0 if f = y, else +inf        lam . y, lam free
+squared        0.5 * ||f - y||^2            lam . y - 0.5 ||lam||^2
+absolute       ||f - y||_1                  lam . y,   -1 <= lam_i <= 1
+hinge          sum max(0, 1 - y_i f_i)      sum y_i lam_i, 0 <= y_i lam_i <= 1
+=============  ==========================  ==============================
+
+For interpolation beta plays no role (it is taken as 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = [
+    "LOSSES",
+    "PENALTIES",
+    "check_loss",
+    "check_penalty",
+    "check_beta",
+    "check_targets",
+    "loss_value",
+    "dual_value",
+    "dual_box",
+    "best_scale",
+    "interpolation_tolerance",
+]
+
+#: The supported losses.
+LOSSES = ("interpolate", "squared", "absolute", "hinge")
+#: The supported penalties: l1 path norm and weight decay (l2 inner norm).
+PENALTIES = ("l1", "l2")
+
+
+def check_loss(loss):
+    """Return ``loss`` if it is one of :data:`LOSSES`, else raise :class:`InputError`."""
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise InputError(f"loss must be one of {', '.join(map(repr, LOSSES))}; got {loss!r}")
+    return loss
+
+
+def check_penalty(penalty):
+    """Return ``penalty`` if it is ``"l1"`` or ``"l2"``, else raise :class:`InputError`."""
+    if not isinstance(penalty, str) or penalty not in PENALTIES:
+        raise InputError(f"penalty must be 'l1' (path norm) or 'l2' (weight decay); got {penalty!r}")
+    return penalty
+
+
+def check_beta(beta, loss):
+    """Validate the regularization weight (ignored, and returned as 1.0, for interpolation)."""
+    if loss == "interpolate":
+        return 1.0
+    if isinstance(beta, (bool, np.bool_)):
+        raise InputError(f"beta must be a positive number, got {beta!r}")
+    try:
+        b = float(beta)
+    except (TypeError, ValueError):
+        raise InputError(f"beta must be a positive number, got {beta!r}") from None
+    if not np.isfinite(b) or b <= 0:
+        raise InputError(f"beta must be positive and finite, got {beta!r}")
+    return b
+
+
+def check_targets(y, loss):
+    """Hinge loss needs labels in {-1, +1}; raise :class:`InputError` otherwise."""
+    if loss == "hinge":
+        bad = np.flatnonzero((y != 1.0) & (y != -1.0))
+        if bad.size:
+            raise InputError(
+                f"the hinge loss needs targets in {{-1, +1}}; y[{bad[0]}] = {y[bad[0]]!r} "
+                f"(ExactReLUClassifier maps any two labels to -1/+1)"
+            )
+    return y
+
+
+def interpolation_tolerance(y, rel=1e-7):
+    """Residual allowed for an interpolating network: ``rel * max(1, max|y|)``."""
+    return rel * max(1.0, float(np.max(np.abs(y))) if y.size else 1.0)
+
+
+def loss_value(f, y, loss, *, interp_rtol=1e-6):
+    """The loss of predictions ``f`` against targets ``y`` (sums, not means).
+
+    For ``"interpolate"`` the value is 0 when ``max|f - y| <= interp_rtol * max(1, max|y|)``
+    and ``inf`` otherwise.
+    """
+    r = np.asarray(f, float) - np.asarray(y, float)
+    if loss == "squared":
+        return 0.5 * float(r @ r)
+    if loss == "absolute":
+        return float(np.abs(r).sum())
+    if loss == "hinge":
+        return float(np.maximum(0.0, 1.0 - np.asarray(y) * np.asarray(f)).sum())
+    if loss == "interpolate":
+        tol = interpolation_tolerance(np.asarray(y, float), interp_rtol)
+        return 0.0 if (r.size == 0 or np.abs(r).max() <= tol) else float("inf")
+    raise InputError(f"unknown loss {loss!r}")
+
+
+def dual_value(lam, y, loss):
+    """The dual objective D(lam) (without checking the constraints)."""
+    lam = np.asarray(lam, float)
+    if loss == "squared":
+        return float(lam @ y - 0.5 * lam @ lam)
+    return float(lam @ y)
+
+
+def dual_box(y, loss):
+    """Bounds ``(lo, hi)`` on the multiplier from dom(L*), or ``None`` when unbounded."""
+    if loss == "absolute":
+        return -np.ones_like(y), np.ones_like(y)
+    if loss == "hinge":
+        lo = np.where(y > 0, 0.0, -1.0)
+        hi = np.where(y > 0, 1.0, 0.0)
+        return lo, hi
+    return None
+
+
+def best_scale(lam, y, loss, alpha_max):
+    """The scale ``alpha in [0, alpha_max]`` maximizing D(alpha * lam).
+
+    D is linear (interpolate, absolute, hinge) or a concave quadratic (squared)
+    in alpha, so the maximizer is explicit.
+    """
+    lam = np.asarray(lam, float)
+    slope = float(lam @ y)
+    if slope <= 0 or alpha_max <= 0:
+        return 0.0
+    if loss == "squared":
+        nrm2 = float(lam @ lam)
+        return float(min(alpha_max, slope / nrm2)) if nrm2 > 0 else 0.0
+    return float(alpha_max)

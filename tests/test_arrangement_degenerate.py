@@ -1,0 +1,223 @@
+"""The core against the pure-Python reference on small degenerate inputs.
+
+Degenerate data is the normal case: duplicated points, parallel and antiparallel
+hyperplanes, collinear points, zero rows, rank-deficient matrices, decimal data
+(whose float collinearity differs from the decimal one).  For each of the
+generated inputs (with and without bias, d = 1..3) the cells and the rays of the
+core must equal the reference's exactly (tests/reference.py).
+"""
+
+import numpy as np
+import pytest
+
+import exactrelu
+from reference import (
+    check_cells,
+    check_rays,
+    distinct_hyperplanes,
+    exact_rank,
+    lift,
+    reference_cells,
+    reference_lines,
+)
+
+KINDS = ["int", "dup", "collinear", "zero", "rankdef", "scaled", "decimal", "mixed"]
+N_CASES = 336  # 42 per kind; half with bias
+
+
+def degenerate_case(seed):
+    """A small degenerate input: returns (X, bias, kind)."""
+    kind = KINDS[seed % len(KINDS)]
+    rng = np.random.default_rng([20240611, seed])
+    bias = bool((seed // len(KINDS)) % 2)
+    d = 1 + (seed // (2 * len(KINDS))) % 3
+    n = int(rng.integers(1, {1: 15, 2: 13, 3: 11}[d]))
+
+    def ints(shape, lo=-2, hi=2):
+        return rng.integers(lo, hi + 1, size=shape).astype(float)
+
+    if kind == "int":
+        lo, hi = [(0, 1), (-1, 1), (0, 2), (-2, 2)][int(rng.integers(4))]
+        X = ints((n, d), lo, hi)
+    elif kind == "dup":
+        k = int(rng.integers(1, n + 1))
+        base = ints((k, d))
+        X = base[rng.integers(0, k, size=n)]
+    elif kind == "collinear":
+        p, q = ints(d), ints(d, -1, 1)
+        t = rng.integers(-3, 4, size=n)
+        X = p[None, :] + t[:, None] * q[None, :]
+        extra = int(rng.integers(0, 3))
+        if extra and n > 2:
+            X[:extra] = ints((extra, d))
+    elif kind == "zero":
+        X = ints((n, d), -1, 1)
+        X[rng.random(n) < 0.4] = 0.0
+    elif kind == "rankdef":
+        k = int(rng.integers(0, d)) if d > 1 else 0
+        X = ints((n, k)) @ ints((k, d), -1, 1) if k else np.zeros((n, d))
+        if k == 0 and d > 1:  # a rank-one matrix with several distinct rows
+            X = ints((n, 1)) * ints((1, d), -1, 1)
+    elif kind == "scaled":
+        base = ints((max(1, n // 2), d))
+        idx = rng.integers(0, len(base), size=n)
+        f = rng.choice([1.0, 2.0, -1.0, -2.0, 0.5, 3.0, -0.25], size=n)
+        X = base[idx] * f[:, None]
+    elif kind == "decimal":
+        X = ints((n, d), 0, 3) * 0.1
+    else:  # mixed: antipodes, a zero row, exact powers of two of very different sizes
+        X = ints((n, d))
+        if n >= 2:
+            X[1] = -X[0]
+        if n >= 3:
+            X[2] = 0.0
+        if n >= 4:
+            X[3] = X[int(rng.integers(0, 3))] * 2.0**30
+        if n >= 5:
+            X[4] = ints(d) * 2.0**-40
+    return np.ascontiguousarray(X, dtype=float), bias, kind
+
+
+def _check_case(X, bias, threads=None, extra=None):
+    A = lift(X, bias)
+    problems = []
+    ref = reference_cells(A)
+    assert ref.certified  # the reference itself agrees with Whitney's formula
+    cells = exactrelu.enumerate_cells(X, bias=bias, threads=threads)
+    problems += ["cells: " + p for p in check_cells(A, cells.patterns, cells.witnesses, ref)]
+    n_count = exactrelu.count_cells(X, bias=bias)
+    if not (n_count == len(cells) == len(ref)):
+        problems.append(f"count_cells {n_count}, len(enumerate_cells) {len(cells)}, "
+                        f"reference {len(ref)}")
+    info = exactrelu.arrangement_info(X, bias=bias)
+    hp = distinct_hyperplanes(A)
+    if info.rank != exact_rank(hp.rows) or info.n_hyperplanes != hp.m:
+        problems.append(f"arrangement_info rank/hyperplanes {info.rank}/{info.n_hyperplanes}, "
+                        f"exact {exact_rank(hp.rows)}/{hp.m}")
+    if len(ref) > info.cells_bound:
+        problems.append(f"cells_bound {info.cells_bound} < {len(ref)} cells")
+
+    lref = reference_lines(A)
+    rays = exactrelu.enumerate_rays(X, bias=bias, threads=threads)
+    problems += ["rays: " + p for p in
+                 check_rays(A, rays.directions, rays.indptr, rays.indices, lref)]
+    n_rays = exactrelu.count_rays(X, bias=bias)
+    if not (n_rays == len(rays) == lref.n_rays):
+        problems.append(f"count_rays {n_rays}, len(enumerate_rays) {len(rays)}, "
+                        f"reference {lref.n_rays}")
+    if lref.n_rays > info.rays_bound:
+        problems.append(f"rays_bound {info.rays_bound} < {lref.n_rays} rays")
+
+    if extra is not None:
+        S = np.vstack([A, extra])
+        sref = reference_lines(S)
+        srays = exactrelu.enumerate_rays(X, bias=bias, extra_hyperplanes=extra, threads=threads)
+        problems += ["extra rays: " + p for p in
+                     check_rays(S, srays.directions, srays.indptr, srays.indices, sref)]
+        n_s = exactrelu.count_rays(X, bias=bias, extra_hyperplanes=extra)
+        if not (n_s == len(srays) == sref.n_rays):
+            problems.append(f"extra: count_rays {n_s}, len {len(srays)}, reference {sref.n_rays}")
+    return problems
+
+
+@pytest.mark.parametrize("seed", range(N_CASES))
+def test_degenerate_matches_reference(seed):
+    X, bias, kind = degenerate_case(seed)
+    extra = None
+    if seed % 3 == 0:  # refine by the coordinate hyperplanes of the weights (the ray LP)
+        extra = np.eye(X.shape[1], X.shape[1] + bias)
+    problems = _check_case(X, bias, threads=1 + seed % 2, extra=extra)
+    assert not problems, f"kind={kind} bias={bias} X={X.tolist()}:\n" + "\n".join(problems)
+
+
+def test_generator_covers_the_degeneracies():
+    """The generated inputs really contain every kind of degeneracy (guards the generator)."""
+    seen = {"duplicate": 0, "antiparallel": 0, "zero_row": 0, "rank_deficient": 0,
+            "many_through_a_ray": 0, "bias": 0, "nobias": 0}
+    dims = set()
+    for seed in range(N_CASES):
+        X, bias, kind = degenerate_case(seed)
+        A = lift(X, bias)
+        hp = distinct_hyperplanes(A)
+        dims.add(X.shape[1])
+        seen["bias" if bias else "nobias"] += 1
+        nz = [c for c in hp.cls if c >= 0]
+        if len(nz) > len(set(nz)):
+            seen["duplicate"] += 1
+        if any(hp.orient[i] != hp.orient[j] for i in range(hp.n) for j in range(i)
+               if hp.cls[i] == hp.cls[j] >= 0):
+            seen["antiparallel"] += 1
+        if any(c < 0 for c in hp.cls):
+            seen["zero_row"] += 1
+        if exact_rank(hp.rows) < min(A.shape):
+            seen["rank_deficient"] += 1
+        r = exact_rank(hp.rows)
+        if r >= 3 and any(len(ln.incidence) > r - 1 for ln in reference_lines(A).lines):
+            seen["many_through_a_ray"] += 1
+    assert dims == {1, 2, 3}
+    assert all(v >= 10 for v in seen.values()), seen
+
+
+def test_decimal_data_is_decided_on_the_doubles():
+    """Collinear in decimal, not in float64: the core follows the doubles.
+
+    (1, 1), (2, 3), (3, 5) are collinear; times 0.1 in float64 they are not.
+    """
+    Xi = np.array([[1.0, 1], [2, 3], [3, 5], [1, 3], [3, 7]])
+    X = Xi * 0.1
+    for data in (X, Xi):
+        A = lift(data, True)
+        ref = reference_cells(A)
+        cells = exactrelu.enumerate_cells(data)
+        assert not check_cells(A, cells.patterns, cells.witnesses, ref)
+        assert exactrelu.count_cells(data) == len(ref)
+    assert exactrelu.count_cells(Xi) == 20
+    assert exactrelu.count_cells(X) == 22
+
+
+def test_near_degenerate_perturbation_is_not_rounded_away():
+    """Points one ulp off a line are not collinear; exact signs must see it."""
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, np.nextafter(2.0, 3.0)], [3.0, 3.0]])
+    A = lift(X, True)
+    ref = reference_cells(A)
+    cells = exactrelu.enumerate_cells(X)
+    assert not check_cells(A, cells.patterns, cells.witnesses, ref)
+    lref = reference_lines(A)
+    rays = exactrelu.enumerate_rays(X)
+    assert not check_rays(A, rays.directions, rays.indptr, rays.indices, lref)
+    # exactly collinear: 2 + 2 * 3 = 8 cells; one ulp off: more
+    assert exactrelu.count_cells(np.array([[0.0, 0], [1, 1], [2, 2], [3, 3]])) == 8
+    assert exactrelu.count_cells(X) == len(ref) > 8
+
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra.numpy import arrays
+except ImportError:  # pragma: no cover
+    given = None
+
+if given is not None:
+
+    @st.composite
+    def small_int_data(draw):
+        d = draw(st.integers(1, 3))
+        n = draw(st.integers(1, {1: 9, 2: 8, 3: 7}[d]))
+        X = draw(arrays(np.float64, (n, d), elements=st.integers(-2, 2).map(float)))
+        return X, draw(st.booleans())
+
+    @settings(max_examples=60, deadline=None)
+    @given(small_int_data())
+    def test_hypothesis_small_integer_data(case):
+        X, bias = case
+        problems = _check_case(X, bias)
+        assert not problems, "\n".join(problems)
+
+    @settings(max_examples=25, deadline=None)
+    @given(small_int_data(), st.integers(1, 3))
+    def test_hypothesis_random_extra_hyperplanes(case, k):
+        X, bias = case
+        D = X.shape[1] + bias
+        E = np.random.default_rng(k).integers(-1, 2, size=(k, D)).astype(float)
+        problems = _check_case(X, bias, extra=E)
+        assert not problems, "\n".join(problems)
