@@ -141,82 +141,40 @@ int walk_lines(const double* H, int m, int r, bool integral, int threads,
 // ---------------------------------------------------------------------------------
 namespace {
 
-struct LineSigns {
-    // Signs of every hyperplane at the line (+1, -1, 0 for incident) and the incident list.
-    std::vector<signed char> sign;
-    std::vector<int> incident;
-};
-
-void line_signs(const LineRef& L, int m, LineSigns& out) {
-    const Sweep& sw = *L.sweep;
-    out.sign.assign(m, 0);
-    int a = sw.cls_start[L.cls], b = sw.cls_start[L.cls + 1];
-    int ni = static_cast<int>(sw.items.size());
-    for (int p = 0; p < ni; ++p) {
-        int s = sw.items[p];
-        if (p < a) out.sign[s] = sw.flip[p];
-        else if (p >= b) out.sign[s] = static_cast<signed char>(-sw.flip[p]);
-    }
-    out.incident = L.node->S;
-    for (int p = a; p < b; ++p) out.incident.push_back(sw.items[p]);
-    std::sort(out.incident.begin(), out.incident.end());
-}
-
-// Open-addressing set of patterns (first occurrence kept).
-struct PatternSet {
-    int words;
-    const std::vector<uint64_t>* pats;
-    std::vector<int64_t> table;
-    uint64_t mask;
-    explicit PatternSet(int w, const std::vector<uint64_t>* p, std::size_t expected)
-        : words(w), pats(p) {
-        std::size_t cap = 16;
-        while (cap < expected * 2 + 16) cap <<= 1;
-        table.assign(cap, -1);
-        mask = cap - 1;
-    }
-    static uint64_t mix(uint64_t x) {
-        x ^= x >> 33;
-        x *= 0xff51afd7ed558ccdull;
-        x ^= x >> 33;
-        x *= 0xc4ceb9fe1a85ec53ull;
-        x ^= x >> 33;
-        return x;
-    }
-    uint64_t hash(int64_t idx) const {
-        const uint64_t* p = pats->data() + static_cast<std::size_t>(idx) * words;
-        uint64_t h = 0x9e3779b97f4a7c15ull;
-        for (int i = 0; i < words; ++i) h = mix(h ^ p[i]) + i;
-        return h;
-    }
-    // Returns true if inserted (new).
-    bool insert(int64_t idx) {
-        uint64_t h = hash(idx) & mask;
-        const uint64_t* p = pats->data() + static_cast<std::size_t>(idx) * words;
-        while (true) {
-            int64_t t = table[h];
-            if (t < 0) {
-                table[h] = idx;
-                return true;
-            }
-            const uint64_t* q = pats->data() + static_cast<std::size_t>(t) * words;
-            if (std::memcmp(p, q, sizeof(uint64_t) * words) == 0) return false;
-            h = (h + 1) & mask;
-        }
-    }
-};
+constexpr int kShards = 64;
 
 struct CellTaskOut {
     std::vector<uint64_t> pats;     // emitted patterns
     std::vector<int32_t> line_of;   // per emission: task-local line index
     std::vector<int32_t> local_of;  // per emission: local cell id (sigma mask or index)
     std::vector<int8_t> orient;     // per emission: +1 / -1
+    std::vector<uint64_t> hash;     // per emission
+    std::vector<std::vector<int32_t>> shard{std::vector<std::vector<int32_t>>(kShards)};
     std::vector<double> vdir;       // per line: r doubles
     std::vector<int32_t> inc_ptr{0};
     std::vector<int32_t> inc;       // per line: incident hyperplanes (sorted)
     std::vector<int32_t> loc_ptr;   // per line: -1 generic, else offset into loc_wit (cells)
     std::vector<double> loc_wit;    // local witnesses, r each
+    // sweep cache
+    uint64_t sw_id = 0;
+    int next_pos = 0;
+    std::vector<uint64_t> fpos, fneg, before, clsb, base, flipb;
 };
+
+inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+inline uint64_t hash_words(const uint64_t* p, int W) {
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < W; ++i) h = mix64(h ^ p[i]) + static_cast<uint64_t>(i);
+    return h;
+}
 
 inline void set_bit(uint64_t* p, int h) { p[h >> 6] |= (uint64_t(1) << (h & 63)); }
 inline bool get_bit(const uint64_t* p, int h) { return (p[h >> 6] >> (h & 63)) & 1u; }
@@ -284,101 +242,155 @@ CellsResult enumerate_cells_core(const double* H, int m, int r, bool integral, i
         H, m, r, integral, threads, cancel, poll, [&](int nt) { outs.resize(nt); },
         [&](int task, const LineRef& L) {
             CellTaskOut& o = outs[task];
-            LineSigns ls;
-            line_signs(L, m, ls);
-            int line_id = static_cast<int>(o.inc_ptr.size()) - 1;
-            std::vector<double> v(r);
-            line_direction(L, r, v.data());
-            o.vdir.insert(o.vdir.end(), v.begin(), v.end());
-            o.inc.insert(o.inc.end(), ls.incident.begin(), ls.incident.end());
-            o.inc_ptr.push_back(static_cast<int32_t>(o.inc.size()));
-            std::vector<uint64_t> base(W, 0), flipb(W, 0);
-            for (int h = 0; h < m; ++h) {
-                if (ls.sign[h] > 0) set_bit(base.data(), h);
-                else if (ls.sign[h] < 0) set_bit(flipb.data(), h);
+            const Sweep& sw = *L.sweep;
+            int ni = static_cast<int>(sw.items.size());
+            if (o.sw_id != sw.id) {
+                o.sw_id = sw.id;
+                o.next_pos = 0;
+                o.fpos.assign(W, 0);
+                o.fneg.assign(W, 0);
+                o.before.assign(W, 0);
+                o.clsb.assign(W, 0);
+                o.base.assign(W, 0);
+                o.flipb.assign(W, 0);
+                for (int p = 0; p < ni; ++p) set_bit((sw.flip[p] > 0 ? o.fpos : o.fneg).data(), sw.items[p]);
             }
-            int k = static_cast<int>(ls.incident.size());
-            bool zero_inc = !ls.incident.empty() && ls.incident[0] == 0;
-            // local cells: patterns over the incident hyperplanes (bit j = incident[j] positive)
-            std::vector<std::vector<char>> local_pos;
-            std::vector<int32_t> local_ids;
+            int a = sw.cls_start[L.cls], b = sw.cls_start[L.cls + 1];
+            for (int p = o.next_pos; p < a; ++p) set_bit(o.before.data(), sw.items[p]);
+            o.next_pos = std::max(o.next_pos, a);
+            std::fill(o.clsb.begin(), o.clsb.end(), 0);
+            for (int p = a; p < b; ++p) set_bit(o.clsb.data(), sw.items[p]);
+            for (int w = 0; w < W; ++w) {
+                uint64_t after = ~(o.before[w] | o.clsb[w]);
+                o.base[w] = (o.fpos[w] & o.before[w]) | (o.fneg[w] & after);
+                o.flipb[w] = (o.fneg[w] & o.before[w]) | (o.fpos[w] & after);
+            }
+            int line_id = static_cast<int>(o.inc_ptr.size()) - 1;
+            std::size_t voff = o.vdir.size();
+            o.vdir.resize(voff + r);
+            line_direction(L, r, o.vdir.data() + voff);
+            std::size_t ioff = o.inc.size();
+            o.inc.insert(o.inc.end(), L.node->S.begin(), L.node->S.end());
+            for (int p = a; p < b; ++p) o.inc.push_back(sw.items[p]);
+            std::sort(o.inc.begin() + static_cast<std::ptrdiff_t>(ioff), o.inc.end());
+            o.inc_ptr.push_back(static_cast<int32_t>(o.inc.size()));
+            const int32_t* inc = o.inc.data() + ioff;
+            int k = static_cast<int>(o.inc.size() - ioff);
+            bool zero_inc = k > 0 && inc[0] == 0;
+            bool base0 = get_bit(o.base.data(), 0);
+            auto emit = [&](const std::vector<uint64_t>& bse, const char* lp, int orient, int32_t lid) {
+                std::size_t off = o.pats.size();
+                o.pats.insert(o.pats.end(), bse.begin(), bse.end());
+                uint64_t* dst = o.pats.data() + off;
+                for (int j = 0; j < k; ++j)
+                    if (lp[j]) set_bit(dst, inc[j]);
+                int32_t eidx = static_cast<int32_t>(o.line_of.size());
+                uint64_t hv = hash_words(dst, W);
+                o.hash.push_back(hv);
+                o.shard[hv >> 58].push_back(eidx);
+                o.line_of.push_back(line_id);
+                o.local_of.push_back(lid);
+                o.orient.push_back(static_cast<int8_t>(orient));
+            };
+            auto emit_local = [&](const char* lp, int32_t lid) {
+                if (zero_inc) {
+                    if (!lp[0]) return;  // hyperplane 0 must be positive
+                    emit(o.base, lp, 1, lid);
+                    emit(o.flipb, lp, -1, lid);
+                } else if (base0) {
+                    emit(o.base, lp, 1, lid);
+                } else {
+                    emit(o.flipb, lp, -1, lid);
+                }
+            };
             if (k == r - 1) {
                 o.loc_ptr.push_back(-1);
+                char lp[64];
                 for (int mask = 0; mask < (1 << k); ++mask) {
-                    std::vector<char> lp(k);
                     for (int j = 0; j < k; ++j) lp[j] = (mask >> j) & 1;
-                    local_pos.push_back(lp);
-                    local_ids.push_back(mask);
+                    emit_local(lp, mask);
                 }
             } else {
                 std::vector<double> sub;
                 std::vector<int> pcols;
-                int kk = essentialize_rows(H, r, ls.incident, integral, sub, pcols);
+                std::vector<int> incv(inc, inc + k);
+                int kk = essentialize_rows(H, r, incv, integral, sub, pcols);
                 std::atomic<bool> sub_cancel{false};
                 CellsResult lc = enumerate_cells_core(sub.data(), k, kk, integral, 0, -1, true,
                                                       sub_cancel, nopoll);
                 int off = static_cast<int>(o.loc_wit.size() / r);
                 o.loc_ptr.push_back(off);
                 std::size_t nl = lc.n_cells();
+                std::vector<char> lp(k);
                 for (std::size_t c = 0; c < nl; ++c) {
-                    std::vector<char> lp(k);
                     for (int j = 0; j < k; ++j) lp[j] = get_bit(lc.bits.data() + c * lc.words, j);
-                    local_pos.push_back(lp);
-                    local_ids.push_back(static_cast<int32_t>(c));
                     std::vector<double> w(r, 0.0);
                     for (int t = 0; t < kk; ++t) w[pcols[t]] = lc.witnesses[c * kk + t];
                     o.loc_wit.insert(o.loc_wit.end(), w.begin(), w.end());
-                }
-            }
-            for (std::size_t li = 0; li < local_pos.size(); ++li) {
-                const std::vector<char>& lp = local_pos[li];
-                for (int orient = 1; orient >= -1; orient -= 2) {
-                    if (zero_inc) {
-                        if (!lp[0]) continue;  // hyperplane 0 must be positive
-                    } else {
-                        bool pos0 = orient > 0 ? ls.sign[0] > 0 : ls.sign[0] < 0;
-                        if (!pos0) continue;
-                    }
-                    std::size_t off = o.pats.size();
-                    const std::vector<uint64_t>& b = orient > 0 ? base : flipb;
-                    o.pats.insert(o.pats.end(), b.begin(), b.end());
-                    for (int j = 0; j < k; ++j)
-                        if (lp[j]) set_bit(o.pats.data() + off, ls.incident[j]);
-                    o.line_of.push_back(line_id);
-                    o.local_of.push_back(local_ids[li]);
-                    o.orient.push_back(static_cast<int8_t>(orient));
+                    emit_local(lp.data(), static_cast<int32_t>(c));
                 }
             }
         });
-    // ---- merge in task order and deduplicate (first occurrence kept) ----
-    std::vector<uint64_t> all;
-    std::vector<std::pair<int32_t, int32_t>> origin;  // (task, emission index in task)
-    std::size_t total = 0;
-    for (auto& o : outs) total += o.line_of.size();
-    all.reserve(total * W);
-    origin.reserve(total);
-    for (int t = 0; t < static_cast<int>(outs.size()); ++t) {
-        all.insert(all.end(), outs[t].pats.begin(), outs[t].pats.end());
-        for (int32_t e = 0; e < static_cast<int32_t>(outs[t].line_of.size()); ++e) origin.emplace_back(t, e);
-        std::vector<uint64_t>().swap(outs[t].pats);
-    }
-    PatternSet set(W, &all, total);
-    std::vector<int64_t> uniq;
-    for (std::size_t e = 0; e < total; ++e) {
-        if ((e & 0xffff) == 0 && cancel.load()) throw Cancelled("cancelled");
-        if (set.insert(static_cast<int64_t>(e))) uniq.push_back(static_cast<int64_t>(e));
-    }
+    // ---- deduplicate per hash shard (first occurrence in task order kept) ----
+    int nt = static_cast<int>(outs.size());
+    std::vector<std::vector<std::pair<int32_t, int32_t>>> uniq_sh(kShards);
+    run_tasks(
+        kShards, threads,
+        [&](int sh) {
+            std::size_t cnt = 0;
+            for (auto& o : outs) cnt += o.shard[sh].size();
+            std::size_t cap = 16;
+            while (cap < 2 * cnt + 16) cap <<= 1;
+            struct Slot {
+                uint64_t hash;
+                int32_t task, e;
+            };
+            std::vector<Slot> table(cap, Slot{0, -1, -1});
+            auto& u = uniq_sh[sh];
+            for (int t = 0; t < nt; ++t) {
+                const CellTaskOut& o = outs[t];
+                for (int32_t e : o.shard[sh]) {
+                    const uint64_t* p = o.pats.data() + static_cast<std::size_t>(e) * W;
+                    uint64_t hv = o.hash[e];
+                    std::size_t h = hv & (cap - 1);
+                    while (true) {
+                        Slot& slot = table[h];
+                        if (slot.task < 0) {
+                            slot = Slot{hv, t, e};
+                            u.emplace_back(t, e);
+                            break;
+                        }
+                        if (slot.hash == hv) {
+                            const uint64_t* q2 =
+                                outs[slot.task].pats.data() + static_cast<std::size_t>(slot.e) * W;
+                            bool same = true;
+                            for (int w = 0; w < W; ++w)
+                                if (p[w] != q2[w]) { same = false; break; }
+                            if (same) break;
+                        }
+                        h = (h + 1) & (cap - 1);
+                    }
+                }
+            }
+        },
+        cancel, threads > 0 ? poll : std::function<bool()>());
+    std::vector<std::pair<int32_t, int32_t>> uniq;
+    for (auto& u : uniq_sh) uniq.insert(uniq.end(), u.begin(), u.end());
+    std::sort(uniq.begin(), uniq.end());  // emission order: deterministic and thread-independent
     std::size_t K = uniq.size();
     if (max_cells >= 0 && static_cast<long long>(2 * K) > max_cells)
         throw SizeLimit("the arrangement has " + std::to_string(2 * K) + " cells, more than max_cells=" +
                         std::to_string(max_cells));
-    res.bits.assign(2 * K * W, 0);
+    res.bits.resize(2 * K * W);
+    uint64_t lastmask = (m % 64) ? ((uint64_t(1) << (m % 64)) - 1) : ~uint64_t(0);
     for (std::size_t c = 0; c < K; ++c) {
-        const uint64_t* p = all.data() + static_cast<std::size_t>(uniq[c]) * W;
+        const uint64_t* p = outs[uniq[c].first].pats.data() + static_cast<std::size_t>(uniq[c].second) * W;
         uint64_t* dst = res.bits.data() + 2 * c * W;
-        std::copy(p, p + W, dst);
-        for (int w = 0; w < W; ++w) dst[W + w] = ~p[w];
-        if (m % 64) dst[W + W - 1] &= (uint64_t(1) << (m % 64)) - 1;
+        for (int w = 0; w < W; ++w) {
+            dst[w] = p[w];
+            dst[W + w] = ~p[w];
+        }
+        dst[W + W - 1] &= lastmask;
     }
     if (!want_witnesses) return res;
     res.witnesses.assign(2 * K * static_cast<std::size_t>(r), 0.0);
@@ -389,7 +401,7 @@ CellsResult enumerate_cells_core(const double* H, int m, int r, bool integral, i
         std::vector<double> M(static_cast<std::size_t>(r) * r), b(r), u(r), v(r), w(r);
         for (std::size_t c = lo; c < hi; ++c) {
             if ((c & 1023) == 0 && cancel.load()) throw Cancelled("cancelled");
-            auto [t, e] = origin[uniq[c]];
+            auto [t, e] = uniq[c];
             const CellTaskOut& o = outs[t];
             int line = o.line_of[e];
             int orient = o.orient[e];

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "arrangement.hpp"
@@ -112,9 +113,14 @@ py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool w
     {
         py::gil_scoped_release release;
         std::fill(pk, pk + nc * nbytes, 0);
+        bool identity = hp.m == M.n;  // rows are the hyperplanes, in order, positively scaled
+        for (int i = 0; identity && i < M.n; ++i) identity = hp.row_h[i] == i && hp.row_scale[i] > 0;
         for (std::size_t c = 0; c < nc; ++c) {
             const uint64_t* bits = cr.bits.data() + c * cr.words;
             uint8_t* dst = pk + c * nbytes;
+            if (identity) {  // little-endian words hold the bytes in packbits order
+                std::memcpy(dst, bits, static_cast<std::size_t>(nbytes));
+            } else
             for (int i = 0; i < M.n; ++i) {
                 int h = hp.row_h[i];
                 if (h < 0) continue;

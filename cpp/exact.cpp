@@ -221,24 +221,34 @@ int det_sign_exact(const double* m, int k) {
 }
 
 int sum_sign_exact(double* terms, int k) {
-    // Shewchuk-style: accumulate into a nonoverlapping expansion.
-    std::vector<double> e;
-    e.reserve(static_cast<std::size_t>(k) + 4);
+    // Shewchuk-style: accumulate into a nonoverlapping expansion (in place, no allocation
+    // for up to 64 terms).
+    double ebuf[130], hbuf[130];
+    std::vector<double> ev, hv;
+    double* e = ebuf;
+    double* h = hbuf;
+    if (k > 64) {
+        ev.resize(2 * static_cast<std::size_t>(k) + 2);
+        hv.resize(2 * static_cast<std::size_t>(k) + 2);
+        e = ev.data();
+        h = hv.data();
+    }
+    int ne = 0;
     for (int i = 0; i < k; ++i) {
         double q = terms[i];
         if (q == 0.0) continue;
-        std::vector<double> h;
-        h.reserve(e.size() + 1);
-        for (double ej : e) {
+        int nh = 0;
+        for (int j = 0; j < ne; ++j) {
             double s, err;
-            two_sum(q, ej, s, err);
-            if (err != 0.0) h.push_back(err);
+            two_sum(q, e[j], s, err);
+            if (err != 0.0) h[nh++] = err;
             q = s;
         }
-        if (q != 0.0) h.push_back(q);
-        e.swap(h);
+        if (q != 0.0) h[nh++] = q;
+        std::swap(e, h);
+        ne = nh;
     }
-    for (std::size_t i = e.size(); i-- > 0;)
+    for (int i = ne; i-- > 0;)
         if (e[i] != 0.0) return e[i] > 0 ? 1 : -1;
     return 0;
 }

@@ -388,30 +388,54 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
         qerr.insert(qerr.end(), qe.begin(), qe.end());
     }
     int ni = static_cast<int>(items.size());
-    // temporary sweep to let minor2 address positions before sorting
-    Sweep tmp;
-    tmp.e = e;
-    tmp.items = items;
-    tmp.flip = flip;
-    tmp.q = q;
-    tmp.qerr = qerr;
     std::vector<int> order(ni);
     std::iota(order.begin(), order.end(), 0);
     auto cmp3 = [&](int i, int j) -> int {  // -1: i before j, 0 equal, 1 after
         if (first[i] != first[j]) return first[i] < first[j] ? -1 : 1;
         int c0 = first[i];
+        const double* qi = q.data() + static_cast<std::size_t>(i) * e;
+        const double* qj = q.data() + static_cast<std::size_t>(j) * e;
+        const double* ei = qerr.data() + static_cast<std::size_t>(i) * e;
+        const double* ej = qerr.data() + static_cast<std::size_t>(j) * e;
         for (int k = c0 + 1; k < e; ++k) {
-            int sg = minor2(nd, tmp, i, j, k, c0) * flip[i] * flip[j];
+            int sg = minor2_raw(nd, e, qi, ei, items[i], qj, ej, items[j], k, c0) * flip[i] * flip[j];
             if (sg < 0) return -1;
             if (sg > 0) return 1;
         }
         return 0;
     };
-    std::stable_sort(order.begin(), order.end(), [&](int i, int j) {
+    // Float keys (first nonzero coordinate, then the ratios q[k] / q[first]) give a
+    // nearly sorted order cheaply; an insertion sort with the exact comparator then
+    // makes it exact (it only does work where float keys were too close to call).
+    std::vector<double> key(static_cast<std::size_t>(ni) * e);
+    for (int i = 0; i < ni; ++i) {
+        const double* qi = q.data() + static_cast<std::size_t>(i) * e;
+        double den = qi[first[i]];
+        for (int k = 0; k < e; ++k)
+            key[static_cast<std::size_t>(i) * e + k] = k <= first[i] ? 0.0 : qi[k] / den;
+    }
+    std::sort(order.begin(), order.end(), [&](int i, int j) {
         if (first[i] != first[j]) return first[i] < first[j];
-        // quick float rejection on the first differing ratio is not certified; use exact
-        return cmp3(i, j) < 0;
+        const double* ki = key.data() + static_cast<std::size_t>(i) * e;
+        const double* kj = key.data() + static_cast<std::size_t>(j) * e;
+        for (int k = first[i] + 1; k < e; ++k)
+            if (ki[k] != kj[k]) return ki[k] < kj[k];
+        return items[i] < items[j];
     });
+    auto exact_less = [&](int i, int j) {
+        int c = cmp3(i, j);
+        if (c != 0) return c < 0;
+        return items[i] < items[j];  // deterministic order inside a class
+    };
+    for (int p = 1; p < ni; ++p) {
+        int x = order[p];
+        int t = p;
+        while (t > 0 && exact_less(x, order[t - 1])) {
+            order[t] = order[t - 1];
+            --t;
+        }
+        order[t] = x;
+    }
     sw.items.resize(ni);
     sw.flip.resize(ni);
     sw.q.resize(static_cast<std::size_t>(ni) * e);
@@ -420,11 +444,10 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
         int o = order[p];
         sw.items[p] = items[o];
         sw.flip[p] = flip[o];
-        std::copy(q.begin() + static_cast<std::ptrdiff_t>(o) * e, q.begin() + static_cast<std::ptrdiff_t>(o + 1) * e,
-                  sw.q.begin() + static_cast<std::ptrdiff_t>(p) * e);
-        std::copy(qerr.begin() + static_cast<std::ptrdiff_t>(o) * e,
-                  qerr.begin() + static_cast<std::ptrdiff_t>(o + 1) * e,
-                  sw.qerr.begin() + static_cast<std::ptrdiff_t>(p) * e);
+        for (int t = 0; t < e; ++t) {
+            sw.q[static_cast<std::size_t>(p) * e + t] = q[static_cast<std::size_t>(o) * e + t];
+            sw.qerr[static_cast<std::size_t>(p) * e + t] = qerr[static_cast<std::size_t>(o) * e + t];
+        }
     }
     sw.cls_start.clear();
     for (int p = 0; p < ni; ++p) {
@@ -435,10 +458,15 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
 
 int FlatWalker::minor2(const Node& nd, const Sweep& sw, int i, int j, int k, int l) const {
     int e = sw.e;
-    const double* qi = sw.q.data() + static_cast<std::size_t>(i) * e;
-    const double* qj = sw.q.data() + static_cast<std::size_t>(j) * e;
-    const double* ei = sw.qerr.data() + static_cast<std::size_t>(i) * e;
-    const double* ej = sw.qerr.data() + static_cast<std::size_t>(j) * e;
+    return minor2_raw(nd, e, sw.q.data() + static_cast<std::size_t>(i) * e,
+                      sw.qerr.data() + static_cast<std::size_t>(i) * e, sw.items[i],
+                      sw.q.data() + static_cast<std::size_t>(j) * e,
+                      sw.qerr.data() + static_cast<std::size_t>(j) * e, sw.items[j], k, l);
+}
+
+int FlatWalker::minor2_raw(const Node& nd, int e, const double* qi, const double* ei, int si,
+                           const double* qj, const double* ej, int sj, int k, int l) const {
+    (void)e;
     double x1 = qi[k], y2 = qj[l], x2 = qi[l], y1 = qj[k];
     if (ei[k] == 0 && ej[l] == 0 && ei[l] == 0 && ej[k] == 0) {
         double t[4];
@@ -464,8 +492,8 @@ int FlatWalker::minor2(const Node& nd, const Sweep& sw, int i, int j, int k, int
     std::vector<double> m(static_cast<std::size_t>(n2) * n2);
     for (int a = 0; a < c; ++a)
         for (int b = 0; b < n2; ++b) m[a * n2 + b] = row(nd.T[a])[cols[b]];
-    const double* ai = row(sw.items[i]);
-    const double* aj = row(sw.items[j]);
+    const double* ai = row(si);
+    const double* aj = row(sj);
     for (int b = 0; b < n2; ++b) {
         m[c * n2 + b] = ai[cols[b]];
         m[(c + 1) * n2 + b] = aj[cols[b]];

@@ -90,6 +90,8 @@ class FlatWalker {
     bool canonical(const Node& node, const Sweep& sw, int cls) const;
     // Exact sign of q_s[k] q_t[l] - q_s[l] q_t[k] for positions i, j of the sweep.
     int minor2(const Node& node, const Sweep& sw, int i, int j, int k, int l) const;
+    int minor2_raw(const Node& node, int e, const double* qi, const double* ei, int si,
+                   const double* qj, const double* ej, int sj, int k, int l) const;
 
     int r() const { return r_; }
     int maxc() const { return maxc_; }

@@ -496,9 +496,7 @@ def restricted_objective(X, y, patterns, *, loss="interpolate", beta=1.0, bias=T
     obj, status = None, "optimal"
     try:
         sol = solve(X, y, **kw)
-        obj = float(sol.objective)
-        st = getattr(sol, "status", "optimal")
-        status = str(st) if st is not None else "optimal"
+        obj = float(sol.objective)  # the restricted program's optimum (not certified)
     except InfeasibleError:
         status = "infeasible"
     except SolverError as exc:

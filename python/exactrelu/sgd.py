@@ -489,7 +489,7 @@ def train(
     step_scale = {k: rel_lr * np.asarray(gs[k], dtype=float) for k in keys}
     m1 = {k: np.zeros_like(p[k]) for k in keys}
     m2 = {k: np.zeros_like(p[k]) for k in keys}
-    b1, b2, eps = 0.9, 0.999, 1e-12
+    b1, b2 = 0.9, 0.999
     # SGD: the gradient is normalized by a running estimate of its overall size so
     # that the relative learning rate has the same meaning as for Adam.
     gnorm_avg = {k: 0.0 for k in keys}
@@ -507,6 +507,11 @@ def train(
 
     train_clock += time.perf_counter() - t_start
     record(0)
+    # Adam's epsilon, relative to the size of the problem: in standardized units
+    # the gradients are of the order of the objective, so this keeps the method
+    # invariant to the scales of X and y (and keeps round-off-level gradients,
+    # e.g. exact cancellations, from being blown up to full steps).
+    eps = 1e-8 * max(abs(rec_obj[0]), 1e-300)
     perm = rng.permutation(n) if batch < n else None
     pos = 0
     weight = n / batch
