@@ -1,9 +1,11 @@
 #include "arrangement.hpp"
+#include "ddouble.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <numeric>
 
 namespace exactrelu {
@@ -214,6 +216,123 @@ bool verify_witness(const double* H, int m, int r, const uint64_t* pat, const do
     return true;
 }
 
+bool verify_witness2(const double* H, int m, int r, const uint64_t* pat, const double* hi,
+                     const double* lo) {
+    std::vector<double> a2(2 * r), u2(2 * r);
+    for (int l = 0; l < r; ++l) {
+        u2[l] = hi[l];
+        u2[r + l] = lo[l];
+    }
+    for (int h = 0; h < m; ++h) {
+        const double* a = H + static_cast<std::size_t>(h) * r;
+        for (int l = 0; l < r; ++l) a2[l] = a2[r + l] = a[l];
+        int want = get_bit(pat, h) ? 1 : -1;
+        if (dot_sign_exact(a2.data(), u2.data(), 2 * r) != want) return false;
+    }
+    return true;
+}
+
+// Fallback for thin cells: the line direction recomputed in double-double from the
+// incident hyperplanes, the step chosen from margins computed in double-double, the
+// point rounded to doubles and verified exactly; several steps are tried.
+// Returns 1 with a double witness in u, 2 with a double-double one (u + ulo), 0 on failure.
+int witness_dd(const double* H, int m, int r, const int32_t* inc, int k, const uint64_t* pat,
+               const double* vflt, const double* w, double* u, double* ulo) {
+    std::vector<dd> M(static_cast<std::size_t>(k) * r);
+    for (int j = 0; j < k; ++j) {
+        const double* a = H + static_cast<std::size_t>(inc[j]) * r;
+        double an = 0;
+        for (int l = 0; l < r; ++l) an = std::max(an, std::fabs(a[l]));
+        int ex;
+        std::frexp(an, &ex);
+        for (int l = 0; l < r; ++l) M[j * r + l] = dd(std::ldexp(a[l], -ex));
+    }
+    std::vector<dd> v;
+    if (!dd_null_vector(M, k, r, v)) return 0;
+    double dot = 0, vmax = 0;
+    for (int l = 0; l < r; ++l) {
+        dot += v[l].hi * vflt[l];
+        vmax = std::max(vmax, ddabs(v[l]));
+    }
+    double sc = (dot < 0 ? -1.0 : 1.0) / vmax;
+    for (int l = 0; l < r; ++l) v[l] = v[l] * dd(sc);
+    std::vector<double> wbuf(w, w + r);
+    if (k == r - 1) {
+        // recompute the step direction in dd: a_j . w = +-1 on the incident rows, v . w = 0
+        std::vector<dd> Aug(static_cast<std::size_t>(r) * (r + 1));
+        for (int j = 0; j < k; ++j) {
+            for (int l = 0; l < r; ++l) Aug[j * (r + 1) + l] = M[j * r + l];
+            Aug[j * (r + 1) + r] = dd(get_bit(pat, inc[j]) ? -1.0 : 1.0);
+        }
+        for (int l = 0; l < r; ++l) Aug[(r - 1) * (r + 1) + l] = v[l];
+        std::vector<dd> x;
+        if (dd_null_vector(Aug, r, r + 1, x) && x[r].hi != 0.0) {
+            double wmax = 0;
+            for (int l = 0; l < r; ++l) {
+                x[l] = x[l] / x[r];
+                wmax = std::max(wmax, ddabs(x[l]));
+            }
+            for (int l = 0; l < r; ++l) wbuf[l] = (x[l] / dd(wmax)).to_double();
+        }
+    }
+    w = wbuf.data();
+    double eps = 0.5;
+    int jj = 0;
+    for (int h = 0; h < m; ++h) {
+        if (jj < k && inc[jj] == h) { ++jj; continue; }
+        const double* a = H + static_cast<std::size_t>(h) * r;
+        // the largest t with the sign of a . (v + t w) kept: |a.v| / |a.w| when a.w opposes it
+        dd dv(0.0), dw(0.0);
+        for (int l = 0; l < r; ++l) {
+            dv = dv + dd(a[l]) * v[l];
+            dw = dw + dd(a[l]) * dd(w[l]);
+        }
+        if (dv.hi * dw.hi < 0) eps = std::min(eps, 0.5 * ddabs(dv) / ddabs(dw));
+    }
+    if (!(eps > 0)) return 0;
+    const double eps0 = eps;
+    // A cell thinner than the spacing of doubles near the chosen point may still hold
+    // doubles elsewhere along its cone: the rounding grid moves relative to the cell when
+    // the point is scaled by a non-power of two. Try several depths, scales, and the +-1
+    // ulp neighbours of each rounded point (all 3^r of them for r <= 4).
+    int combos = 1;
+    for (int l = 0; l < r && l < 4; ++l) combos *= 3;
+    std::vector<dd> pt(r);
+    for (int it = 0; it < 12; ++it) {
+        for (int l = 0; l < r; ++l) pt[l] = v[l] + dd(eps) * dd(w[l]);
+        for (int js = 0; js < 48; ++js) {
+            dd lam = dd(1.0) + dd(static_cast<double>(js)) / dd(47.0);
+            double base[64];
+            for (int l = 0; l < r; ++l) base[l] = (pt[l] * lam).to_double();
+            for (int c = 0; c < combos; ++c) {
+                int cc = c;
+                for (int l = 0; l < r; ++l) {
+                    int dlt = l < 4 ? cc % 3 : 0;
+                    cc /= 3;
+                    u[l] = dlt == 0 ? base[l]
+                                    : std::nextafter(base[l], dlt == 1 ? HUGE_VAL : -HUGE_VAL);
+                }
+                if (verify_witness(H, m, r, pat, u)) return 1;
+            }
+        }
+        eps *= 0.5;
+    }
+    // no double found: keep the point in double-double (exact as the sum hi + lo)
+    eps = eps0;
+    for (int it = 0; it < 12; ++it) {
+        for (int l = 0; l < r; ++l) {
+            dd p = v[l] + dd(eps) * dd(w[l]);
+            p = quick_two_sum(p.hi, p.lo);
+            u[l] = p.hi;
+            ulo[l] = p.lo;
+        }
+        if (verify_witness2(H, m, r, pat, u, ulo)) return 2;
+        eps *= 0.5;
+    }
+    return 0;    return 0;
+}
+
+
 }  // namespace
 
 CellsResult enumerate_cells_core(const double* H, int m, int r, bool integral, int threads,
@@ -341,11 +460,10 @@ CellsResult enumerate_cells_core(const double* H, int m, int r, bool integral, i
             for (auto& o : outs) cnt += o.shard[sh].size();
             std::size_t cap = 16;
             while (cap < 2 * cnt + 16) cap <<= 1;
-            struct Slot {
-                uint64_t hash;
-                int32_t task, e;
-            };
-            std::vector<Slot> table(cap, Slot{0, -1, -1});
+            // open addressing with the pattern stored inline: [hash, task, e, words...]
+            const std::size_t stride = static_cast<std::size_t>(W) + 2;
+            std::vector<uint64_t> table(cap * stride, 0);
+            std::vector<char> used(cap, 0);
             auto& u = uniq_sh[sh];
             for (int t = 0; t < nt; ++t) {
                 const CellTaskOut& o = outs[t];
@@ -354,18 +472,19 @@ CellsResult enumerate_cells_core(const double* H, int m, int r, bool integral, i
                     uint64_t hv = o.hash[e];
                     std::size_t h = hv & (cap - 1);
                     while (true) {
-                        Slot& slot = table[h];
-                        if (slot.task < 0) {
-                            slot = Slot{hv, t, e};
+                        uint64_t* slot = table.data() + h * stride;
+                        if (!used[h]) {
+                            used[h] = 1;
+                            slot[0] = hv;
+                            slot[1] = (static_cast<uint64_t>(t) << 32) | static_cast<uint32_t>(e);
+                            std::copy(p, p + W, slot + 2);
                             u.emplace_back(t, e);
                             break;
                         }
-                        if (slot.hash == hv) {
-                            const uint64_t* q2 =
-                                outs[slot.task].pats.data() + static_cast<std::size_t>(slot.e) * W;
+                        if (slot[0] == hv) {
                             bool same = true;
                             for (int w = 0; w < W; ++w)
-                                if (p[w] != q2[w]) { same = false; break; }
+                                if (p[w] != slot[2 + w]) { same = false; break; }
                             if (same) break;
                         }
                         h = (h + 1) & (cap - 1);
@@ -396,9 +515,10 @@ CellsResult enumerate_cells_core(const double* H, int m, int r, bool integral, i
     res.witnesses.assign(2 * K * static_cast<std::size_t>(r), 0.0);
     int nchunks = static_cast<int>(std::min<std::size_t>(K, 256));
     if (nchunks == 0) return res;
+    std::mutex lo_mutex;
     auto do_chunk = [&](int ch) {
         std::size_t lo = K * ch / nchunks, hi = K * (ch + 1) / nchunks;
-        std::vector<double> M(static_cast<std::size_t>(r) * r), b(r), u(r), v(r), w(r);
+        std::vector<double> M(static_cast<std::size_t>(r) * r), b(r), u(r), v(r), w(r), ulo(r);
         for (std::size_t c = lo; c < hi; ++c) {
             if ((c & 1023) == 0 && cancel.load()) throw Cancelled("cancelled");
             auto [t, e] = uniq[c];
@@ -452,7 +572,22 @@ CellsResult enumerate_cells_core(const double* H, int m, int r, bool integral, i
                 ok = verify_witness(H, m, r, pat, u.data());
                 eps *= 0.25;
             }
-            if (!ok) throw NumericalFailure("could not construct an exactly verified witness");
+            if (!ok) {
+                int how = witness_dd(H, m, r, inc, k, pat, v.data(), w.data(), u.data(), ulo.data());
+                ok = how > 0;
+                if (how == 2) {
+                    std::lock_guard<std::mutex> lk(lo_mutex);
+                    if (res.witnesses_lo.empty()) res.witnesses_lo.assign(res.witnesses.size(), 0.0);
+                    for (int j = 0; j < r; ++j) {
+                        res.witnesses_lo[2 * c * r + j] = ulo[j];
+                        res.witnesses_lo[2 * c * r + r + j] = -ulo[j];
+                    }
+                }
+            }
+            if (!ok)
+                throw NumericalFailure(
+                    "could not construct an exactly verified interior point in double precision for "
+                    "a cell that is extremely thin; the patterns are exact: call with witnesses=False");
             double* dst = res.witnesses.data() + 2 * c * r;
             for (int j = 0; j < r; ++j) {
                 dst[j] = u[j];

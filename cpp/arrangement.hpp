@@ -45,6 +45,9 @@ struct CellsResult {
     int words = 0;                  // 64-bit words per pattern
     std::vector<uint64_t> bits;     // n_cells x words, bit h = hyperplane h positive
     std::vector<double> witnesses;  // n_cells x r
+    // For cells too thin to hold a double point: the exact witness is witnesses + lo
+    // (as real numbers); empty when every witness is exact in doubles.
+    std::vector<double> witnesses_lo;
     std::size_t n_cells() const { return words ? bits.size() / words : 0; }
 };
 

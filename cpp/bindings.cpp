@@ -108,8 +108,11 @@ py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool w
     int nbytes = (M.n + 7) / 8;
     py::array_t<uint8_t> packed({static_cast<py::ssize_t>(nc), static_cast<py::ssize_t>(nbytes)});
     py::array_t<double> wit({static_cast<py::ssize_t>(witnesses ? nc : 0), static_cast<py::ssize_t>(M.D)});
+    bool has_lo = witnesses && !cr.witnesses_lo.empty();
+    py::array_t<double> wlo({static_cast<py::ssize_t>(has_lo ? nc : 0), static_cast<py::ssize_t>(M.D)});
     uint8_t* pk = packed.mutable_data();
     double* wt = wit.mutable_data();
+    double* wl = wlo.mutable_data();
     {
         py::gil_scoped_release release;
         std::fill(pk, pk + nc * nbytes, 0);
@@ -136,10 +139,16 @@ py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool w
                 } else {
                     for (int t = 0; t < hp.r; ++t) w[hp.cols[t]] = cr.witnesses[c * hp.r + t];
                 }
+                if (has_lo) {
+                    double* lo = wl + c * M.D;
+                    std::fill(lo, lo + M.D, 0.0);
+                    for (int t = 0; t < hp.r; ++t) lo[hp.cols[t]] = cr.witnesses_lo[c * hp.r + t];
+                }
             }
         }
     }
-    return py::make_tuple(packed, wit);
+    if (has_lo) return py::make_tuple(packed, wit, wlo);
+    return py::make_tuple(packed, wit, py::none());
 }
 
 // Hyperplane -> original rows (sorted), for incidences.
@@ -180,10 +189,11 @@ py::tuple enumerate_rays(const Arr& A, int threads, long long max_rays) {
                 nrm += s * s;
             }
             nrm = std::sqrt(nrm);
-            for (int j = 0; j < D; ++j) {
-                d[2 * l * D + j] /= nrm;
-                d[(2 * l + 1) * D + j] = -d[2 * l * D + j];
-            }
+            for (int j = 0; j < D; ++j) d[2 * l * D + j] /= nrm;
+            refine_line_direction(hp, M.data, rr.indices.data() + rr.indptr[l],
+                                  static_cast<int>(rr.indptr[l + 1] - rr.indptr[l]),
+                                  d + 2 * l * D, d + 2 * l * D);
+            for (int j = 0; j < D; ++j) d[(2 * l + 1) * D + j] = -d[2 * l * D + j];
             std::vector<int64_t> inc;
             for (int64_t p = rr.indptr[l]; p < rr.indptr[l + 1]; ++p)
                 for (int i : rows[rr.indices[p]]) inc.push_back(i);
@@ -284,7 +294,8 @@ PYBIND11_MODULE(_core, m) {
           "Exact rank and number of distinct hyperplanes of the rows of A.");
     m.def("enumerate_cells", &enumerate_cells, py::arg("A"), py::arg("threads") = 1,
           py::arg("max_cells") = -1, py::arg("witnesses") = true,
-          "Cells of the central arrangement of the rows of A: (packed patterns, witnesses).");
+          "Cells of the central arrangement of the rows of A: (packed patterns, witnesses, "
+          "witnesses_lo or None).");
     m.def("enumerate_rays", &enumerate_rays, py::arg("A"), py::arg("threads") = 1,
           py::arg("max_rays") = -1, "Rays: (directions, indptr, indices).");
     m.def("count_cells", &count_cells, py::arg("A"), py::arg("threads") = 1,

@@ -1,4 +1,5 @@
 #include "flats.hpp"
+#include "ddouble.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -109,6 +110,81 @@ int greedy_rank(const std::vector<const double*>& rows, int D, std::vector<int>&
 
 }  // namespace
 
+namespace {
+
+// Copy of row `i` of A scaled by a power of two so that its largest entry is in [0.5, 1).
+void scaled_row_dd(const double* A, int D, int i, dd* out) {
+    const double* a = A + static_cast<std::size_t>(i) * D;
+    double an = 0;
+    for (int l = 0; l < D; ++l) an = std::max(an, std::fabs(a[l]));
+    int ex = 0;
+    if (an > 0) std::frexp(an, &ex);
+    for (int l = 0; l < D; ++l) out[l] = dd(std::ldexp(a[l], -ex));
+}
+
+}  // namespace
+
+bool refine_line_direction(const Hyperplanes& hp, const double* A, const int* hyps, int k,
+                           const double* approx, double* out) {
+    int D = hp.D, r = hp.r;
+    if (r < 1) return false;
+    std::vector<dd> x;
+    if (r == D) {
+        std::vector<dd> M(static_cast<std::size_t>(k) * D);
+        for (int j = 0; j < k; ++j) scaled_row_dd(A, D, hp.h_first_row[hyps[j]], M.data() + j * D);
+        if (!dd_null_vector(M, k, D, x)) return false;
+    } else {
+        // orthonormal basis Q (r x D) of the row space: Gram-Schmidt, twice, in dd
+        std::vector<dd> Q(static_cast<std::size_t>(r) * D);
+        for (int i = 0; i < r; ++i) {
+            dd* q = Q.data() + i * D;
+            scaled_row_dd(A, D, hp.h_first_row[hp.basis[i]], q);
+            for (int pass = 0; pass < 2; ++pass)
+                for (int p = 0; p < i; ++p) {
+                    const dd* qp = Q.data() + p * D;
+                    dd s(0.0);
+                    for (int l = 0; l < D; ++l) s = s + q[l] * qp[l];
+                    for (int l = 0; l < D; ++l) q[l] = q[l] - s * qp[l];
+                }
+            dd nn(0.0);
+            for (int l = 0; l < D; ++l) nn = nn + q[l] * q[l];
+            double nrm = std::sqrt(nn.to_double());
+            if (!(nrm > 0)) return false;
+            // one Newton step for an accurate 1/sqrt in dd
+            dd inv(1.0 / nrm);
+            inv = inv + inv * (dd(1.0) - nn * inv * inv) * dd(0.5);
+            for (int l = 0; l < D; ++l) q[l] = q[l] * inv;
+        }
+        std::vector<dd> C(static_cast<std::size_t>(k) * r), row(D);
+        for (int j = 0; j < k; ++j) {
+            scaled_row_dd(A, D, hp.h_first_row[hyps[j]], row.data());
+            for (int i = 0; i < r; ++i) {
+                dd s(0.0);
+                for (int l = 0; l < D; ++l) s = s + row[l] * Q[i * D + l];
+                C[j * r + i] = s;
+            }
+        }
+        std::vector<dd> y;
+        if (!dd_null_vector(C, k, r, y)) return false;
+        x.assign(D, dd(0.0));
+        for (int i = 0; i < r; ++i)
+            for (int l = 0; l < D; ++l) x[l] = x[l] + y[i] * Q[i * D + l];
+    }
+    dd nn(0.0);
+    double dot = 0;
+    for (int l = 0; l < D; ++l) {
+        nn = nn + x[l] * x[l];
+        dot += x[l].hi * approx[l];
+    }
+    double nrm = std::sqrt(nn.to_double());
+    if (!(nrm > 0)) return false;
+    dd inv(1.0 / nrm);
+    inv = inv + inv * (dd(1.0) - nn * inv * inv) * dd(0.5);
+    if (dot < 0) inv = -inv;
+    for (int l = 0; l < D; ++l) out[l] = (x[l] * inv).to_double();
+    return true;
+}
+
 Hyperplanes preprocess(const double* A, int n, int D) {
     Hyperplanes hp;
     hp.n = n;
@@ -165,6 +241,7 @@ Hyperplanes preprocess(const double* A, int n, int D) {
     std::vector<int> basis, pcols;
     hp.r = greedy_rank(reps, D, basis, pcols);
     hp.cols = pcols;
+    hp.basis = basis;
     int r = hp.r;
     hp.h.assign(static_cast<std::size_t>(hp.m) * r, 0.0);
     bool all_int = true;
@@ -335,29 +412,46 @@ int FlatWalker::coord_sign(const Node& nd, const double* a, int li, double val, 
     return det_sign_exact(m.data(), k);
 }
 
+namespace {
+struct SweepScratch {
+    std::vector<char> inS;
+    std::vector<int> items, first, order;
+    std::vector<double> q, qerr, key;
+    std::vector<signed char> flip;
+    struct Ent {
+        int first;
+        double k0;
+        int idx;
+    };
+    std::vector<Ent> ents;
+};
+}  // namespace
+
 void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
     static std::atomic<uint64_t> next_id{1};
     sw.id = next_id.fetch_add(1, std::memory_order_relaxed);
-    int r = r_, e = r - nd.c;
+    const int r = r_, e = r - nd.c;
     sw.e = e;
-    int nrows = static_cast<int>(rows_.size());
-    std::vector<char> inS(nrows, 0);
-    for (int s : nd.S) inS[s] = 1;
-    std::vector<int> items;
-    items.reserve(nrows);
-    std::vector<double> q, qerr;
-    std::vector<signed char> flip;
-    std::vector<int> first;  // first nonzero coordinate
-    q.reserve(static_cast<std::size_t>(nrows) * e);
-    qerr.reserve(static_cast<std::size_t>(nrows) * e);
-    std::vector<double> qv(e), qe(e);
+    const int nrows = static_cast<int>(rows_.size());
+    thread_local SweepScratch sc;
+    sc.inS.assign(nrows, 0);
+    for (int s : nd.S) sc.inS[s] = 1;
+    sc.items.resize(nrows);
+    sc.first.resize(nrows);
+    sc.flip.resize(nrows);
+    sc.q.resize(static_cast<std::size_t>(nrows) * e);
+    sc.qerr.resize(static_cast<std::size_t>(nrows) * e);
+    int ni = 0;
+    const double* Nd = nd.N.data();
+    const double* Ned = nd.Nerr.data();
     for (int s = 0; s < nrows; ++s) {
-        if (inS[s]) continue;
+        if (sc.inS[s]) continue;
         const double* a = row(s);
-        bool exact_ok = integral_;
+        double* qv = sc.q.data() + static_cast<std::size_t>(ni) * e;
+        double* qe = sc.qerr.data() + static_cast<std::size_t>(ni) * e;
         for (int li = 0; li < e; ++li) {
-            const double* N = nd.N.data() + static_cast<std::size_t>(li) * r;
-            const double* Ne = nd.Nerr.data() + static_cast<std::size_t>(li) * r;
+            const double* N = Nd + static_cast<std::size_t>(li) * r;
+            const double* Ne = Ned + static_cast<std::size_t>(li) * r;
             double v = 0, sabs = 0, eb = 0;
             for (int j = 0; j < r; ++j) {
                 double p = a[j] * N[j];
@@ -366,7 +460,7 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
                 eb += std::fabs(a[j]) * Ne[j];
             }
             double err;
-            if (exact_ok && eb == 0.0 && sabs < kTwo52) {
+            if (integral_ && eb == 0.0 && sabs < kTwo52) {
                 err = 0.0;
             } else {
                 err = (eb * (1 + 4 * r * kUnit) + sabs * (r + 2) * kUnit) * 1.000001 + 1e-300;
@@ -380,23 +474,24 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
                                      : coord_sign(nd, a, li, qv[li], qe[li]);
             if (sg != 0) { fz = li; fs = sg; break; }
         }
-        if (fz < 0) continue;  // contains the flat (not in S because S is the parent's)
-        items.push_back(s);
-        flip.push_back(static_cast<signed char>(fs));
-        first.push_back(fz);
-        q.insert(q.end(), qv.begin(), qv.end());
-        qerr.insert(qerr.end(), qe.begin(), qe.end());
+        if (fz < 0) continue;  // contains the flat (cannot happen: S is complete)
+        sc.items[ni] = s;
+        sc.flip[ni] = static_cast<signed char>(fs);
+        sc.first[ni] = fz;
+        ++ni;
     }
-    int ni = static_cast<int>(items.size());
-    std::vector<int> order(ni);
-    std::iota(order.begin(), order.end(), 0);
+    const int* items = sc.items.data();
+    const int* first = sc.first.data();
+    const signed char* flip = sc.flip.data();
+    const double* q = sc.q.data();
+    const double* qerr = sc.qerr.data();
     auto cmp3 = [&](int i, int j) -> int {  // -1: i before j, 0 equal, 1 after
         if (first[i] != first[j]) return first[i] < first[j] ? -1 : 1;
         int c0 = first[i];
-        const double* qi = q.data() + static_cast<std::size_t>(i) * e;
-        const double* qj = q.data() + static_cast<std::size_t>(j) * e;
-        const double* ei = qerr.data() + static_cast<std::size_t>(i) * e;
-        const double* ej = qerr.data() + static_cast<std::size_t>(j) * e;
+        const double* qi = q + static_cast<std::size_t>(i) * e;
+        const double* qj = q + static_cast<std::size_t>(j) * e;
+        const double* ei = qerr + static_cast<std::size_t>(i) * e;
+        const double* ej = qerr + static_cast<std::size_t>(j) * e;
         for (int k = c0 + 1; k < e; ++k) {
             int sg = minor2_raw(nd, e, qi, ei, items[i], qj, ej, items[j], k, c0) * flip[i] * flip[j];
             if (sg < 0) return -1;
@@ -407,21 +502,28 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
     // Float keys (first nonzero coordinate, then the ratios q[k] / q[first]) give a
     // nearly sorted order cheaply; an insertion sort with the exact comparator then
     // makes it exact (it only does work where float keys were too close to call).
-    std::vector<double> key(static_cast<std::size_t>(ni) * e);
+    sc.key.resize(static_cast<std::size_t>(ni) * e);
+    sc.ents.resize(ni);
     for (int i = 0; i < ni; ++i) {
-        const double* qi = q.data() + static_cast<std::size_t>(i) * e;
+        const double* qi = q + static_cast<std::size_t>(i) * e;
+        double* ki = sc.key.data() + static_cast<std::size_t>(i) * e;
         double den = qi[first[i]];
-        for (int k = 0; k < e; ++k)
-            key[static_cast<std::size_t>(i) * e + k] = k <= first[i] ? 0.0 : qi[k] / den;
+        for (int k = 0; k < e; ++k) ki[k] = k <= first[i] ? 0.0 : qi[k] / den;
+        sc.ents[i] = SweepScratch::Ent{first[i], first[i] + 1 < e ? ki[first[i] + 1] : 0.0, i};
     }
-    std::sort(order.begin(), order.end(), [&](int i, int j) {
-        if (first[i] != first[j]) return first[i] < first[j];
-        const double* ki = key.data() + static_cast<std::size_t>(i) * e;
-        const double* kj = key.data() + static_cast<std::size_t>(j) * e;
-        for (int k = first[i] + 1; k < e; ++k)
+    const double* key = sc.key.data();
+    std::sort(sc.ents.begin(), sc.ents.end(), [&](const SweepScratch::Ent& x, const SweepScratch::Ent& y) {
+        if (x.first != y.first) return x.first < y.first;
+        if (x.k0 != y.k0) return x.k0 < y.k0;
+        const double* ki = key + static_cast<std::size_t>(x.idx) * e;
+        const double* kj = key + static_cast<std::size_t>(y.idx) * e;
+        for (int k = x.first + 2; k < e; ++k)
             if (ki[k] != kj[k]) return ki[k] < kj[k];
-        return items[i] < items[j];
+        return items[x.idx] < items[y.idx];
     });
+    sc.order.resize(ni);
+    int* order = sc.order.data();
+    for (int i = 0; i < ni; ++i) order[i] = sc.ents[i].idx;
     auto exact_less = [&](int i, int j) {
         int c = cmp3(i, j);
         if (c != 0) return c < 0;
@@ -440,6 +542,7 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
     sw.flip.resize(ni);
     sw.q.resize(static_cast<std::size_t>(ni) * e);
     sw.qerr.resize(static_cast<std::size_t>(ni) * e);
+    sw.cls_start.clear();
     for (int p = 0; p < ni; ++p) {
         int o = order[p];
         sw.items[p] = items[o];
@@ -448,10 +551,7 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
             sw.q[static_cast<std::size_t>(p) * e + t] = q[static_cast<std::size_t>(o) * e + t];
             sw.qerr[static_cast<std::size_t>(p) * e + t] = qerr[static_cast<std::size_t>(o) * e + t];
         }
-    }
-    sw.cls_start.clear();
-    for (int p = 0; p < ni; ++p) {
-        if (p == 0 || cmp3(order[p - 1], order[p]) != 0) sw.cls_start.push_back(p);
+        if (p == 0 || cmp3(order[p - 1], o) != 0) sw.cls_start.push_back(p);
     }
     sw.cls_start.push_back(ni);
 }

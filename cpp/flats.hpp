@@ -40,6 +40,7 @@ struct Hyperplanes {
     std::vector<int> row_h;          // per original row: hyperplane index or -1 (zero row)
     std::vector<double> row_scale;   // A[i, cols] = row_scale[i] * h[row_h[i]] (signed)
     std::vector<int> h_first_row;    // first original row of each hyperplane
+    std::vector<int> basis;          // hyperplanes forming a basis of the row space
     std::vector<double> embed;       // D x r: maps essential coordinates to a vector in the
                                      // row space of A giving the same products with every row
     const double* row(int i) const { return h.data() + static_cast<std::size_t>(i) * r; }
@@ -47,6 +48,13 @@ struct Hyperplanes {
 
 // Deduplicate, rank and essentialize the n x D row-major matrix A.
 Hyperplanes preprocess(const double* A, int n, int D);
+
+// Accurate unit direction (length D) of the line of the arrangement lying on the given
+// hyperplanes (at least r - 1 independent ones), in the row space of the original
+// n x D matrix A, computed in double-double from the original rows. `approx` (length D)
+// fixes the orientation. Returns false if the rows do not determine a line.
+bool refine_line_direction(const Hyperplanes& hp, const double* A, const int* hyps, int k,
+                           const double* approx, double* out);
 
 // Essentialize a subset of rows of an m x r matrix: returns the rank k and writes the
 // k x k... (rows restricted to k pivot columns) into `out` (rows.size() x k) and the

@@ -60,7 +60,13 @@ __all__ = [
     "reference_count",
     "Line",
     "reference_lines",
+    "LinesResult",
+    "CellsResult",
     "brute_force_cells",
+    "kernel_basis",
+    "check_cells",
+    "check_rays",
+    "check_witnesses_fast",
     "ReferenceError_",
 ]
 
@@ -616,12 +622,14 @@ def reference_lines(A):
 # (functions of plain arrays, so that this module never imports the code it checks)
 
 
-def check_cells(A, patterns, witnesses, ref=None):
+def check_cells(A, patterns, witnesses, ref=None, witnesses_lo=None):
     """Problems (a list of strings, empty when all is well) with a cell listing of ``A``.
 
     Checks: shapes and dtypes; no two cells share a pattern; each witness realizes
     its pattern with strict signs in exact arithmetic (zero rows must read 0); and,
     when ``ref`` (a :class:`CellsResult`) is given, the pattern set equals the reference.
+    ``witnesses_lo`` (optional, same shape): the witness is then the exact sum
+    ``witnesses + witnesses_lo`` (double-double points of sub-ulp cells).
     """
     A = np.asarray(A, dtype=np.float64)
     n, D = A.shape
@@ -643,8 +651,15 @@ def check_cells(A, patterns, witnesses, ref=None):
     rows = int_rows(A)
     bad = 0
     first = None
+    WL = None if witnesses_lo is None else np.asarray(witnesses_lo, dtype=np.float64)
+    if WL is not None and WL.shape != W.shape:
+        return problems + [f"witnesses_lo shape {WL.shape}, expected {W.shape}"]
     for k, (pat, w) in enumerate(zip(pats, W)):
-        wi = int_row(w)
+        if WL is None:
+            wi = int_row(w)
+        else:
+            both = int_row(np.concatenate([w, WL[k]]))
+            wi = tuple(a + b for a, b in zip(both[:D], both[D:]))
         for i, row in enumerate(rows):
             if not any(row):
                 ok = not pat[i]
@@ -671,14 +686,60 @@ def check_cells(A, patterns, witnesses, ref=None):
     return problems
 
 
-def _row_space_residual(basis, d):
-    """Norm of the component of ``d`` orthogonal to the span of the int rows ``basis``."""
-    if not basis:
-        return float(np.linalg.norm(d))
-    B = np.array([[float(x) for x in b] for b in basis])
-    B = B / np.abs(B).max(axis=1, keepdims=True)
-    Q, _ = np.linalg.qr(B.T)
-    return float(np.linalg.norm(d - Q @ (Q.T @ d)))
+def kernel_basis(rows, dim):
+    """An exact basis (lists of Fractions) of {v : row . v = 0 for all rows}."""
+    M = [[Fraction(x) for x in r] for r in rows]
+    pivots = []
+    rr = 0
+    for c in range(dim):
+        p = next((i for i in range(rr, len(M)) if M[i][c] != 0), None)
+        if p is None:
+            continue
+        M[rr], M[p] = M[p], M[rr]
+        piv = M[rr][c]
+        M[rr] = [x / piv for x in M[rr]]
+        for i in range(len(M)):
+            if i != rr and M[i][c] != 0:
+                f = M[i][c]
+                M[i] = [a - f * b for a, b in zip(M[i], M[rr])]
+        pivots.append(c)
+        rr += 1
+    free = [c for c in range(dim) if c not in pivots]
+    out = []
+    for f in free:
+        v = [Fraction(0)] * dim
+        v[f] = Fraction(1)
+        for i, c in enumerate(pivots):
+            v[c] = -M[i][f]
+        out.append(v)
+    return out
+
+
+def _row_space_residual(K, d):
+    """Norm of the component of the float vector ``d`` orthogonal to a row space.
+
+    ``K``: an exact basis of the orthogonal complement (:func:`kernel_basis` of the
+    rows).  Computed exactly (the projection onto the complement, in rationals).
+    """
+    D = len(d)
+    if not K:
+        return 0.0
+    dq = [Fraction(float(x)) for x in d]
+    # residual^2 = b^T G^{-1} b with G = K K^T, b = K d
+    b = [sum(k[j] * dq[j] for j in range(D)) for k in K]
+    G = [[sum(ki[j] * kl[j] for j in range(D)) for kl in K] for ki in K]
+    # solve G y = b exactly (G is symmetric positive definite)
+    n = len(K)
+    M = [G[i][:] + [b[i]] for i in range(n)]
+    for c in range(n):
+        p = next(i for i in range(c, n) if M[i][c] != 0)
+        M[c], M[p] = M[p], M[c]
+        for i in range(n):
+            if i != c and M[i][c] != 0:
+                f = M[i][c] / M[c][c]
+                M[i] = [a - f * e for a, e in zip(M[i], M[c])]
+    y = [M[i][n] / M[i][i] for i in range(n)]
+    return math.sqrt(float(sum(bi * yi for bi, yi in zip(b, y))))
 
 
 def check_rays(A, directions, indptr, indices, ref=None, *, zero_rows="either", tol=1e-9):
@@ -741,12 +802,13 @@ def check_rays(A, directions, indptr, indices, ref=None, *, zero_rows="either", 
                                 f"zero_rows={zero_rows!r}")
                 break
     # exact rank of the incident hyperplanes, and direction in the row space
+    K = kernel_basis(basis, D)
     for k in range(0, nr, 2):
         rk = exact_rank([rows[i] for i in inc[k]])
         if rk != r - 1:
             problems.append(f"ray {k}: incident hyperplanes have exact rank {rk}, expected {r - 1}")
             break
-        res = _row_space_residual(basis, Dr[k])
+        res = _row_space_residual(K, Dr[k])
         if res > tol:
             problems.append(f"ray {k}: direction leaves the row space (residual {res:g})")
             break
@@ -755,7 +817,9 @@ def check_rays(A, directions, indptr, indices, ref=None, *, zero_rows="either", 
         scale = np.abs(A).sum(axis=1)
         inside = np.array([i in inc[k] for i in range(n)])
         if np.any(dots[inside] > tol * np.maximum(scale[inside], 1e-300)):
-            problems.append(f"ray {k}: an incident row does not vanish on the direction")
+            worst = float((dots[inside] / np.maximum(scale[inside], 1e-300)).max())
+            problems.append(f"ray {k}: an incident row does not vanish on the direction "
+                            f"(|a.d| / |a|_1 = {worst:g})")
             break
     if ref is not None:
         want = ref.by_incidence(nonzero_only=True)

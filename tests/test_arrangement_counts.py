@@ -54,7 +54,8 @@ def test_gaussian_counts_equal_cover(n, d, bias):
     A = lift(X, bias)
     assert check_witnesses_fast(A, cells.patterns, cells.witnesses)[0] == 0
     info = exactrelu.arrangement_info(X, bias=bias)
-    assert (info.rank, info.n_hyperplanes, info.cells_bound) == (r, n, expected)
+    m = 1 if (d == 1 and not bias) else n  # without bias all points of R^1 give u = 0
+    assert (info.rank, info.n_hyperplanes, info.cells_bound) == (r, m, expected)
 
 
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
@@ -147,7 +148,7 @@ def test_grids(k, expected):
     cells = exactrelu.enumerate_cells(G)
     assert len(cells) == expected
     A = lift(G, True)
-    assert not check_cells(A, cells.patterns, cells.witnesses)
+    assert not check_cells(A, cells.patterns, cells.witnesses, None, cells.witnesses_lo)
     # shifted and scaled grids are the same arrangement combinatorially
     assert exactrelu.count_cells(G * 4.0 - 3.0) == expected
     # the transposed order of the points changes nothing

@@ -26,7 +26,11 @@ N_CASES = 336  # 42 per kind; half with bias
 
 
 def degenerate_case(seed):
-    """A small degenerate input: returns (X, bias, kind)."""
+    """A small degenerate input: returns (X, bias, kind).
+
+    Zero rows are no hyperplanes: they get pattern entry 0 and are never listed in
+    a ray's incidence (``zero_rows="none"`` below).
+    """
     kind = KINDS[seed % len(KINDS)]
     rng = np.random.default_rng([20240611, seed])
     bias = bool((seed // len(KINDS)) % 2)
@@ -84,7 +88,7 @@ def _check_case(X, bias, threads=None, extra=None):
     ref = reference_cells(A)
     assert ref.certified  # the reference itself agrees with Whitney's formula
     cells = exactrelu.enumerate_cells(X, bias=bias, threads=threads)
-    problems += ["cells: " + p for p in check_cells(A, cells.patterns, cells.witnesses, ref)]
+    problems += ["cells: " + p for p in check_cells(A, cells.patterns, cells.witnesses, ref, cells.witnesses_lo)]
     n_count = exactrelu.count_cells(X, bias=bias)
     if not (n_count == len(cells) == len(ref)):
         problems.append(f"count_cells {n_count}, len(enumerate_cells) {len(cells)}, "
@@ -100,7 +104,8 @@ def _check_case(X, bias, threads=None, extra=None):
     lref = reference_lines(A)
     rays = exactrelu.enumerate_rays(X, bias=bias, threads=threads)
     problems += ["rays: " + p for p in
-                 check_rays(A, rays.directions, rays.indptr, rays.indices, lref)]
+                 check_rays(A, rays.directions, rays.indptr, rays.indices, lref,
+                            zero_rows="none")]
     n_rays = exactrelu.count_rays(X, bias=bias)
     if not (n_rays == len(rays) == lref.n_rays):
         problems.append(f"count_rays {n_rays}, len(enumerate_rays) {len(rays)}, "
@@ -113,7 +118,8 @@ def _check_case(X, bias, threads=None, extra=None):
         sref = reference_lines(S)
         srays = exactrelu.enumerate_rays(X, bias=bias, extra_hyperplanes=extra, threads=threads)
         problems += ["extra rays: " + p for p in
-                     check_rays(S, srays.directions, srays.indptr, srays.indices, sref)]
+                     check_rays(S, srays.directions, srays.indptr, srays.indices, sref,
+                            zero_rows="none")]
         n_s = exactrelu.count_rays(X, bias=bias, extra_hyperplanes=extra)
         if not (n_s == len(srays) == sref.n_rays):
             problems.append(f"extra: count_rays {n_s}, len {len(srays)}, reference {sref.n_rays}")
@@ -169,7 +175,7 @@ def test_decimal_data_is_decided_on_the_doubles():
         A = lift(data, True)
         ref = reference_cells(A)
         cells = exactrelu.enumerate_cells(data)
-        assert not check_cells(A, cells.patterns, cells.witnesses, ref)
+        assert not check_cells(A, cells.patterns, cells.witnesses, ref, cells.witnesses_lo)
         assert exactrelu.count_cells(data) == len(ref)
     assert exactrelu.count_cells(Xi) == 20
     assert exactrelu.count_cells(X) == 22
@@ -181,13 +187,31 @@ def test_near_degenerate_perturbation_is_not_rounded_away():
     A = lift(X, True)
     ref = reference_cells(A)
     cells = exactrelu.enumerate_cells(X)
-    assert not check_cells(A, cells.patterns, cells.witnesses, ref)
+    assert not check_cells(A, cells.patterns, cells.witnesses, ref, cells.witnesses_lo)
     lref = reference_lines(A)
     rays = exactrelu.enumerate_rays(X)
     assert not check_rays(A, rays.directions, rays.indptr, rays.indices, lref)
     # exactly collinear: 2 + 2 * 3 = 8 cells; one ulp off: more
     assert exactrelu.count_cells(np.array([[0.0, 0], [1, 1], [2, 2], [3, 3]])) == 8
     assert exactrelu.count_cells(X) == len(ref) > 8
+
+
+def test_sub_ulp_cell_gets_an_exact_double_double_witness():
+    """Three nearly concurrent hyperplanes (determinant ~1e-18) leave a cell narrower
+    than the spacing of doubles: its witness is kept exact as hi + lo."""
+    X = np.array([[0.30000000000000004, 0.0, 0.1], [0.0, 0.1, 0.2], [0.0, 0.0, 0.1],
+                  [0.0, 0.2, 0.30000000000000004], [0.2, 0.30000000000000004, 0.2],
+                  [0.2, 0.2, 0.0], [0.0, 0.30000000000000004, 0.0]])
+    cells = exactrelu.enumerate_cells(X, bias=False)
+    assert cells.witnesses_lo is not None
+    thin = np.flatnonzero(np.any(cells.witnesses_lo != 0, axis=1))
+    assert 0 < len(thin) < len(cells)
+    assert not check_cells(X, cells.patterns, cells.witnesses, reference_cells(X),
+                           cells.witnesses_lo)
+    # the rounded points alone are not interior: the lo part is needed
+    assert check_cells(X[:, :], cells.patterns[thin], cells.witnesses[thin])
+    # ordinary data never needs it
+    assert exactrelu.enumerate_cells(np.arange(6.0).reshape(3, 2)).witnesses_lo is None
 
 
 try:

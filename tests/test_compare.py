@@ -196,6 +196,21 @@ def test_mlp_peer_rows_in_compare():
     assert cmp.summary("mlp")["runs"] == 1
 
 
+def test_weight_decay_problem_with_mlp_peer():
+    """penalty="l2" (d = 2): SGD and MLPRegressor runs never beat the exact l2 optimum."""
+    pytest.importorskip("sklearn")
+    X, y = _data("squared", 10, 2, seed=8)
+    beta = 0.1 * beta_max(X, y, loss="squared")
+    cmp = compare(X, y, loss="squared", beta=beta, penalty="l2", widths=[10], seeds=2,
+                  steps=800)
+    assert cmp.certified and cmp.methods == ["sgd", "mlp"]
+    for r in cmp.runs:
+        assert r.objective >= cmp.lower_bound - 1e-7 * max(1.0, cmp.optimum)
+        assert r.network.objective(X, y, loss="squared", beta=beta, penalty="l2") == \
+            pytest.approx(r.objective, rel=1e-10)
+        assert r.cert_lower_bound is None
+
+
 # ----------------------------------------------------------------- datasets
 @pytest.mark.parametrize("name", sorted(datasets.SYNTHETIC))
 def test_synthetic_datasets(name):
@@ -286,3 +301,36 @@ def test_plot_functions_d2(tmp_path):
     assert fig is not None
     with pytest.raises(NotSupportedError):
         plotting.plot_fits(cmp)
+
+
+def test_canonical_network_keeps_outputs_and_penalty():
+    from exactrelu.compare import canonical_network
+
+    X = np.linspace(-1, 1, 7)[:, None]
+    net = ReLUNetwork(W=[[1.0], [1.0], [-2.0], [1.0]], b=[0.2, 1883.0, -5.0, 1.5],
+                      a=[1.0, 1e-4, 3.0, -0.5], c=0.1)
+    can = canonical_network(net, X)
+    np.testing.assert_allclose(can.predict(X), net.predict(X), atol=1e-12)
+    assert can.n_neurons == 3  # the neuron off on every row is dropped
+    assert can.penalty() == pytest.approx(net.penalty() - 3.0 * 2.0)
+    Z = X @ can.W.T + can.b
+    assert np.all(Z.min(axis=0) <= 1e-12)  # every kink touches the data
+
+
+def test_certify_survives_far_away_kinks():
+    """Regression: an SGD network with a kink ~1900 data widths away (active on all rows)."""
+    X = np.array([[-0.94262198], [-0.85915885], [-0.74285959], [-0.7404521], [-0.70414783],
+                  [-0.00144428], [0.20299672], [0.24376719], [0.85642205], [0.89665691]])
+    y = np.sin(3 * X[:, 0])
+    beta = 0.5 * beta_max(X, y, loss="squared")
+    net = ReLUNetwork(W=[[1.0], [-1.0], [1e-3]], b=[-0.2, -0.1, 1.883], a=[0.5, -0.4, 1e-3],
+                      c=0.0)
+    sol = exactrelu.solve(X, y, loss="squared", beta=beta)
+    cmp = compare(X, y, loss="squared", beta=beta, widths=[3], seeds=1, steps=5, peers=False,
+                  solution=sol)
+    r = cmp.runs[0]
+    assert r.cert_lower_bound <= sol.objective + 1e-9 <= r.objective + 2e-9
+    from exactrelu.compare import canonical_network
+
+    c = exactrelu.certify(canonical_network(net, X), X, y, loss="squared", beta=beta)
+    assert c.lower_bound <= sol.objective + 1e-9

@@ -357,3 +357,6 @@ def test_cli_sizes_writes_json_and_plot(tmp_path, capsys):
             if r["source"] == "gaussian":
                 assert r["cells"] == r["cover"]
     assert out_png.stat().st_size > 10_000
+    # a saved sweep is printed again without running
+    rc = main(["sizes", "--from-json", str(out_json)])
+    assert rc == 0 and "gaussian" in capsys.readouterr().out

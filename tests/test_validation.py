@@ -173,6 +173,9 @@ def test_limits_are_on_the_bound():
 
 
 def test_counting_large_is_allowed():
-    """Counting needs no listing: a size that cannot be listed can still be counted."""
-    X = np.random.default_rng(2).normal(size=(300, 3))
-    assert exactrelu.count_cells(X) == exactrelu.cover_count(300, 4)
+    """Counting needs no listing: a size refused for listing can still be counted."""
+    X = np.random.default_rng(2).normal(size=(200, 2))
+    with pytest.raises(SizeError):
+        exactrelu.enumerate_cells(X, max_cells=1000)
+    assert exactrelu.count_cells(X) == exactrelu.cover_count(200, 3)
+    assert exactrelu.count_rays(X) == 2 * 200 * 199 // 2

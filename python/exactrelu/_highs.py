@@ -187,6 +187,24 @@ class HighsProgram:
             raise SolverError("HiGHS refused the new rows", status="kModelError")
         self.n_rows += k
 
+    def delete_columns(self, idx):
+        """Delete the columns ``idx``; later columns shift down."""
+        idx = np.unique(np.asarray(idx, dtype=np.int32))
+        if len(idx) == 0:
+            return
+        status = self.h.deleteCols(len(idx), idx)
+        if status == self._hs.HighsStatus.kError:
+            raise SolverError("HiGHS refused to delete columns", status="kModelError")
+        self.n_cols -= len(idx)
+
+    def inactive_columns(self, start=0, tol=0.0):
+        """Indices >= start of columns at value 0 with reduced cost > tol (nonbasic,
+        and strictly unattractive)."""
+        sol = self.h.getSolution()
+        x = np.asarray(sol.col_value, dtype=float)[start:]
+        rc = np.asarray(sol.col_dual, dtype=float)[start:]
+        return start + np.flatnonzero((x == 0) & (rc > tol))
+
     def change_costs(self, idx, cost):
         idx = np.asarray(idx, dtype=np.int32)
         cost = np.broadcast_to(np.asarray(cost, dtype=np.float64), idx.shape).copy()
@@ -212,6 +230,10 @@ class HighsProgram:
                 raise TimeLimitError(f"the time limit was reached before solving {what}",
                                      status="kTimeLimit")
             self.h.setOptionValue("time_limit", float(time_limit))
+        if self.hessian_dim:
+            # the active-set QP solver can cycle on degenerate models: bound its work
+            self.h.setOptionValue("qp_iteration_limit",
+                                  int(max(100_000, 50 * (self.n_rows + self.n_cols))))
         name = self._run_once()
         if name == "kSolveError" and self.hessian_dim:
             # the active-set QP solver can stall on the singular Hessian: retry once with

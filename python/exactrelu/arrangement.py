@@ -154,14 +154,21 @@ class Cells:
         Activation patterns packed little-endian along each row (``np.packbits(...,
         bitorder="little")``).
     witnesses : ndarray of float64, shape (n_cells, dim)
-        One strictly interior point per cell.
+        One strictly interior point per cell, its signs verified exactly.
     n : int
         Number of data rows (pattern length).
+    witnesses_lo : ndarray of float64, shape (n_cells, dim), or None
+        ``None`` in the usual case. A cell thinner than the spacing of doubles (nearly
+        concurrent hyperplanes on float data) may contain no point with double
+        coordinates; its interior point is then ``witnesses[k] + witnesses_lo[k]`` taken
+        as an exact sum of reals (a double-double), ``witnesses[k]`` alone being that
+        point rounded. Rows of cells with exact double witnesses are zero.
     """
 
     packed: np.ndarray
     witnesses: np.ndarray
     n: int
+    witnesses_lo: np.ndarray | None = None
 
     @property
     def patterns(self):
@@ -221,8 +228,8 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
     memory_limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)
     _check_size(info.cells_bound, limit, "cells", (A.shape[0] + 7) // 8 + 8 * A.shape[1] + 16,
                 memory_limit)
-    packed, wit = _core.enumerate_cells(A, threads, limit, bool(witnesses))
-    return Cells(packed, wit, A.shape[0])
+    packed, wit, wit_lo = _core.enumerate_cells(A, threads, limit, bool(witnesses))
+    return Cells(packed, wit, A.shape[0], wit_lo)
 
 
 def count_cells(X, *, bias=True, threads=None):

@@ -138,6 +138,98 @@ class Pricer:
         return (float(abs(scores[0])) if len(scores) else 0.0), n_priced
 
 
+class CandidatePricer:
+    """Heuristic pricing over a small pool of rays (no certificate).
+
+    The pool holds the rays adjacent to given anchor rays (replace one of the
+    ``D - 1`` hyperplanes through an anchor by any other hyperplane of the refined
+    arrangement) and a random sample of rays (``D - 1`` random hyperplanes). Column
+    generation uses it to find improving columns cheaply when exact pricing of all
+    rays is expensive; optimality is still decided by the exact :class:`Pricer`.
+    """
+
+    def __init__(self, prob, n_random=None, seed=0, max_entries=10_000_000):
+        self.prob = prob
+        self.rng = np.random.default_rng(seed)
+        # pool size bounded by max_entries / n (the pool's relu matrix is n x pool)
+        self.max_pool = max(1000, int(max_entries) // (2 * max(prob.n, 1)))
+        self.n_random = self.max_pool // 4 if n_random is None else int(n_random)
+        self.calls = 0
+        self.seconds = 0.0
+        self.n_priced = 0
+
+    def _rays_of(self, subsets):
+        p = self.prob
+        if len(subsets) == 0:
+            return np.zeros((0, p.D))
+        M = p.A_ref[subsets]                              # (k, D-1, D)
+        _, sv, Vt = np.linalg.svd(M)
+        ok = sv[:, -1] > 1e-10 * sv[:, 0] if p.D > 2 else sv[:, 0] > 0
+        v = Vt[ok, -1, :]
+        nrm = np.abs(v[:, :p.d]).sum(axis=1)
+        keep = nrm > 1e-12 * np.abs(v).sum(axis=1)
+        v = v[keep] / nrm[keep, None]
+        v[np.abs(v) < 1e-15] = 0.0
+        return v
+
+    def pool(self, anchors):
+        p = self.prob
+        N = p.A_ref.shape[0]
+        r = p.D - 1
+        subsets = []
+        if self.n_random:
+            k = self.n_random
+            subsets.append(np.argsort(self.rng.random((k, N)), axis=1)[:, :r]
+                           if N <= 64 else self.rng.integers(0, N, size=(k, r)))
+        anchors = np.atleast_2d(anchors)
+        if anchors.shape[0] and r >= 1:
+            Z = anchors @ p.A_ref.T                        # (S, N)
+            scale = np.abs(anchors) @ np.abs(p.A_ref).T
+            inc = np.abs(Z) <= 1e-9 * np.maximum(scale, 1e-300)
+            cnt = inc.sum(axis=1)
+            good = cnt >= r
+            if np.any(good):
+                inc = inc[good]
+                # the first r incident hyperplanes of each anchor (stable order)
+                order = np.argsort(~inc, axis=1, kind="stable")[:, :r]   # (S, r)
+                S = order.shape[0]
+                cap = max(1, (self.max_pool - self.n_random) // max(1, r * N))
+                if S > cap:
+                    order = order[self.rng.choice(S, cap, replace=False)]
+                    S = cap
+                base = np.broadcast_to(order[:, None, None, :], (S, r, N, r)).copy()
+                pos = np.arange(r)
+                base[:, pos, :, pos] = np.arange(N)[None, None, :]
+                subsets.append(base.reshape(-1, r))
+        if not subsets:
+            return np.zeros((0, p.D))
+        v = self._rays_of(np.vstack(subsets))
+        v = np.vstack([v, -v])
+        if len(v):
+            _, idx = np.unique(np.round(v, 12), axis=0, return_index=True)
+            v = v[np.sort(idx)]
+        return v
+
+    def __call__(self, lam, top_k=1, anchors=None):
+        import time
+
+        from .program import relu_columns
+
+        t0 = time.perf_counter()
+        dirs = self.pool(np.zeros((0, self.prob.D)) if anchors is None else anchors)
+        if len(dirs) == 0:
+            return np.zeros(0), dirs, 0
+        lam = np.asarray(lam, dtype=float)
+        step = max(1, 4_000_000 // max(self.prob.n, 1))
+        sc = np.concatenate([relu_columns(self.prob.A, dirs[i:i + step]).T @ lam
+                             for i in range(0, len(dirs), step)])
+        order = np.argsort(-np.abs(sc), kind="stable")[:max(1, int(top_k))]
+        self.calls += 1
+        self.n_priced += len(sc)
+        self.seconds += time.perf_counter() - t0
+        return sc[order], dirs[order], len(sc)
+
+
 def _orth_basis(E):
     U, s, _ = np.linalg.svd(E, full_matrices=False)
     r = int((s > 1e-12 * max(s.max(), 1e-300)).sum()) if s.size else 0
@@ -276,18 +368,29 @@ def _beta_max_lp(prob, lam0, pricer, max_rounds=500):
     hp = HighsProgram(np.r_[np.zeros(E.shape[1]), opt0 - tol],
                       np.r_[np.zeros(E.shape[1]), INF],
                       np.r_[np.zeros(n), 1.0], np.r_[lo, 0.0], np.r_[hi, INF], rows)
+    from .program import relu_columns
+
+    cand = CandidatePricer(prob) if _pool_first(prob) else None
     lam = lam0
     best = np.inf
+    cut_dirs = np.zeros((0, prob.D))
     for _ in range(max_rounds):
-        scores, dirs, _ = pricer(lam, max(8, n // 4))
-        M = float(np.abs(scores[0])) if len(scores) else 0.0
-        best = min(best, M)
         t = hp.x[n] if hp.runs else 0.0
-        if M <= t * (1 + 1e-9) + 1e-12:
-            break
-        from .program import relu_columns
-
-        Phi = relu_columns(prob.A, dirs[np.abs(scores) > t])
+        k = max(8, n // 4)
+        exact = True
+        if cand is not None:
+            scores, dirs, _ = cand(lam, k, cut_dirs[-4 * k:])
+            exact = not (len(scores) and np.abs(scores[0]) > t * (1 + 1e-9) + 1e-12)
+        if exact:
+            scores, dirs, _ = pricer(lam, k)
+        M = float(np.abs(scores[0])) if len(scores) else 0.0
+        if exact:
+            best = min(best, M)
+            if M <= t * (1 + 1e-9) + 1e-12:
+                break
+        sel = np.abs(scores) > t
+        cut_dirs = np.vstack([cut_dirs, dirs[sel]])
+        Phi = relu_columns(prob.A, dirs[sel])
         k = Phi.shape[1]
         cuts = sp.hstack([sp.csr_array(Phi.T), sp.csr_array(np.ones((k, 1)))])
         hp.add_rows(cuts, 0.0, INF)                      # phi . lam + t >= 0
@@ -296,6 +399,18 @@ def _beta_max_lp(prob, lam0, pricer, max_rounds=500):
         hp.run(what="the beta_max program")
         lam = hp.x[:n]
     return float(best)
+
+
+#: Pricing passes over all rays are replaced by a pool of candidate rays (final
+#: checks excepted) when ``rays * n`` exceeds this.
+POOL_WORK = 2_000_000_000
+
+
+def _pool_first(prob):
+    from .arrangement import arrangement_info
+
+    info = arrangement_info(prob.X, bias=prob.bias, extra_hyperplanes=np.eye(prob.d, prob.D))
+    return info.rays_bound * prob.n > POOL_WORK
 
 
 def _network_directions(net, prob):
@@ -335,10 +450,14 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
     >>> import numpy as np
     >>> from exactrelu import ReLUNetwork
     >>> X = np.array([[0.0], [1.0], [2.0]]); y = np.array([0.0, 1.0, 0.0])
-    >>> net = ReLUNetwork(W=[[1.0], [1.0]], b=[-0.0, -1.0], a=[1.0, -2.0], c=0.0)
-    >>> cert = certify(net, X, y, loss="interpolate")
-    >>> round(cert.upper_bound, 6), round(cert.lower_bound, 6), cert.gap < 1e-9
-    (3.0, 3.0, True)
+    >>> net = ReLUNetwork(W=[[1.0], [-1.0]], b=[-1.0, 1.0], a=[-1.0, -1.0], c=1.0)
+    >>> cert = certify(net, X, y, loss="interpolate")      # f(x) = 1 - |x - 1|
+    >>> round(cert.upper_bound, 9), round(cert.lower_bound, 9), cert.gap < 1e-9
+    (2.0, 2.0, True)
+    >>> worse = ReLUNetwork(W=[[1.0], [1.0]], b=[0.0, -1.0], a=[1.0, -2.0])
+    >>> cert = certify(worse, X, y, loss="interpolate")    # relu(x) - 2 relu(x - 1)
+    >>> round(cert.upper_bound, 9), round(cert.lower_bound, 9)
+    (3.0, 2.0)
     """
     penalty = check_penalty(penalty)
     if penalty != "l1":

@@ -31,6 +31,7 @@ __all__ = [
     "Comparison",
     "compare",
     "effective_neurons",
+    "canonical_network",
     "mlp_alpha",
     "mlp_network",
     "mlp_objective",
@@ -75,6 +76,34 @@ def effective_neurons(network, *, penalty="l1", rtol=1e-3, merge_tol=1e-3):
     return len(reps)
 
 
+def canonical_network(network, X):
+    """An equivalent network on the data ``X``, better conditioned for certificates.
+
+    Neurons inactive on every row of ``X`` are dropped (the outputs on ``X`` are
+    unchanged; the penalty can only go down). A neuron active on every row computes an
+    affine function there; its bias is lowered until its kink touches the data
+    (``b' = b - min_i z_i``) and the difference ``a * (b - b')`` goes into the
+    output bias: outputs on ``X`` and path norm are unchanged. (Gradient training
+    leaves such neurons, e.g. with kinks thousands of data widths away, whose
+    nearly collinear columns make the restricted program ill-conditioned.)
+    """
+    from .network import ReLUNetwork
+
+    X = np.asarray(X, dtype=float)
+    W, b, a, c = network.W.copy(), network.b.copy(), network.a.copy(), float(network.c)
+    if W.shape[0] == 0:
+        return network
+    Z = X @ W.T + b
+    all_on = np.all(Z > 0, axis=0) & np.any(W != 0, axis=1)
+    off = np.all(Z <= 0, axis=0)
+    if np.any(all_on):
+        shift = Z[:, all_on].min(axis=0)
+        c += float(a[all_on] @ shift)
+        b[all_on] -= shift
+    keep = ~off
+    return ReLUNetwork(W=W[keep], b=b[keep], a=a[keep], c=c, s=network.s)
+
+
 @dataclass
 class Run:
     """One training run (an SGD run or a peer such as MLPRegressor).
@@ -90,8 +119,9 @@ class Run:
         ``(objective - optimum) / |optimum|``.
     cert_lower_bound, cert_gap : float or None
         What :func:`exactrelu.certify` proves from this network alone (a lower
-        bound on the optimum, and ``objective - lower bound``); None if not
-        available (e.g. the l2 penalty).
+        bound on the optimum, computed from :func:`canonical_network`, and
+        ``objective - lower bound``); None if not available (e.g. the l2 penalty,
+        which ``certify`` does not bound).
     effective_neurons : int
         See :func:`effective_neurons`.
     seconds : float
@@ -511,7 +541,8 @@ def compare(
     tol : float
         Relative tolerance for "within tol of the optimum" (default 1%).
     certify : bool
-        Also run :func:`exactrelu.certify` on every trained network.
+        Also run :func:`exactrelu.certify` on every trained network (l1 penalty
+        only: ray pricing does not bound the weight-decay problem).
     peers : "auto", bool or sequence of str
         ``"mlp"``: scikit-learn's ``MLPRegressor`` (see :func:`mlp_peer`) for
         every (width, seed). "auto" adds it when scikit-learn is installed and
@@ -609,14 +640,17 @@ def compare(
         exact_neurons=int(net0.n_neurons), exact_network=net0, runs=[], X=X, y=y,
     )
 
-    def _certify(net):
-        if not certify:
+    def _certify(net, objective):
+        # The lower bound holds for the problem whatever network produced it; the
+        # canonical network (same outputs on X, penalty no larger) conditions better.
+        if not certify or penalty != "l1":  # ray pricing bounds the l1 problem only
             return None, None, ""
         try:
             from .certificate import certify as _cert
 
-            c = _cert(net, X, y, loss=loss, beta=beta, penalty=penalty, bias=bias, skip=skip)
-            return float(c.lower_bound), float(c.gap), ""
+            c = _cert(canonical_network(net, X), X, y, loss=loss, beta=beta, penalty=penalty,
+                      bias=bias, skip=skip)
+            return float(c.lower_bound), float(objective - c.lower_bound), ""
         except ExactReLUError as exc:
             return None, None, f"certify: {type(exc).__name__}"
 
@@ -633,7 +667,7 @@ def compare(
             net, hist = _sgd.train(X, y, width=width, loss=loss, beta=beta, penalty=penalty,
                                    bias=bias, skip=skip, seed=seed, **sgd_options)
             obj = hist.final_objective
-            clb, cgap, note = _certify(net)
+            clb, cgap, note = _certify(net, obj)
             _emit(Run(
                 method="sgd", width=width, seed=seed, objective=obj,
                 loss=float(hist.loss[-1]), penalty=float(hist.penalty[-1]),
@@ -652,7 +686,7 @@ def compare(
                 obj = float(net.objective(X, y, loss=loss, beta=beta, penalty=penalty))
                 r = net.predict(X) - y
                 lv = 0.5 * float(r @ r)
-                clb, cgap, note = _certify(net)
+                clb, cgap, note = _certify(net, obj)
                 _emit(Run(
                     method=pname, width=width, seed=seed, objective=obj, loss=lv,
                     penalty=(obj - lv) / beta, rel_gap=_rel_gap(obj, opt),
@@ -778,8 +812,8 @@ def add_cli(subparsers):
     prob.add_argument("--loss", choices=["squared", "absolute", "hinge"], default=None,
                       help="default: squared for regression, hinge for classification")
     prob.add_argument("--beta", type=float, default=None, help="penalty weight")
-    prob.add_argument("--beta-frac", type=float, default=0.25,
-                      help="without --beta: beta = this * beta_max (0.25)")
+    prob.add_argument("--beta-frac", type=float, default=0.02,
+                      help="without --beta: beta = this * beta_max (0.02)")
     prob.add_argument("--penalty", choices=["l1", "l2"], default="l1")
     prob.add_argument("--no-bias", action="store_true", help="no neuron biases")
     prob.add_argument("--skip", action="store_true", help="free linear skip term")

@@ -53,13 +53,13 @@ def plot_traces(cmp, ax=None, *, method="sgd"):
             continue
         lab = f"width {r.width}" if r.width not in seen else None
         seen.add(r.width)
-        ax.plot(np.maximum(h.steps, 1), h.objective, color=colors[r.width], lw=1.0, alpha=0.8,
+        ax.plot(h.steps + 1, h.objective, color=colors[r.width], lw=1.0, alpha=0.8,
                 label=lab)
     ax.axhline(cmp.optimum, color="k", ls="--", lw=1.5,
                label=f"certified optimum {cmp.optimum:.4g}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel("step + 1")
     ax.set_ylabel("objective (loss + beta * penalty)")
     ax.set_title("SGD objective traces")
     ax.legend(fontsize=8)
@@ -81,11 +81,11 @@ def plot_gap_traces(cmp, ax=None, *, method="sgd"):
         lab = f"width {r.width}" if r.width not in seen else None
         seen.add(r.width)
         gap = np.maximum((h.objective - opt) / den, _GAP_FLOOR)
-        ax.plot(np.maximum(h.steps, 1), gap, color=colors[r.width], lw=1.0, alpha=0.8, label=lab)
+        ax.plot(h.steps + 1, gap, color=colors[r.width], lw=1.0, alpha=0.8, label=lab)
     ax.axhline(cmp.tol, color="r", ls=":", lw=1.2, label=f"{100 * cmp.tol:g}% of the optimum")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("step")
+    ax.set_xlabel("step + 1")
     ax.set_ylabel("relative gap to the optimum")
     ax.set_title(f"gap traces (floored at {_GAP_FLOOR:g})")
     ax.legend(fontsize=8)

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._highs import INF, HighsProgram
-from .errors import InputError, NotSupportedError
+from .errors import InputError, NotSupportedError, SolverError
 from .network import ReLUNetwork
 
 __all__ = [
@@ -84,6 +84,14 @@ class Problem:
         return np.hstack([one, self.X]) if self.skip else one
 
 
+def row_shift(y, loss):
+    """The constant ``mu`` taken out of the fit rows (``f - mu = y - mu``, absorbed by the
+    free output bias): ``max|y| + 1`` puts every right-hand side at or below -1."""
+    if loss == "hinge" or y.size == 0:
+        return 0.0
+    return float(np.abs(y).max()) + 1.0
+
+
 def relu_columns(A, dirs):
     """``relu(A @ dirs.T)`` with round-off-level entries set to exactly 0.
 
@@ -150,16 +158,31 @@ class RayProgram:
 
     def __init__(self, prob: Problem, *, phase1=False, verbose=False, options=None):
         self.prob = prob
+        self.phase = 1 if phase1 else 2
+        if phase1 and prob.loss != "interpolate":
+            raise ValueError("phase 1 is only for interpolation")
+        self._verbose, self._options = verbose, options
+        self.dirs = np.zeros((0, prob.D))
+        self.signs = np.zeros(0)
+        self.costs = np.zeros(0)
+        self.keys = {}
+        self.solved = False
+        # rows are written for f - mu with the free output bias shifted by mu: right-hand
+        # sides near 0 (but not 0) can make HiGHS' QP solver fail ("excessively small
+        # bounds"); the unshifted form is the fallback (see run)
+        self._build(row_shift(prob.y, prob.loss))
+
+    def _build(self, shift):
+        prob = self.prob
         n = prob.n
         y = prob.y
         loss = prob.loss
-        self.phase = 1 if phase1 else 2
-        if phase1 and loss != "interpolate":
-            raise ValueError("phase 1 is only for interpolation")
+        phase1 = self.phase == 1
         eye = sp.identity(n, format="csc")
         blocks, cost, lo, hi = [], [], [], []
         hessian_dim = 0
-        rlo, rhi = y.copy(), y.copy()
+        self.shift = shift
+        rlo, rhi = y - self.shift, y - self.shift
         if loss == "squared":
             blocks.append(eye)
             cost.append(np.zeros(n)); lo.append(np.full(n, -INF)); hi.append(np.full(n, INF))
@@ -179,14 +202,16 @@ class RayProgram:
         cost.append(np.zeros(k)); lo.append(np.full(k, -INF)); hi.append(np.full(k, INF))
         self.n_fixed = self.n_loss + k
         M = sp.hstack(blocks, format="csc")
+        old = getattr(self, "hp", None)
         self.hp = HighsProgram(rlo, rhi, np.concatenate(cost), np.concatenate(lo),
                                np.concatenate(hi), M, hessian_dim=hessian_dim,
-                               verbose=verbose, options=options)
-        self.dirs = np.zeros((0, prob.D))
-        self.signs = np.zeros(0)
-        self.costs = np.zeros(0)
-        self.keys = {}
-        self.solved = False
+                               verbose=self._verbose, options=self._options)
+        if old is not None:
+            self.hp.seconds, self.hp.runs, self.hp.iterations = old.seconds, old.runs, old.iterations
+        if len(self.signs):
+            Phi = relu_columns(prob.A, self.dirs) * self.signs[None, :]
+            self.hp.add_columns(sp.csc_array(Phi),
+                                0.0 if self.phase == 1 else prob.beta * self.costs)
 
     # ------------------------------------------------------------- columns
     @property
@@ -230,6 +255,23 @@ class RayProgram:
         self.costs = np.concatenate([self.costs, costs])
         return int(len(signs))
 
+    def drop_inactive(self, keep_last=0):
+        """Delete neuron columns at 0 with a positive reduced cost (they do not change
+        the current optimum; pricing brings them back when they are needed again).
+        The ``keep_last`` most recently added columns are kept."""
+        k = len(self.signs)
+        idx = self.hp.inactive_columns(self.n_fixed, 1e-9 * self.prob.beta)
+        idx = idx[idx < self.n_fixed + k - keep_last]
+        if len(idx) == 0:
+            return 0
+        self.hp.delete_columns(idx)
+        mask = np.ones(k, dtype=bool)
+        mask[idx - self.n_fixed] = False
+        self.dirs, self.signs, self.costs = self.dirs[mask], self.signs[mask], self.costs[mask]
+        keys = [kk + (b"+" if sg > 0 else b"-") for kk, sg in zip(line_keys(self.dirs), self.signs)]
+        self.keys = {kk: i for i, kk in enumerate(keys)}
+        return int(len(idx))
+
     def to_phase2(self):
         """Fix the phase-1 residuals at 0 and give the neuron columns their costs."""
         n = self.prob.n
@@ -242,7 +284,15 @@ class RayProgram:
 
     # ------------------------------------------------------------ solution
     def run(self, time_limit=None, what="the ray program"):
-        status = self.hp.run(time_limit, what)
+        try:
+            status = self.hp.run(time_limit, what)
+        except SolverError as exc:
+            if not self.hp.hessian_dim or exc.status not in ("kSolveError", "kIterationLimit"):
+                raise
+            # HiGHS' active-set QP solver is sensitive to the row right-hand sides:
+            # rebuild with the other row shift (same program) and try once more
+            self._build(0.0 if self.shift else row_shift(self.prob.y, self.prob.loss))
+            status = self.hp.run(time_limit, what)
         self.hp.check_finite()
         self.solved = True
         return status
@@ -258,7 +308,7 @@ class RayProgram:
     def free_terms(self):
         """``(c0, s)`` from the solution (``s`` is ``None`` without skip)."""
         x = self.hp.x
-        c0 = float(x[self.n_loss])
+        c0 = float(x[self.n_loss]) + self.shift
         s = x[self.n_loss + 1:self.n_fixed].copy() if self.prob.skip else None
         return c0, s
 
@@ -357,7 +407,8 @@ def cell_program_highs(prob: Problem, patterns, *, verbose=False, options=None):
     loss = prob.loss
     blocks_fit, cost, lo, hi = [], [], [], []
     hessian_dim = 0
-    rlo, rhi = y.copy(), y.copy()
+    shift = 0.0   # (the active-set QP solver cycled on shifted cell programs)
+    rlo, rhi = y - shift, y - shift
     eye = sp.identity(n, format="csc")
     if loss == "squared":
         blocks_fit.append(eye)
@@ -403,7 +454,8 @@ def cell_program_highs(prob: Problem, patterns, *, verbose=False, options=None):
             th = np.hstack([Z_[:, :d] - Z_[:, d:2 * d], Z_[:, 2 * d:]])
             thetas.append(th)
             signs.append(np.full(P, sgn))
-        free = x[n_loss:n_fixed]
+        free = x[n_loss:n_fixed].copy()
+        free[0] += shift
         return np.vstack(thetas), np.concatenate(signs), free
 
     sizes = {"rows": int(M.shape[0]), "columns": int(M.shape[1]), "nnz": int(M.nnz),

@@ -26,6 +26,14 @@ Gate distributions (``gate_bias``):
     ``count_cells(X, bias=True)`` cells (:func:`zero_bias_reachable`).
 
 With ``bias=False`` there is no bias coordinate and both distributions coincide.
+
+``standardize=True`` draws the gates for the standardized data ``z = (x - mu) / sigma``
+(column means and standard deviations; without bias only the scaling), the way a
+solver that standardizes its inputs draws them, and maps each gate back to the
+data as given (in float64): ``w' = w / sigma``, ``b' = b - w' . mu``. With bias the cells of the
+two are the same (an affine change of each column maps the arrangement onto an
+isomorphic one), so the coverage of raw integer data (e.g. exact decimals scaled by
+10) is then not distorted by its scale.
 """
 
 from __future__ import annotations
@@ -113,6 +121,25 @@ def sample_gates(dim, m, *, bias=True, gate_bias="gaussian", seed=0):
 def _lifted(X, bias):
     X = as_data_matrix(X)
     return lift(X, bool(bias))
+
+
+def _standardizer(X, bias):
+    """``(mu, sigma)`` of the columns (mu = 0 without bias: centering is not linear)."""
+    X = as_data_matrix(X)
+    sigma = X.std(axis=0)
+    sigma[sigma == 0] = 1.0
+    mu = X.mean(axis=0) if bias else np.zeros(X.shape[1])
+    return mu, sigma
+
+
+def _to_raw_gates(G, mu, sigma, bias):
+    """Gates drawn for standardized data, as gates on the data as given."""
+    d = len(sigma)
+    out = np.empty_like(G)
+    out[:, :d] = G[:, :d] / sigma
+    if bias:
+        out[:, d] = G[:, d] - out[:, :d] @ mu
+    return out
 
 
 def gate_patterns(X, gates, *, bias=True):
@@ -206,7 +233,8 @@ def pattern_coverage(patterns, cells):
     return float(frac), int(np.sum(idx < 0))
 
 
-def sample_patterns(X, m, *, bias=True, gate_bias="gaussian", seed=0, unique=True):
+def sample_patterns(X, m, *, bias=True, gate_bias="gaussian", seed=0, unique=True,
+                    standardize=False):
     """The activation patterns of ``m`` random gates, as a sampling-based solver gets them.
 
     Parameters
@@ -218,6 +246,8 @@ def sample_patterns(X, m, *, bias=True, gate_bias="gaussian", seed=0, unique=Tru
         See :func:`sample_gates`.
     unique : bool
         Drop repeated patterns, keeping the first occurrence (gate order).
+    standardize : bool
+        Draw the gates for the standardized data (see the module docstring).
 
     Returns
     -------
@@ -233,6 +263,8 @@ def sample_patterns(X, m, *, bias=True, gate_bias="gaussian", seed=0, unique=Tru
     A = _lifted(X, bias)
     m = _nonneg_int(m, "m")
     G = sample_gates(A.shape[1], m, bias=bias, gate_bias=gate_bias, seed=seed)
+    if standardize:
+        G = _to_raw_gates(G, *_standardizer(X, bias), bias)
     P = (G @ A.T) > 0
     if unique and len(P):
         keys = pattern_keys(P)
@@ -241,20 +273,35 @@ def sample_patterns(X, m, *, bias=True, gate_bias="gaussian", seed=0, unique=Tru
     return P
 
 
-def zero_bias_reachable(X):
+def zero_bias_reachable(X, *, standardize=False):
     """Cells of the biased arrangement that zero-bias gates can reach, and all cells.
 
     A gate ``(w, 0)`` lies on the hyperplane ``{b = 0}``, which meets exactly the cells
     of the arrangement restricted to it: the arrangement of the data without bias.
+    With ``standardize`` the zero-bias gates are those of the centered data, so the
+    reachable cells are those of ``X - mean`` without bias (computed exactly as
+    ``n * X - column sums`` when that is exact in float64, e.g. integer data).
 
     Returns
     -------
     (reachable, total) : tuple of int
-        ``(count_cells(X, bias=False), count_cells(X, bias=True))``.
+        ``(count_cells(X or centered X, bias=False), count_cells(X, bias=True))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> zero_bias_reachable(np.array([[0.0], [1.0], [2.0]]))
+    (2, 6)
     """
     from .arrangement import count_cells
 
-    return count_cells(X, bias=False), count_cells(X, bias=True)
+    X = as_data_matrix(X)
+    Xc = X
+    if standardize:
+        n = X.shape[0]
+        ints = np.all(X == np.round(X)) and float(np.abs(X).max(initial=0)) * n * 2 < 2.0**52
+        Xc = n * X - X.sum(axis=0) if ints else X - X.mean(axis=0)
+    return count_cells(Xc, bias=False), count_cells(X, bias=True)
 
 
 @dataclass
@@ -353,7 +400,7 @@ def m_grid(m_max, start=1):
 
 
 def coverage(X, cells=None, m_max=10_000, *, bias=True, gate_bias="gaussian", seed=0,
-             stop_at=None, chunk_bytes=_CHUNK_BYTES):
+             stop_at=None, standardize=False, chunk_bytes=_CHUNK_BYTES):
     """Fraction of the arrangement's cells found by ``m`` random gates, all ``m <= m_max``.
 
     Gates are drawn in chunks (memory bounded by ``chunk_bytes``), each pattern is
@@ -373,6 +420,8 @@ def coverage(X, cells=None, m_max=10_000, *, bias=True, gate_bias="gaussian", se
         Stop once this many cells are found (default: all of them), e.g. the cells
         zero-bias gates can reach (:func:`zero_bias_reachable`). Fractions for larger
         ``m`` are then those at the stop.
+    standardize : bool
+        Draw the gates for the standardized data (see the module docstring).
 
     Returns
     -------
@@ -405,12 +454,15 @@ def coverage(X, cells=None, m_max=10_000, *, bias=True, gate_bias="gaussian", se
     n, dim = A.shape
     chunk = int(max(1, min(m_max, chunk_bytes // max(1, 9 * n))))
     done, n_found, n_outside = 0, 0, 0
+    mu, sigma = _standardizer(X, bias) if standardize else (None, None)
     target = index.n_cells if stop_at is None else min(index.n_cells, _nonneg_int(stop_at, "stop_at"))
     while done < m_max and n_found < target:
         k = min(chunk, m_max - done)
         G = rng.standard_normal((k, dim))
         if bias and gate_bias == "zero":
             G[:, -1] = 0.0
+        if standardize:
+            G = _to_raw_gates(G, mu, sigma, bias)
         keys = pattern_keys(packed=np.packbits((G @ A.T) > 0, axis=1, bitorder="little"))
         idx = index.lookup(keys)
         n_outside += int(np.sum(idx < 0))
@@ -527,7 +579,8 @@ def certified_optimum(X, y, *, loss="interpolate", beta=1.0, bias=True, time_lim
 
 
 def sampling_price(X, y, ms, *, loss="interpolate", beta=1.0, bias=True, gate_bias="gaussian",
-                   seed=0, include_all_cells=True, time_limit=None, max_patterns=None):
+                   seed=0, include_all_cells=True, time_limit=None, max_patterns=None,
+                   standardize=False):
     """The price of sampling: restricted objectives for ``m`` random gates vs the optimum.
 
     For each ``m`` in ``ms`` the first ``m`` gates of one stream (so the pattern sets
@@ -541,8 +594,8 @@ def sampling_price(X, y, ms, *, loss="interpolate", beta=1.0, bias=True, gate_bi
     ms : iterable of int
     loss, beta, bias
         As in :func:`exactrelu.solve` (``beta`` is ignored for interpolation).
-    gate_bias, seed
-        See :func:`sample_gates`.
+    gate_bias, seed, standardize
+        See :func:`sample_gates` and the module docstring.
     max_patterns : int, optional
         Skip (status ``"skipped: ..."``) restricted programs with more patterns.
 
@@ -560,7 +613,7 @@ def sampling_price(X, y, ms, *, loss="interpolate", beta=1.0, bias=True, gate_bi
     cells = enumerate_cells(X, bias=bias)
     ms = sorted(_nonneg_int(m, "m") for m in ms)
     stream = sample_patterns(X, max(ms) if ms else 0, bias=bias, gate_bias=gate_bias, seed=seed,
-                             unique=False)
+                             unique=False, standardize=standardize)
     keys = pattern_keys(stream) if len(stream) else np.zeros(0, np.dtype((np.void, 1)))
     rows = []
     jobs = []

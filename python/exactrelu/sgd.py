@@ -389,7 +389,8 @@ def train(
         Seed of the initialization and the batches.
     record_every : int, optional
         Record the exact full-data objective every this many steps (default:
-        about 200 records per run).
+        about 200 records per run), and also at steps 1, 2, 4, 8, ... below it
+        (so that early progress is resolved on a log scale).
     form : {"balanced", "exact"}
         Train the penalty as ``0.5*sum(a_j**2 + ||w_j||**2)`` (default) or
         as the path norm itself. The reported objective is always the path norm.
@@ -554,7 +555,7 @@ def train(
                 m1[key] *= momentum
                 m1[key] += gk / max(gnorm_avg[key], 1e-300)
                 p[key] = p[key] - (mult * step_scale[key] * (1 - momentum)) * m1[key]
-        if k % record_every == 0 or k == steps:
+        if k % record_every == 0 or k == steps or (k < record_every and k & (k - 1) == 0):
             train_clock += time.perf_counter() - t0
             record(k)
             if not all(np.all(np.isfinite(p[key])) for key in keys):

@@ -47,7 +47,6 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from math import comb
 
 import numpy as np
 
@@ -65,6 +64,7 @@ __all__ = [
     "decimal_resolution",
     "measure",
     "sweep",
+    "load",
     "format_table",
     "plot",
     "add_cli",
@@ -192,6 +192,19 @@ def _load_real(name):
     return np.asarray(b.data, np.float64), np.asarray(b.target, np.float64), tuple(names)
 
 
+@lru_cache(maxsize=None)
+def _principal_components(name):
+    """All principal component scores of the standardized non-constant columns."""
+    X, _, _ = _load_real(name)
+    sd = X.std(axis=0)
+    keep = sd > 0
+    Z = (X[:, keep] - X[:, keep].mean(axis=0)) / sd[keep]
+    _, _, Vt = np.linalg.svd(Z, full_matrices=False)
+    P = Z @ Vt.T
+    P.setflags(write=False)
+    return P
+
+
 def real_size(name):
     """Rows and columns of a real dataset."""
     X, _, _ = _load_real(name)
@@ -211,13 +224,10 @@ def _real(name, n, d, form, seed):
     N, p = X.shape
     rows = _subsample(N, n, seed)
     if form == "float":
-        sd = X.std(axis=0)
-        keep = sd > 0
-        if d > int(keep.sum()):
-            raise InputError(f"{name} has {int(keep.sum())} non-constant columns, fewer than d={d}")
-        Z = (X[:, keep] - X[:, keep].mean(axis=0)) / sd[keep]
-        _, _, Vt = np.linalg.svd(Z, full_matrices=False)
-        P = Z @ Vt[:d].T
+        P = _principal_components(name)
+        if d > P.shape[1]:
+            raise InputError(f"{name} has {P.shape[1]} non-constant columns, fewer than d={d}")
+        P = P[:, :d]
         desc = f"{name}: standardized, first {d} principal components, rows drawn with seed {seed}"
         return P[rows], y[rows], desc, [f"PC{j + 1}" for j in range(d)]
     if form == "decimal":
@@ -298,8 +308,9 @@ class CostModel:
     a run long enough to measure, or a conservative prior.
     """
 
-    #: Conservative priors (seconds per unit) and the fixed overhead per call.
-    PRIORS = {"count": 2e-7, "rays": 2e-7, "enum": 2e-7, "coverage": 2e-8}
+    #: Conservative priors (seconds per unit, measured on 2 cores and doubled) and the
+    #: fixed overhead per call.
+    PRIORS = {"count": 2.5e-8, "rays": 2.5e-8, "enum": 1e-8, "coverage": 5e-9}
     OVERHEAD = 1e-3
 
     def __init__(self):
@@ -307,13 +318,16 @@ class CostModel:
         self.seen = {k: 0 for k in self.PRIORS}
 
     @staticmethod
-    def units(kind, *, n_hyperplanes, rank, cells=None, n_rows=None, gates=None):
+    def units(kind, *, n_hyperplanes, rank, cells_bound=None, cells=None, n_rows=None,
+              gates=None):
+        """Work units: counting walks the arrangement (Cover's bound times rank^2 is
+        an upper estimate), listing writes every cell's pattern, coverage evaluates
+        ``gates x n`` signs."""
         m, r = max(1, n_hyperplanes), max(1, rank)
         if kind in ("count", "rays"):
-            # the flats of rank r - 1 (lines) dominate Zaslavsky's sum and the ray count
-            return float(comb(m, r - 1)) * m * r + m * m
+            return float(cells_bound) * r * r + m
         if kind == "enum":
-            return float(cells) * (m + 8 * r) * r
+            return float(cells) * (m + 50 * r * r)
         if kind == "coverage":
             return float(gates) * n_rows * (r + 2)
         raise ValueError(kind)
@@ -372,7 +386,8 @@ def _fmt_int(v):
 
 
 def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024**2,
-            coverage_gates=0, coverage_seconds=None, seed=0, threads=None):
+            coverage_gates=0, coverage_max_cells=None, coverage_seconds=None, seed=0,
+            threads=None, standardize_gates=True):
     """Measure one dataset: rank, counts, bound, rays, enumeration time, coverage.
 
     Every exact computation is predicted first (:class:`CostModel`) and run only when
@@ -388,7 +403,12 @@ def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024*
     seconds : float
         Time allowed for each of count, rays and enumeration.
     coverage_gates : int
-        Gates drawn for the coverage study (0: none) when the cells were enumerated.
+        Most gates drawn for the coverage study (0: none) when the cells were
+        enumerated (and are at most ``coverage_max_cells``); fewer when that many
+        are predicted to take more than ``coverage_seconds`` (per gate distribution).
+    standardize_gates : bool
+        Draw the gates for the standardized data (:mod:`exactrelu.sampling`), as a
+        solver that standardizes its inputs would; the cells do not change.
 
     Examples
     --------
@@ -407,7 +427,7 @@ def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024*
                   cover_count(ds.n, ds.d + int(bool(bias))), None, info.rays_bound, False, None,
                   None, description=ds.description)
     # exact count of cells
-    u = model.units("count", n_hyperplanes=m, rank=r)
+    u = model.units("count", n_hyperplanes=m, rank=r, cells_bound=info.cells_bound)
     pred = model.predict("count", u)
     if pred <= seconds:
         t0 = time.perf_counter()
@@ -418,7 +438,7 @@ def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024*
     else:
         notes.append(f"not counted (~{pred:.0f} s predicted)")
     # rays
-    u = model.units("rays", n_hyperplanes=m, rank=r)
+    u = model.units("rays", n_hyperplanes=m, rank=r, cells_bound=info.rays_bound)
     pred = model.predict("rays", u)
     if pred <= seconds:
         t0 = time.perf_counter()
@@ -429,7 +449,7 @@ def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024*
     # enumeration, sized from the exact count
     cells = None
     if row.cells is not None:
-        per_cell = (ds.n + 7) // 8 + 8 * (ds.d + int(bool(bias))) + 16
+        per_cell = (ds.n + 7) // 8 + 16  # packed pattern (no witnesses) and bookkeeping
         need = row.cells * per_cell
         u = model.units("enum", n_hyperplanes=m, rank=r, cells=row.cells)
         pred = model.predict("enum", u)
@@ -442,9 +462,10 @@ def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024*
             try:
                 # the exact count fits the memory limit; the core's own check uses the
                 # (larger) bound, so give it that bound
-                cells = enumerate_cells(X, bias=bias, threads=threads,
-                                        memory_limit=max(memory_limit,
-                                                         info.cells_bound * per_cell + 1))
+                wit_bytes = 8 * (ds.d + int(bool(bias)))
+                cells = enumerate_cells(X, bias=bias, threads=threads, witnesses=False,
+                                        memory_limit=max(memory_limit, info.cells_bound
+                                                         * (per_cell + wit_bytes) + 1))
             except SizeError as exc:  # pragma: no cover - the core refused
                 notes.append(f"count only (enumeration refused: {exc})")
             else:
@@ -454,21 +475,23 @@ def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024*
                 if len(cells) != row.cells:  # pragma: no cover - would be a bug in the core
                     notes.append(f"MISMATCH: enumerated {len(cells)} != counted {row.cells}")
     # coverage by random gates
-    if cells is not None and coverage_gates > 0:
+    if cells is not None and coverage_gates > 0 and (coverage_max_cells is None
+                                                     or len(cells) <= coverage_max_cells):
         budget = seconds if coverage_seconds is None else coverage_seconds
         gates = int(coverage_gates)
         while gates > 100 and model.predict("coverage", model.units(
                 "coverage", n_hyperplanes=m, rank=r, n_rows=ds.n, gates=gates)) > budget:
             gates //= 2
         u = model.units("coverage", n_hyperplanes=m, rank=r, n_rows=ds.n, gates=gates)
-        cov = sampling.coverage(X, cells, gates, bias=bias, gate_bias="gaussian", seed=seed)
+        cov = sampling.coverage(X, cells, gates, bias=bias, gate_bias="gaussian", seed=seed,
+                                standardize=standardize_gates)
         model.observe("coverage", u * cov.stopped_at / max(1, gates), cov.seconds)
-        row.coverage = cov.to_dict()
+        row.coverage = dict(cov.to_dict(), standardized=bool(standardize_gates))
         if bias:
-            row.zero_bias_cells = count_cells(X, bias=False)
+            row.zero_bias_cells = sampling.zero_bias_reachable(X, standardize=standardize_gates)[0]
             zc = sampling.coverage(X, cells, gates, bias=True, gate_bias="zero", seed=seed,
-                                   stop_at=row.zero_bias_cells)
-            row.coverage_zero_bias = zc.to_dict()
+                                   stop_at=row.zero_bias_cells, standardize=standardize_gates)
+            row.coverage_zero_bias = dict(zc.to_dict(), standardized=bool(standardize_gates))
             if zc.found > row.zero_bias_cells:  # pragma: no cover - would be a bug
                 notes.append("MISMATCH: zero-bias gates found more cells than reachable")
     row.note = "; ".join(notes)
@@ -490,13 +513,18 @@ class SweepConfig:
     case_seconds: float = 60.0
     memory_limit: int = 512 * 1024**2
     coverage_gates: int = 1_000_000
-    coverage_max_n: int = 500
-    coverage_max_cells: int = 200_000
+    coverage_max_n: int = 200
+    coverage_max_d: int = 3
+    coverage_max_cells: int = 500_000
+    coverage_seconds: float = 3.0
+    standardize_gates: bool = True
     price: bool = True
     price_share: float = 0.2
-    price_max_patterns: int = 2000
-    price_cases: tuple = (("gaussian", 20, 2), ("grid", 16, 2), ("iris", 30, 2),
-                          ("gaussian", 40, 2), ("diabetes", 30, 3))
+    price_max_patterns: int = 1000
+    price_beta_fraction: float = 0.1
+    price_cases: tuple = (("gaussian", 20, 2), ("grid", 16, 2), ("iris", 24, 2, "float"),
+                          ("iris", 24, 2, "decimal"), ("diabetes", 20, 2, "float"),
+                          ("gaussian", 12, 3), ("gaussian", 30, 2))
     price_ms: tuple = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000)
     seed: int = 0
     threads: int | None = None
@@ -505,8 +533,9 @@ class SweepConfig:
     def quick(cls):
         return cls(ns=(10, 20, 50, 100), ds=(1, 2, 3), sources=SYNTHETIC_SOURCES + ("iris",),
                    max_seconds=40.0, case_seconds=3.0, coverage_gates=20_000,
-                   coverage_max_n=100, coverage_max_cells=20_000, price_share=0.35,
-                   price_max_patterns=300, price_cases=(("gaussian", 10, 2), ("iris", 12, 2)),
+                   coverage_max_n=100, coverage_max_cells=50_000, coverage_seconds=0.5,
+                   price_share=0.3,
+                   price_max_patterns=300, price_cases=(("gaussian", 10, 2), ("iris", 12, 2, "float")),
                    price_ms=(1, 2, 5, 10, 20, 50, 100, 1000))
 
 
@@ -523,6 +552,14 @@ class SweepResult:
         return {"meta": self.meta, "config": self.config,
                 "rows": [r.to_dict() for r in self.rows], "price": self.price,
                 "summary": summarize(self)}
+
+
+def load(path):
+    """Read a sweep written with ``--json`` back into a :class:`SweepResult`."""
+    with open(path) as fh:
+        data = json.load(fh)
+    rows = [SizeRow(**r) for r in data["rows"]]
+    return SweepResult(rows, data.get("price", []), data.get("config", {}), data.get("meta", {}))
 
 
 class _Progress:
@@ -607,13 +644,12 @@ def sweep(cfg=None, *, progress=None):
         # each computation may take the case allowance, but never more than a fair share
         # of what is left for the remaining cases
         allow = min(cfg.case_seconds, max(0.05, left / 4))
-        cov = cfg.coverage_gates if (ds.n <= cfg.coverage_max_n and info.cells_bound
-                                     <= 50 * cfg.coverage_max_cells) else 0
+        cov = cfg.coverage_gates if (bias and ds.n <= cfg.coverage_max_n
+                                     and ds.d <= cfg.coverage_max_d) else 0
         row = measure(ds, bias=bias, model=model, seconds=allow, memory_limit=cfg.memory_limit,
-                      coverage_gates=cov, coverage_seconds=allow / 2, seed=cfg.seed,
-                      threads=cfg.threads)
-        if row.coverage is not None and row.cells and row.cells > cfg.coverage_max_cells:
-            pass  # measured anyway: it fit its time
+                      coverage_gates=cov, coverage_max_cells=cfg.coverage_max_cells,
+                      coverage_seconds=min(allow / 2, cfg.coverage_seconds), seed=cfg.seed,
+                      threads=cfg.threads, standardize_gates=cfg.standardize_gates)
         rows.append(row)
         say(f"{k + 1}/{len(jobs)} {tag}: cells {_fmt_int(row.cells)} / Cover {_fmt_int(row.cover)}"
             + (f", enumerated in {row.enum_seconds:.3f}s" if row.enumerated else "")
@@ -668,8 +704,10 @@ def beta_max_squared(X, y, *, bias=True):
 def price_of_sampling(cfg, *, deadline=None, say=None):
     """The price-of-sampling rows of the sweep (a list of dicts).
 
-    For each case of ``cfg.price_cases`` and each loss (interpolation; squared loss
-    with ``beta = beta_max / 2``), the certified optimum and the restricted optimum
+    For each case ``(source, n, d[, form])`` of ``cfg.price_cases`` and each loss
+    (interpolation; squared loss with ``beta = cfg.price_beta_fraction * beta_max``;
+    targets: the dataset's own, or standard normal for synthetic data, standardized),
+    the certified optimum and the restricted optimum
     over the patterns of the first ``m`` Gaussian gates, for ``m`` in
     ``cfg.price_ms``, and over all cells. Needs :func:`exactrelu.solve`; without it
     the rows say so.
@@ -680,9 +718,11 @@ def price_of_sampling(cfg, *, deadline=None, say=None):
     out = []
     if sampling._solve_fn() is None:
         return [{"status": "exactrelu.solve is not available: price of sampling not measured"}]
-    for src, n, d in cfg.price_cases:
+    for case in cfg.price_cases:
+        src, n, d = case[:3]
+        form = case[3] if len(case) > 3 else None
         try:
-            ds = make_data(src, n, d, seed=cfg.seed)
+            ds = make_data(src, n, d, form=form, seed=cfg.seed)
         except (InputError, SizeError) as exc:
             say(f"price: skip {src} n={n} d={d}: {exc}")
             continue
@@ -696,10 +736,11 @@ def price_of_sampling(cfg, *, deadline=None, say=None):
             beta = None
             try:
                 if loss == "squared":
-                    beta = 0.5 * beta_max_squared(ds.X, y)
+                    beta = cfg.price_beta_fraction * beta_max_squared(ds.X, y)
                 opt, rows = sampling.sampling_price(
                     ds.X, y, cfg.price_ms, loss=loss, beta=beta if beta else 1.0, bias=True,
-                    seed=cfg.seed, max_patterns=cfg.price_max_patterns)
+                    seed=cfg.seed, max_patterns=cfg.price_max_patterns,
+                    standardize=cfg.standardize_gates)
             except ExactReLUError as exc:
                 out.append({"source": src, "form": ds.form, "n": n, "d": d, "loss": loss,
                             "beta": beta, "status": f"optimum failed: {type(exc).__name__}: {exc}"})
@@ -763,6 +804,32 @@ def summarize(result):
             caps = [r.zero_bias_cells / r.cells for r in zb]
             s["zero_bias_cap_median"] = float(np.median(caps))
             s["zero_bias_cap_max"] = float(np.max(caps))
+    # per real dataset, with bias, d = 2: the largest counted n in each form
+    per = {}
+    for src in REAL_SOURCES:
+        for form in REAL_FORMS:
+            sel = [r for r in rows if r.source == src and r.form == form and r.d == 2 and r.bias
+                   and r.cells]
+            if sel:
+                r = max(sel, key=lambda r: r.n)
+                per[f"{src}/{form}"] = {"n": r.n, "distinct": r.n_hyperplanes, "cells": r.cells,
+                                        "bound": r.cover, "cover_n": r.cover_general,
+                                        "ratio": r.ratio, "ratio_n": r.cells / r.cover_general}
+    if per:
+        s["real_d2_largest_n"] = per
+    # coverage after all gates, with bias, d = 2, n = 100 (or the largest n with coverage)
+    cov2 = {}
+    for r in rows:
+        if r.coverage and r.d == 2 and r.bias:
+            k = f"{r.source}/{r.form}"
+            if k not in cov2 or r.n > cov2[k]["n"]:
+                cov2[k] = {"n": r.n, "cells": r.cells, "gates": r.coverage["m_max"],
+                           "found": r.coverage["found"] / r.cells,
+                           "m90": r.coverage["m90"], "m99": r.coverage["m99"],
+                           "zero_bias_cap": (r.zero_bias_cells / r.cells
+                                             if r.zero_bias_cells is not None else None)}
+    if cov2:
+        s["coverage_d2_largest_n"] = cov2
     pr = [p for p in result.price if "rel_gap" in p]
     if pr:
         by = {}
@@ -912,23 +979,24 @@ def plot(result, path):
                     handles.append(h)
                     labels.append(l)
         axes[0].legend(handles, labels, fontsize=6.5, loc="upper left", ncol=1)
-    # ratio panel: real data, cells / Cover's bound for n points in general position
+    # ratio panel: cells / Cover's bound for n points in general position, one d
     ax = axes[len(ds)]
-    for src in REAL_SOURCES + ("grid", "duplicated", "subspace"):
+    d_ratio = 2 if 2 in ds else (ds[0] if ds else 2)
+    for src in REAL_SOURCES + ("grid", "duplicated"):
         for form in ("float", "decimal", "integer"):
             pts = sorted((r.n, r.cells / r.cover_general) for r in rows
-                         if r.source == src and r.form == form and r.cells)
+                         if r.source == src and r.form == form and r.cells and r.d == d_ratio)
             if pts:
                 st = style[src]
                 hollow = form == "decimal"
-                ax.plot(*zip(*pts), ls="--" if hollow else "-", lw=0.6, marker=st["marker"],
+                ax.plot(*zip(*pts), ls="--" if hollow else "-", lw=0.8, marker=st["marker"],
                         ms=4, color=st["color"], mfc="white" if hollow else st["color"],
                         label=f"{src} ({form})")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_title("cells / Cover(n, d+1), all d\n(hollow: exact decimal)")
+    ax.set_title(f"cells / Cover(n, d+1), d = {d_ratio}, with bias\n(hollow, dashed: exact decimal)")
     ax.set_xlabel("n")
-    ax.grid(True, alpha=0.3)
+    ax.grid(True, which="both", alpha=0.3)
     # coverage panel
     ax = axes[len(ds) + 1]
     cands = [r for r in rows if r.coverage and r.cells]
@@ -954,26 +1022,31 @@ def plot(result, path):
     groups = {}
     for p in result.price:
         if "optimum" in p and p.get("m") is not None:
-            groups.setdefault((p["source"], p["n"], p["d"], p["loss"]), []).append(p)
-    for (src, n, d, loss), ps in groups.items():
-        ps.sort(key=lambda p: p["m"])
-        ms = [p["m"] for p in ps if p["rel_gap"] is not None]
-        gaps = [max(p["rel_gap"], 1e-9) for p in ps if p["rel_gap"] is not None]
-        st = style.get(src, dict(color="k", marker="o"))
-        ls = "-" if loss == "interpolate" else "--"
-        ax.plot(ms, gaps, ls=ls, marker=st["marker"], color=st["color"], ms=4,
-                label=f"{src} n={n} d={d} {loss}")
-        inf = [p["m"] for p in ps if p["status"] == "infeasible"]
-        if inf:
-            ax.plot(inf, [1e2] * len(inf), "x", color=st["color"], ms=6)
+            groups.setdefault((p["source"], p["form"], p["n"], p["d"]), {}).setdefault(
+                p["loss"], []).append(p)
+    floor = 1e-6
+    colors = plt.cm.tab10(np.arange(10))
+    for i, ((src, form, n, d), by_loss) in enumerate(groups.items()):
+        c = colors[i % 10]
+        for loss, ps in by_loss.items():
+            ps.sort(key=lambda p: p["m"])
+            ok = [(p["m"], max(p["rel_gap"], floor)) for p in ps if p["rel_gap"] is not None]
+            ls = "-" if loss == "interpolate" else "--"
+            if ok:
+                ax.plot(*zip(*ok), ls=ls, marker="o" if loss == "interpolate" else "s", ms=3.5,
+                        color=c, label=f"{src}/{form} n={n} d={d} {loss}")
+            inf = [p["m"] for p in ps if p["status"] == "infeasible"]
+            if inf:
+                ax.plot(inf, [30.0] * len(inf), "x", color=c, ms=6)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_title("price of sampling: (restricted - optimum) / optimum\n(x at top: infeasible;"
-                 " floor 1e-9)")
+    ax.set_ylim(floor / 2, 100)
+    ax.set_title("price of sampling: restricted / optimum - 1\n"
+                 f"(x at top: infeasible; {floor:g}: optimal)")
     ax.set_xlabel("m (gates)")
     ax.grid(True, alpha=0.3)
     if groups:
-        ax.legend(fontsize=6.5, loc="lower left")
+        ax.legend(fontsize=5.5, loc="upper right", framealpha=0.6)
     for ax in axes[len(ds) + 3:]:
         ax.axis("off")
     fig.tight_layout()
@@ -1025,6 +1098,8 @@ def add_cli(subparsers):
         ),
     )
     p.add_argument("--quick", action="store_true", help="a small sweep (under a minute)")
+    p.add_argument("--from-json", metavar="FILE",
+                   help="do not run: print (and --plot) a sweep saved with --json")
     p.add_argument("--json", metavar="FILE", help="write the rows and summary as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="draw the figure (needs matplotlib)")
     p.add_argument("--max-seconds", type=float, default=None,
@@ -1041,6 +1116,8 @@ def add_cli(subparsers):
     p.add_argument("--memory-mib", type=int, default=None,
                    help="memory an enumeration may use (MiB; default 512)")
     p.add_argument("--threads", type=int, default=None, help="threads for enumeration")
+    p.add_argument("--raw-gates", action="store_true",
+                   help="draw gates for the data as given (default: for standardized data)")
     p.add_argument("--seed", type=int, default=0)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -1078,6 +1155,8 @@ def config_from_args(args):
         upd["memory_limit"] = int(args.memory_mib) * 1024**2
     if args.threads is not None:
         upd["threads"] = int(args.threads)
+    if args.raw_gates:
+        upd["standardize_gates"] = False
     upd["seed"] = int(args.seed)
     for k, v in upd.items():
         setattr(cfg, k, v)
@@ -1086,11 +1165,15 @@ def config_from_args(args):
 
 def main(args):
     """Run the sweep for the CLI and print the tables."""
-    cfg = config_from_args(args)
-    progress = False if args.quiet else (args.progress or sys.stderr.isatty())
-    res = sweep(cfg, progress=progress)
-    print(f"Arrangement sizes ({'quick' if args.quick else 'full'} sweep, "
-          f"{res.meta['seconds']:.1f} s, {os.cpu_count()} cores). cells: exact count; Cover: "
+    if args.from_json:
+        res = load(args.from_json)
+    else:
+        cfg = config_from_args(args)
+        progress = False if args.quiet else (args.progress or sys.stderr.isatty())
+        res = sweep(cfg, progress=progress)
+    kind = "saved" if args.from_json else ("quick" if args.quick else "full")
+    print(f"Arrangement sizes ({kind} sweep, {res.meta.get('seconds', 0.0):.1f} s, "
+          f"{res.meta.get('cpu_count')} cores). cells: exact count; Cover: "
           "bound for the distinct hyperplanes and exact rank; enum s: enumeration seconds "
           "('count': too large to enumerate within the budget); cov@1e3: fraction of cells "
           "found by 1000 Gaussian gates; m99: gates for 99%; b=0 max: the most zero-bias gates "
@@ -1104,7 +1187,7 @@ def main(args):
     summ = summarize(res)
     print()
     print("Summary: " + json.dumps(summ, indent=1, default=str))
-    if args.json:
+    if args.json and not args.from_json:
         with open(args.json, "w") as fh:
             json.dump(res.to_dict(), fh, indent=1, default=_json_default)
     if args.plot:

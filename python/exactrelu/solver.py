@@ -49,12 +49,10 @@ from .network import ReLUNetwork
 from .program import (
     Problem,
     RayProgram,
-    build_restricted,
     canonical_orientation,
     cell_program_cvxpy,
     cell_program_highs,
     check_method_penalty,
-    normalize_directions,
     relu_columns,
 )
 
@@ -263,15 +261,22 @@ def _interp_feasibility(prob, rp, pricer, deadline, verbose, k_add, sizes):
         if misfit <= tol:
             break
         lam = rp.lam
+        eps = 1e-9 * max(1.0, float(np.abs(lam).max()))
+        exact = True
         if pricer is None:
             scores = np.zeros(0)
         else:
-            scores, dirs, _ = pricer(lam, k_add)
+            scores, dirs, exact = pricer(lam, k_add, eps)
         # the reduced cost of a column sigma * phi is -sigma * (lam . phi)
-        sel = np.abs(scores) > 1e-9 * max(1.0, float(np.abs(lam).max()))
+        sel = np.abs(scores) > eps
         added = 0
         if pricer is not None and np.any(sel):
             added = _add_priced(prob, rp, scores[sel], dirs[sel])
+        if added == 0 and not exact:
+            scores, dirs, exact = pricer(lam, k_add, np.inf)   # forces the exact pass
+            sel = np.abs(scores) > eps
+            if np.any(sel):
+                added = _add_priced(prob, rp, scores[sel], dirs[sel])
         if added == 0:
             rows = np.flatnonzero(np.abs(lam) > 1e-9 * max(np.abs(lam).max(), 1e-300)).tolist()
             raise InfeasibleError(
@@ -325,8 +330,17 @@ def _full(prob, deadline, verbose, max_rays, timings, sizes):
     return rp, pricer, [("program", rp.lam)]
 
 
-def _colgen(prob, deadline, verbose, max_rays, timings, sizes, k_add=None):
+#: Column generation prices a pool of nearby and random rays in numpy before paying
+#: for an exact pass over all rays when ``rays * n`` exceeds this.
+HEURISTIC_WORK = 2_000_000_000
+#: An LP restricted program is pruned of inactive columns only beyond this many
+#: columns per data row (pruning costs warm-start quality and extra rounds).
+LP_DROP_FACTOR = 20
+
+
+def _colgen(prob, deadline, verbose, max_rays, timings, sizes, k_add=None, heuristic=None):
     from .arrangement import arrangement_info
+    from .certificate import CandidatePricer
 
     E = np.eye(prob.d, prob.D)
     info = arrangement_info(prob.X, bias=prob.bias, extra_hyperplanes=E)
@@ -337,17 +351,41 @@ def _colgen(prob, deadline, verbose, max_rays, timings, sizes, k_add=None):
             estimate=int(info.rays_bound), limit=int(max_rays), what="rays")
     pricer = Pricer(prob, prob.threads)
     n = prob.n
+    if heuristic is None:
+        heuristic = info.rays_bound * n > HEURISTIC_WORK
+    cand = CandidatePricer(prob) if heuristic else None
     if k_add is None:
-        k_add = max(8, n // 4)
+        k_add = int(np.clip(n // 4, 10, 100))
     k_price = 2 * k_add if prob.skip else k_add
     phase1 = prob.loss == "interpolate"
+    start = _interpolating_start(prob) if phase1 else None
+    if start is not None:
+        phase1 = False    # a feasible restricted program from the start: no phase 1
     rp = RayProgram(prob, phase1=phase1, verbose=verbose)
+    if start is not None:
+        k = len(start)
+        rp.add(np.vstack([start, start]), np.r_[np.ones(k), -np.ones(k)])
+    stats = {"exact": 0, "pool": 0}   # (and "force_exact": skip the pool once)
+
+    def price(lam, k, thresh):
+        """(scores, dirs, exact): a pool of candidate rays first (when heuristic), the
+        exact pass over all rays when the pool has nothing above ``thresh``."""
+        if cand is not None and not stats.pop("force_exact", False):
+            anchors = rp.dirs[rp.neuron_weights() != 0] if rp.solved else rp.dirs
+            sc, di, _ = cand(lam, k, anchors)
+            if len(sc) and np.abs(sc[0]) > thresh:
+                stats["pool"] += 1
+                return sc, di, False
+        stats["exact"] += 1
+        sc, di, _ = pricer(lam, k)
+        return sc, di, True
+
     lam0 = zero_neuron_multiplier(prob)
-    scores, dirs, _ = pricer(lam0, max(k_price, 2 * n if not prob.skip else 4 * n))
+    scores, dirs, _ = price(lam0, 2 * k_price, 0.0)
     sel = np.abs(scores) > 0
     _add_priced(prob, rp, scores[sel], dirs[sel])
     if phase1:
-        _interp_feasibility(prob, rp, pricer, deadline, verbose, k_price, sizes)
+        _interp_feasibility(prob, rp, price, deadline, verbose, k_price, sizes)
     beta = prob.beta
     thresh = beta * (1.0 + PRICE_RTOL)
     rounds = 0
@@ -356,20 +394,52 @@ def _colgen(prob, deadline, verbose, max_rays, timings, sizes, k_add=None):
         rp.run(deadline.remaining("column generation"), what="the restricted ray program")
         lam = rp.lam
         deadline.remaining("column generation")
-        scores, dirs, _ = pricer(lam, k_price)
+        scores, dirs, exact = price(lam, k_price, thresh)
         M = float(np.abs(scores[0])) if len(scores) else 0.0
         rounds += 1
         if verbose:
             print(f"[exactrelu] colgen round {rounds}: objective {rp.hp.objective:.12g}, "
-                  f"max|lam.phi|/beta = {M / beta:.12g}, {rp.n_neuron_columns} columns")
-        if M <= thresh:
+                  f"max|lam.phi|/beta = {M / beta:.12g} ({'all rays' if exact else 'pool'}), "
+                  f"{rp.n_neuron_columns} columns")
+        if exact and M <= thresh:
             break
+        # keep the restricted program small: a QP is re-solved from scratch each round
+        # (its cost grows with the columns), an LP warm-starts and is pruned only when big
+        if prob.loss == "squared" or rp.n_neuron_columns > LP_DROP_FACTOR * n:
+            sizes["dropped"] = sizes.get("dropped", 0) + rp.drop_inactive()
         sel = np.abs(scores) > thresh
         if _add_priced(prob, rp, scores[sel], dirs[sel]) == 0:
+            if not exact:   # the pool only re-found present columns: ask the exact pass
+                stats["force_exact"] = True
+                continue
             break  # only columns already present price out: round-off; the bound says how much
     sizes["rounds"] = rounds
+    sizes["exact_pricing_passes"] = stats["exact"]
+    sizes["pool_pricing_passes"] = stats["pool"]
     sizes["rays_priced"] = pricer.n_priced // max(pricer.calls, 1)
     return rp, pricer, [("program", rp.lam)]
+
+
+def _interpolating_start(prob):
+    """Neurons that interpolate any targets (with neuron biases): along a direction u
+    that separates the distinct points, ``c + sum_k a_k relu(u.x - t_k)`` with knots
+    at the sorted projections is a triangular system. Returns the normalized neuron
+    directions, or ``None`` when no tried direction separates the points."""
+    if not prob.bias:
+        return None
+    Xu = np.unique(prob.X, axis=0)
+    if Xu.shape[0] < 2:
+        return np.zeros((0, prob.D))
+    rng = np.random.default_rng(12345)
+    span = float(np.abs(Xu).max()) or 1.0
+    for trial in range(20):
+        u = np.eye(prob.d)[0] if trial == 0 and prob.d == 1 else rng.normal(size=prob.d)
+        u /= np.abs(u).sum()
+        p = np.sort(Xu @ u)
+        if np.min(np.diff(p)) > 1e-7 * span:
+            knots = p[:-1]
+            return np.hstack([np.broadcast_to(u, (len(knots), prob.d)), -knots[:, None]])
+    return None
 
 
 def _add_priced(prob, rp, scores, dirs):
@@ -412,30 +482,84 @@ def _cells_l1(prob, patterns, deadline, verbose, max_cells, timings, sizes):
     t0 = time.perf_counter()
     pats, complete = _cells_patterns(prob, patterns, max_cells, False)
     timings["arrangement"] = time.perf_counter() - t0
-    hp, extract, sz = cell_program_highs(prob, pats, verbose=verbose)
-    sizes.update(sz)
-    hp.run(deadline.remaining("solving the cell program"), what="the cell program")
-    sizes["cell_objective"] = hp.objective
-    thetas, signs, _free = extract()
-    dirs, keep = normalize_directions(thetas, prob.d, "l1")
-    signs = signs[keep]
-    cands = [("cells", hp.duals[:prob.n])]
-    rp = _restricted_from_directions(prob, dirs, signs, deadline, verbose)
-    cands.append(("program", rp.lam))
+    t0 = time.perf_counter()
+    if prob.loss == "squared":
+        # HiGHS' active-set QP solver stalls on cell programs beyond a few hundred
+        # cells (measured: iteration limit at n = 20, d = 2), so the squared-loss cell
+        # program goes to Clarabel; its multiplier is the residual (added in solve)
+        problem, extract, sz = cell_program_cvxpy(prob, pats, penalty="l1")
+        sizes.update(sz)
+        value, _gap = _clarabel_solve(problem, deadline, verbose)
+        sizes["cell_objective"] = value
+        cands = []
+    else:
+        hp, extract, sz = cell_program_highs(prob, pats, verbose=verbose)
+        sizes.update(sz)
+        hp.run(deadline.remaining("solving the cell program"), what="the cell program")
+        sizes["cell_objective"] = hp.objective
+        cands = [("cells", hp.duals[:prob.n])]
+    timings["cell_solver"] = time.perf_counter() - t0
+    thetas, signs, free = extract()
+    rp = _fixed_fit_program(prob, thetas, signs, free, "l1", deadline, verbose)
     pricer = Pricer(prob, prob.threads)
     return rp, pricer, cands, complete
 
 
-def _restricted_from_directions(prob, dirs, signs, deadline, verbose):
-    """The ray program over the cell solution's directions (both signs), solved."""
-    # keep only directions carrying weight in the cell solution plus all others once
-    if dirs.shape[0] == 0:
-        rp = RayProgram(prob, verbose=verbose)
-    else:
-        rp = build_restricted(prob, dirs, np.ones(len(dirs)), verbose=verbose)
-    rp.run(deadline.remaining("re-solving over the cell directions"),
-           what="the ray program over the cell program's neurons")
-    return rp
+def tame_biases(prob, thetas):
+    """Clip each neuron bias into ``[-max_i w.x_i, -min_i w.x_i]``.
+
+    On the data this changes ``relu(w.x + b)`` by a constant at most (when every point
+    is active) and leaves it 0 when none is, so the fit changes only by a constant
+    (absorbed by the free output bias). Interior-point solutions have neurons with a
+    tiny ``w`` and a large ``b``; normalized by ``||w||`` they would give columns with
+    entries of 1e12 and break the simplex solver.
+    """
+    if not prob.bias or thetas.shape[0] == 0:
+        return thetas
+    d = prob.d
+    z = thetas[:, :d] @ prob.X.T                  # (k, n)
+    out = thetas.copy()
+    out[:, d] = np.clip(thetas[:, d], -z.max(axis=1), -z.min(axis=1))
+    return out
+
+
+def _fixed_fit_program(prob, thetas, signs, free, penalty, deadline, verbose):
+    """A sparse network from a (dense) cell-program solution.
+
+    The cell solution's neurons ``sign_k * relu(A theta_k)`` define a fit ``f~`` that
+    its own directions represent exactly; ``min sum_k ||w_k|| |coef_k|`` subject to
+    ``Phi coef + c0 + X s = f~`` over those directions is an LP whose basic solution
+    has at most n nonzeros and a penalty no larger than the cell solution's
+    (DESIGN.md section 5). For interpolation the targets themselves are used.
+    """
+    d = prob.d
+    # the fit of *all* the cell solution's neurons (pure-bias ones are constants)
+    f = relu_columns(prob.A, thetas) @ signs + free[0]
+    thetas = tame_biases(prob, thetas)
+    ord_ = 1 if penalty == "l1" else 2
+    nrm = np.linalg.norm(thetas[:, :d], ord=ord_, axis=1)
+    keep = nrm > 1e-12 * max(float(nrm.max(initial=0.0)), 1e-300)
+    dirs = thetas[keep] / nrm[keep, None]
+    signs = signs[keep]
+    Phi = relu_columns(prob.A, dirs) if len(dirs) else np.zeros((prob.n, 0))
+    if prob.skip:
+        f = f + prob.X @ free[1:]
+    targets = [prob.y, f] if prob.loss == "interpolate" else [f]
+    last = None
+    for t in targets:
+        prob2 = Problem(prob.X, t, "interpolate", 1.0, prob.bias, prob.skip, prob.threads)
+        rp = RayProgram(prob2, verbose=verbose)
+        if len(dirs):
+            k = len(dirs)
+            rp.add(np.vstack([dirs, dirs]), np.r_[np.ones(k), -np.ones(k)],
+                   Phi=np.hstack([Phi, Phi]), dedupe=True)
+        try:
+            rp.run(deadline.remaining("sparsifying the cell solution"),
+                   what="the LP that sparsifies the cell solution")
+            return rp
+        except InfeasibleError as exc:
+            last = exc
+    raise last
 
 
 def _clarabel_solve(problem, deadline, verbose):
@@ -475,13 +599,10 @@ def _cells_l2(prob, patterns, deadline, verbose, max_cells, timings, sizes):
     problem, extract, sz = cell_program_cvxpy(prob, pats, penalty="l2")
     sizes.update(sz)
     value, gap = _clarabel_solve(problem, deadline, verbose)
-    timings["cone_solver"] = time.perf_counter() - t0
+    timings["cell_solver"] = time.perf_counter() - t0
     sizes["cell_objective"] = value
-    thetas, signs, _free = extract()
-    nrm = np.linalg.norm(thetas[:, :prob.d], axis=1)
-    keep = nrm > 1e-12 * max(nrm.max(initial=0.0), 1e-300)
-    dirs = thetas[keep] / nrm[keep, None]
-    rp = _restricted_from_directions(prob, dirs, signs[keep], deadline, verbose)
+    thetas, signs, free = extract()
+    rp = _fixed_fit_program(prob, thetas, signs, free, "l2", deadline, verbose)
     return rp, value - max(gap, 0.0), complete
 
 
@@ -553,7 +674,7 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     >>> X = np.array([[0.0], [1.0], [2.0]]); y = np.array([0.0, 1.0, 0.0])
     >>> sol = exactrelu.solve(X, y, loss="interpolate")
     >>> round(sol.objective, 9), sol.certified, sol.network.n_neurons
-    (3.0, True, 2)
+    (2.0, True, 2)
     """
     t_start = time.perf_counter()
     loss = check_loss(loss)
@@ -594,8 +715,8 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
         rp, pricer, cands, complete = _cells_l1(
             prob, patterns, deadline, verbose,
             _size_limit(max_cells, CELLS_MAX_ENTRIES, "max_cells"), timings, sizes)
-    program_objective = rp.hp.objective
-    if loss == "squared":
+    program_objective = sizes.get("cell_objective", rp.hp.objective)
+    if loss == "squared" and method != "cells":
         t0 = time.perf_counter()
         rp = _sparsify(prob, rp, verbose)
         timings["sparsify"] = time.perf_counter() - t0
@@ -605,6 +726,8 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     # the certificate (l1): the best of the candidate multipliers, priced exactly
     t0 = time.perf_counter()
     if pricer is not None:
+        if loss == "squared":
+            cands = cands + [("residual", y - net.predict(X))]
         best = None
         for name, lam in cands:
             res = dual_bound(prob, lam, pricer)

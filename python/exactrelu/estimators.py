@@ -1,0 +1,193 @@
+"""scikit-learn estimators around :func:`exactrelu.solve`.
+
+``ExactReLURegressor`` (squared, absolute or interpolation loss) and
+``ExactReLUClassifier`` (hinge loss, binary; the two labels are mapped to -1/+1)
+follow the scikit-learn estimator contract. scikit-learn is an optional dependency:
+this module needs it, the rest of exactrelu does not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted
+except ImportError as exc:  # pragma: no cover - exercised without scikit-learn only
+    raise ImportError(
+        "exactrelu's estimators need scikit-learn: pip install 'exactrelu[sklearn]'"
+    ) from exc
+
+from .errors import InputError, NotSupportedError
+from .solver import solve
+
+__all__ = ["ExactReLURegressor", "ExactReLUClassifier"]
+
+#: Default size limit of the estimators (rays priced per round, or matrix entries
+#: for method="full"): beyond it ``fit`` raises SizeError at once instead of running
+#: for minutes; pass a larger ``max_rays`` to go further.
+ESTIMATOR_MAX_RAYS = 5_000_000
+
+
+_NO_Y = object()
+
+
+def _validate(est, X, y=_NO_Y, reset=True, **kw):
+    """``validate_data`` across scikit-learn versions (>= 1.6 has the function).
+
+    ``y`` is passed on whenever given, even as ``None`` (scikit-learn then raises its
+    own "requires y to be passed" error).
+    """
+    try:
+        from sklearn.utils.validation import validate_data
+    except ImportError:  # scikit-learn < 1.6
+        if y is _NO_Y:
+            return est._validate_data(X, reset=reset, **kw)
+        return est._validate_data(X, y, reset=reset, **kw)
+    if y is _NO_Y:
+        return validate_data(est, X, reset=reset, **kw)
+    return validate_data(est, X, y, reset=reset, **kw)
+
+
+class _ExactReLUBase(BaseEstimator):
+    def _solve(self, X, y, loss):
+        max_rays = ESTIMATOR_MAX_RAYS if self.max_rays is None else self.max_rays
+        sol = solve(X, y, loss=loss, beta=self.beta, penalty=self.penalty, bias=self.bias,
+                    skip=self.skip, method=self.method, time_limit=self.time_limit,
+                    threads=self.threads, max_rays=max_rays, max_cells=self.max_cells)
+        self.solution_ = sol
+        self.network_ = sol.network
+        self.objective_ = sol.objective
+        self.lower_bound_ = sol.lower_bound
+        self.certified_ = sol.certified
+        self.n_neurons_ = sol.network.n_neurons
+        return self
+
+    def _decision(self, X):
+        check_is_fitted(self, "network_")
+        X = _validate(self, X, reset=False, dtype=np.float64)
+        return self.network_.predict(X)
+
+
+class ExactReLURegressor(RegressorMixin, _ExactReLUBase):
+    """The globally optimal two-layer ReLU regressor.
+
+    Parameters
+    ----------
+    loss : {"squared", "absolute", "interpolate"}
+    beta : float
+        Weight of the penalty (ignored for ``"interpolate"``).
+    penalty : {"l1", "l2"}
+        Path norm or weight decay.
+    bias, skip, method, time_limit, threads, max_cells : see :func:`exactrelu.solve`.
+    max_rays : int, optional
+        Size limit passed to :func:`exactrelu.solve` (default
+        :data:`ESTIMATOR_MAX_RAYS`): larger problems raise
+        :class:`~exactrelu.errors.SizeError` at once.
+
+    Attributes
+    ----------
+    network_ : ReLUNetwork
+    solution_ : Solution
+    objective_, lower_bound_ : float
+    certified_ : bool
+    n_neurons_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0.0, 1.0, 0.0, 1.0])
+    >>> reg = ExactReLURegressor(loss="interpolate").fit(X, y)
+    >>> bool(np.abs(reg.predict(X) - y).max() < 1e-9), reg.certified_
+    (True, True)
+    """
+
+    def __init__(self, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
+                 method="auto", time_limit=None, threads=None, max_rays=None, max_cells=None):
+        self.loss = loss
+        self.beta = beta
+        self.penalty = penalty
+        self.bias = bias
+        self.skip = skip
+        self.method = method
+        self.time_limit = time_limit
+        self.threads = threads
+        self.max_rays = max_rays
+        self.max_cells = max_cells
+
+    def fit(self, X, y):
+        """Solve the training problem exactly; returns ``self``."""
+        if self.loss not in ("squared", "absolute", "interpolate"):
+            raise InputError(f"ExactReLURegressor supports loss 'squared', 'absolute' or "
+                             f"'interpolate'; got {self.loss!r} (use ExactReLUClassifier "
+                             f"for the hinge loss)")
+        X, y = _validate(self, X, y, y_numeric=True, dtype=np.float64)
+        return self._solve(X, y, self.loss)
+
+    def predict(self, X):
+        """The network's output on ``X``."""
+        return self._decision(X)
+
+
+class ExactReLUClassifier(ClassifierMixin, _ExactReLUBase):
+    """The globally optimal two-layer ReLU classifier (hinge loss, binary).
+
+    The two classes (sorted, ``classes_``) are mapped to -1 and +1; more than two
+    classes raise :class:`~exactrelu.errors.NotSupportedError`.
+
+    Parameters
+    ----------
+    beta, penalty, bias, skip, method, time_limit, threads, max_rays, max_cells :
+        as for :class:`ExactReLURegressor`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array(["a", "b", "b", "a"])
+    >>> clf = ExactReLUClassifier(beta=0.1).fit(X, y)
+    >>> clf.predict(X).tolist(), clf.certified_
+    (['a', 'b', 'b', 'a'], True)
+    """
+
+    def __init__(self, beta=1.0, penalty="l1", bias=True, skip=False, method="auto",
+                 time_limit=None, threads=None, max_rays=None, max_cells=None):
+        self.beta = beta
+        self.penalty = penalty
+        self.bias = bias
+        self.skip = skip
+        self.method = method
+        self.time_limit = time_limit
+        self.threads = threads
+        self.max_rays = max_rays
+        self.max_cells = max_cells
+
+    def fit(self, X, y):
+        """Solve the hinge-loss problem exactly; returns ``self``."""
+        X, y = _validate(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        classes, yi = np.unique(y, return_inverse=True)
+        if len(classes) > 2:
+            raise NotSupportedError(
+                f"Only binary classification is supported: ExactReLUClassifier uses the "
+                f"hinge loss and got {len(classes)} classes. Multiclass training is not "
+                f"supported yet: train one-vs-rest yourself.")
+        if len(classes) < 2:
+            raise InputError(f"ExactReLUClassifier needs samples of 2 classes in the data, "
+                             f"but the data contains only one class: {classes[0]!r}")
+        self.classes_ = classes
+        return self._solve(X, np.where(yi.reshape(-1) == 1, 1.0, -1.0), "hinge")
+
+    def decision_function(self, X):
+        """The network's output: positive for ``classes_[1]``."""
+        return self._decision(X)
+
+    def predict(self, X):
+        """``classes_[1]`` where the decision function is positive, else ``classes_[0]``."""
+        dec = self.decision_function(X)
+        return self.classes_[(dec > 0).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags

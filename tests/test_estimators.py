@@ -1,0 +1,81 @@
+"""scikit-learn estimators (optional dependency): the estimator contract."""
+
+import time
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from exactrelu import ExactReLUClassifier, ExactReLURegressor, solve  # noqa: E402
+from exactrelu.errors import InputError, NotSupportedError, SizeError  # noqa: E402
+
+# The checks below use datasets with 10 or more features (or 20 on one check), whose
+# arrangements have 1e11 - 1e17 rays: far too large to solve exactly. The estimators
+# must refuse them at once with SizeError (asserted in test_large_data_refused_fast),
+# which these checks count as failures.
+_TOO_LARGE = {
+    "check_regressors_train": "10-feature data: SizeError (too large to solve exactly)",
+    "check_regressor_data_not_an_array": "10-feature data: SizeError",
+    "check_regressors_int": "10-feature data: SizeError",
+    "check_dtype_object": "10-feature data: SizeError",
+    "check_positive_only_tag_during_fit": "10-feature (iris-like) data: SizeError",
+}
+
+
+def _expected_failures(estimator):
+    return dict(_TOO_LARGE)
+
+
+try:
+    _checks = parametrize_with_checks(
+        [ExactReLURegressor(), ExactReLUClassifier()],
+        expected_failed_checks=_expected_failures)
+except TypeError:  # scikit-learn < 1.6 has no expected_failed_checks
+    _checks = pytest.mark.skip(reason="scikit-learn >= 1.6 needed for expected_failed_checks")(
+        pytest.mark.parametrize("estimator, check", [(None, None)]))
+
+
+@_checks
+def test_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+def test_regressor_matches_solve():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(15, 2))
+    y = np.sin(X[:, 0]) + X[:, 1]
+    reg = ExactReLURegressor(beta=0.05).fit(X, y)
+    sol = solve(X, y, beta=0.05)
+    assert reg.objective_ == pytest.approx(sol.objective, rel=1e-9)
+    assert reg.certified_ and reg.n_features_in_ == 2
+    assert reg.predict(X) == pytest.approx(reg.network_.predict(X))
+    assert reg.score(X, y) > 0.5
+
+
+def test_classifier_labels_and_multiclass():
+    X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    y = np.array(["x", "y", "y", "x", "x"])
+    clf = ExactReLUClassifier(beta=0.01).fit(X, y)
+    assert list(clf.classes_) == ["x", "y"]
+    assert clf.predict(X).tolist() == y.tolist()
+    dec = clf.decision_function(X)
+    assert np.all((dec > 0) == (y == "y"))
+    sol = solve(X, np.where(y == "y", 1.0, -1.0), loss="hinge", beta=0.01)
+    assert clf.objective_ == pytest.approx(sol.objective, rel=1e-9)
+    with pytest.raises(NotSupportedError, match="Only binary"):
+        ExactReLUClassifier().fit(X, [0, 1, 2, 0, 1])
+    with pytest.raises(InputError):
+        ExactReLURegressor(loss="hinge").fit(X, [1.0, -1.0, 1.0, 1.0, -1.0])
+
+
+def test_large_data_refused_fast():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 10))
+    t0 = time.perf_counter()
+    with pytest.raises(SizeError) as info:
+        ExactReLURegressor().fit(X, rng.normal(size=100))
+    assert time.perf_counter() - t0 < 5
+    assert info.value.estimate > 10**9
