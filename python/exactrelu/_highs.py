@@ -89,6 +89,36 @@ def _csc_parts(M, n_rows):
             M.data.astype(np.float64), M.shape[1])
 
 
+
+_banner_shown = [False]  # HiGHS prints its banner once per process, from its constructor
+
+
+def _new_highs(highspy, quiet=True):
+    """A ``highspy.Highs()`` whose one-time banner does not reach stdout when quiet."""
+    if not quiet or _banner_shown[0]:
+        _banner_shown[0] = True
+        return highspy.Highs()
+    import os
+    import sys
+
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no usable fd 1: nothing to protect
+        _banner_shown[0] = True
+        return highspy.Highs()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    _banner_shown[0] = True
+    return h
+
+
 class HighsProgram:
     """A linear (or unit-Hessian quadratic) program held by one ``highspy.Highs``.
 
@@ -109,7 +139,7 @@ class HighsProgram:
         import highspy
 
         self._hs = highspy
-        self.h = highspy.Highs()
+        self.h = _new_highs(highspy, quiet=not verbose)
         opts = dict(DEFAULT_OPTIONS)
         if verbose:
             opts["output_flag"] = True
