@@ -5,6 +5,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -267,21 +268,63 @@ py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool>
             emask.insert(emask.end(), hp.embed.begin() + static_cast<std::ptrdiff_t>(j) * hp.r,
                          hp.embed.begin() + static_cast<std::ptrdiff_t>(j + 1) * hp.r);
         }
+        // oversample: the float scores of the streamed pass are re-computed below
         return price_core(hp.h.data(), hp.m, hp.r, hp.integral, wpos.data(), wneg.data(),
-                          emask.data(), dm, top_k, threads, cancel, poll);
+                          emask.data(), dm, 2 * top_k + 8, threads, cancel, poll);
     });
-    std::size_t k = pr.scores.size();
+    // Each candidate's direction is recomputed accurately from the hyperplanes that
+    // contain its line (double-double), and its score lam . relu(A theta) / ||theta[mask]||_1
+    // re-evaluated with those rows exactly 0; the candidates are then ranked again.
+    std::size_t kc = pr.scores.size();
     int r = hp.r, D = M.D;
+    struct Scored { double score; std::size_t idx; std::vector<double> dir; };
+    std::vector<Scored> cands;
+    {
+        py::gil_scoped_release release;
+        std::vector<char> on_line(hp.m, 0);
+        std::vector<double> approx(D), theta(D);
+        for (std::size_t c = 0; c < kc; ++c) {
+            for (int j = 0; j < D; ++j) {
+                double s = 0;
+                for (int t = 0; t < r; ++t) s += hp.embed[static_cast<std::size_t>(j) * r + t] * pr.dirs[c * r + t];
+                approx[j] = s;
+            }
+            const std::vector<int>& inc = pr.incs[c];
+            if (inc.empty() || !refine_line_direction(hp, M.data, inc.data(), static_cast<int>(inc.size()),
+                                                      approx.data(), theta.data()))
+                theta = approx;
+            for (int h : inc) on_line[h] = 1;
+            double nrm = 0;
+            for (int j = 0; j < D; ++j)
+                if (mask[j]) nrm += std::fabs(theta[j]);
+            if (nrm > 0) {
+                double sc = 0;
+                for (int i = 0; i < n_data; ++i) {
+                    int h = hp.row_h[i];
+                    if (h < 0 || on_line[h]) continue;
+                    const double* a = M.data + static_cast<std::size_t>(i) * D;
+                    double z = 0;
+                    for (int j = 0; j < D; ++j) z += a[j] * theta[j];
+                    if (z > 0) sc += lp[i] * z;
+                }
+                std::vector<double> dir(D);
+                for (int j = 0; j < D; ++j) dir[j] = theta[j] / nrm;
+                cands.push_back({sc / nrm, c, std::move(dir)});
+            }
+            for (int h : inc) on_line[h] = 0;
+        }
+        std::stable_sort(cands.begin(), cands.end(), [](const Scored& a, const Scored& b) {
+            return std::fabs(a.score) > std::fabs(b.score);
+        });
+        if (static_cast<int>(cands.size()) > top_k) cands.resize(top_k);
+    }
+    std::size_t k = cands.size();
     py::array_t<double> scores(k);
     py::array_t<double> dirs({static_cast<py::ssize_t>(k), static_cast<py::ssize_t>(D)});
     double* dd = dirs.mutable_data();
     for (std::size_t c = 0; c < k; ++c) {
-        scores.mutable_at(c) = pr.scores[c];
-        for (int j = 0; j < D; ++j) {
-            double s = 0;
-            for (int t = 0; t < r; ++t) s += hp.embed[static_cast<std::size_t>(j) * r + t] * pr.dirs[c * r + t];
-            dd[c * D + j] = s / pr.norms[c];
-        }
+        scores.mutable_at(c) = cands[c].score;
+        std::copy(cands[c].dir.begin(), cands[c].dir.end(), dd + c * D);
     }
     return py::make_tuple(scores, dirs, pr.n_priced);
 }

@@ -16,6 +16,7 @@ struct Cand {
     long long order;  // enumeration order (task, sequence): deterministic tie-break
     double norm;
     std::vector<double> v;
+    std::vector<int> inc;  // hyperplanes containing the line
 };
 
 struct Worse {  // heap top = the worst candidate kept
@@ -42,14 +43,20 @@ PriceResult price_core(const double* H, int m, int r, bool integral, const doubl
     if (top_k < 1) top_k = 1;
     std::vector<TaskState> st;
     auto consider = [&](TaskState& s, const std::vector<double>& v, double score, double norm,
-                        long long order) {
-        Cand c{std::fabs(score), score, order, norm, v};
-        if (static_cast<int>(s.heap.size()) < top_k) {
-            s.heap.push(std::move(c));
-        } else if (Worse()(c, s.heap.top())) {
-            s.heap.pop();
-            s.heap.push(std::move(c));
+                        long long order, const LineRef* L) {
+        Cand c{std::fabs(score), score, order, norm, {}, {}};
+        bool take = static_cast<int>(s.heap.size()) < top_k || Worse()(c, s.heap.top());
+        if (!take) return;
+        c.v = v;
+        if (L) {
+            c.inc = L->node->S;
+            const Sweep& sw = *L->sweep;
+            for (int p = sw.cls_start[L->cls]; p < sw.cls_start[L->cls + 1]; ++p)
+                c.inc.push_back(sw.items[p]);
+            std::sort(c.inc.begin(), c.inc.end());
         }
+        if (static_cast<int>(s.heap.size()) >= top_k) s.heap.pop();
+        s.heap.push(std::move(c));
     };
     auto l1norm = [&](const std::vector<double>& v) {
         double nrm = 0;
@@ -73,7 +80,7 @@ PriceResult price_core(const double* H, int m, int r, bool integral, const doubl
             double nrm = l1norm(v);
             if (nrm == 0) { st[0].skipped++; continue; }
             st[0].priced++;
-            consider(st[0], v, score / nrm, nrm, sgn > 0 ? 0 : 1);
+            consider(st[0], v, score / nrm, nrm, sgn > 0 ? 0 : 1, nullptr);
         }
     } else if (r >= 2) {
         walk_lines(
@@ -129,10 +136,10 @@ PriceResult price_core(const double* H, int m, int r, bool integral, const doubl
                     return;
                 }
                 s.priced += 2;
-                consider(s, v, splus / nrm, nrm, order);
+                consider(s, v, splus / nrm, nrm, order, &L);
                 std::vector<double> vm(r);
                 for (int j = 0; j < r; ++j) vm[j] = -v[j];
-                consider(s, vm, sminus / nrm, nrm, order + 1);
+                consider(s, vm, sminus / nrm, nrm, order + 1, &L);
             });
     }
     std::vector<Cand> all;
@@ -153,6 +160,7 @@ PriceResult price_core(const double* H, int m, int r, bool integral, const doubl
         out.scores.push_back(c.score);
         out.dirs.insert(out.dirs.end(), c.v.begin(), c.v.end());
         out.norms.push_back(c.norm);
+        out.incs.push_back(c.inc);
     }
     return out;
 }

@@ -16,6 +16,7 @@ struct PriceResult {
     std::vector<double> scores;  // signed lambda . phi, |.| descending
     std::vector<double> dirs;    // k x r, essential coordinates, oriented (not normalized)
     std::vector<double> norms;   // k: the normalization ||theta[mask]||_1 of dirs
+    std::vector<std::vector<int>> incs;  // k: hyperplanes containing each line (empty: r == 1)
     long long n_priced = 0;
     long long n_skipped = 0;
 };

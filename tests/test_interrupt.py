@@ -1,0 +1,47 @@
+"""Ctrl-C reaches a long enumeration: the core polls for signals and stops cleanly."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+SCRIPT = textwrap.dedent("""
+    import os, signal, threading, sys
+    import numpy as np, exactrelu
+    X = np.random.default_rng(0).normal(size=(400, 5))     # ~10^10 cells: hours of work
+    print("ready", flush=True)
+    try:
+        exactrelu.{call}
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        # the process is still healthy afterwards
+        print(exactrelu.count_cells(np.eye(3)), flush=True)
+        sys.exit(0)
+    sys.exit(3)
+""")
+
+
+@pytest.mark.parametrize("call", [
+    "count_cells(X, threads=2)",
+    "enumerate_cells(X, threads=1, witnesses=False, memory_limit=2**52)",
+    "enumerate_rays(X, threads=2, memory_limit=2**52)",
+])
+def test_ctrl_c_interrupts_the_core(call):
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.replace("{call}", call)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        import time
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, (out, err)
+    assert "interrupted" in out
+    assert out.strip().splitlines()[-1] == "8"
