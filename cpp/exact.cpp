@@ -54,7 +54,34 @@ bool is_prime_u32(uint64_t n) {
     return true;
 }
 
+const std::vector<uint64_t>& primes_slow(std::size_t need);
+
+// The largest 31-bit primes; the first 96 are built once (thread-safe static init), so
+// the common case takes no lock.
 const std::vector<uint64_t>& primes(std::size_t need) {
+    static const std::vector<uint64_t> first = [] { return primes_slow(96); }();
+    if (need <= first.size()) return first;
+    thread_local std::vector<uint64_t> copy;
+    copy = primes_slow(need);
+    return copy;
+}
+
+// inverse of p_0 * ... * p_{t-1} modulo p_t, for the Garner step (first 96 primes)
+const std::vector<uint64_t>& garner_inverses() {
+    static const std::vector<uint64_t> inv = [] {
+        const std::vector<uint64_t>& ps = primes(96);
+        std::vector<uint64_t> out(ps.size());
+        for (std::size_t t = 0; t < ps.size(); ++t) {
+            uint64_t prod = 1;
+            for (std::size_t s = 0; s < t; ++s) prod = mulmod(prod, ps[s] % ps[t], ps[t]);
+            out[t] = powmod(prod, ps[t] - 2, ps[t]);
+        }
+        return out;
+    }();
+    return inv;
+}
+
+const std::vector<uint64_t>& primes_slow(std::size_t need) {
     static std::mutex mu;
     static std::vector<uint64_t> ps;
     static uint64_t next = (1ull << 31) - 1;
@@ -104,29 +131,46 @@ int bareiss_sign(std::vector<__int128>& a, int k) {
     return sgn * sign_of(a[(k - 1) * k + (k - 1)]);
 }
 
+// Determinant modulo p < 2^31 by division-free elimination (residues < 2^31, so every
+// product fits 64 bits); a single inverse at the end removes the pivot powers.
 uint64_t det_mod(std::vector<uint64_t>& a, int k, uint64_t p) {
-    uint64_t det = 1;
+    bool neg = false;
+    uint64_t scale = 1;  // product of pv^(k - c - 1)
     for (int c = 0; c < k; ++c) {
         int piv = -1;
         for (int i = c; i < k; ++i)
             if (a[i * k + c] != 0) { piv = i; break; }
         if (piv < 0) return 0;
         if (piv != c) {
-            for (int j = 0; j < k; ++j) std::swap(a[c * k + j], a[piv * k + j]);
-            det = (p - det) % p;
+            for (int j = c; j < k; ++j) std::swap(a[c * k + j], a[piv * k + j]);
+            neg = !neg;
         }
         uint64_t pv = a[c * k + c];
-        det = mulmod(det, pv, p);
-        uint64_t inv = powmod(pv, p - 2, p);
         for (int i = c + 1; i < k; ++i) {
-            uint64_t f = mulmod(a[i * k + c], inv, p);
-            if (f == 0) continue;
-            for (int j = c; j < k; ++j) {
-                a[i * k + j] = (a[i * k + j] + p - mulmod(f, a[c * k + j], p)) % p;
+            uint64_t f = a[i * k + c];
+            if (f == 0) {
+                for (int j = c + 1; j < k; ++j) a[i * k + j] = (a[i * k + j] * pv) % p;
+            } else {
+                for (int j = c + 1; j < k; ++j)
+                    a[i * k + j] = (a[i * k + j] * pv + (p - f) * a[c * k + j]) % p;
             }
+            scale = (scale * pv) % p;
         }
     }
-    return det;
+    uint64_t det = 1;
+    for (int c = 0; c < k; ++c) det = (det * a[c * k + c]) % p;
+    det = (det * powmod(scale, p - 2, p)) % p;
+    return neg ? (p - det) % p : det;
+}
+
+// (mag * 2^e) mod p for p < 2^31, e >= 0, in steps of 32 bits.
+inline uint64_t shl_mod(uint64_t mag, int e, uint64_t p) {
+    uint64_t v = mag % p;
+    while (e >= 32) {
+        v = (v << 32) % p;
+        e -= 32;
+    }
+    return (v << e) % p;
 }
 
 }  // namespace
@@ -188,8 +232,8 @@ int det_sign_exact(const double* m, int k) {
             for (int j = 0; j < k; ++j) {
                 int64_t mm = mant[i * k + j];
                 if (mm == 0) { a[i * k + j] = 0; continue; }
-                uint64_t mag = static_cast<uint64_t>(mm < 0 ? -mm : mm) % p;
-                uint64_t v = mulmod(mag, powmod(2, static_cast<uint64_t>(ex[i * k + j] - shift[i]), p), p);
+                uint64_t mag = static_cast<uint64_t>(mm < 0 ? -mm : mm);
+                uint64_t v = shl_mod(mag, ex[i * k + j] - shift[i], p);
                 a[i * k + j] = mm < 0 ? (p - v) % p : v;
             }
         res[t] = det_mod(a, k, p);
@@ -205,7 +249,8 @@ int det_sign_exact(const double* m, int k) {
             prod = mulmod(prod, ps[s] % p, p);
         }
         uint64_t diff = (res[t] + p - acc) % p;
-        c[t] = mulmod(diff, powmod(prod, p - 2, p), p);
+        uint64_t inv = t < 96 ? garner_inverses()[t] : powmod(prod, p - 2, p);
+        c[t] = mulmod(diff, inv, p);
     }
     bool zero = true;
     for (uint64_t d : c)
