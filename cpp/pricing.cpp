@@ -6,6 +6,7 @@
 #include <queue>
 
 #include "arrangement.hpp"
+#include "ddouble.hpp"
 
 namespace exactrelu {
 namespace {
@@ -32,7 +33,59 @@ struct TaskState {
     // cache for the 2-flat currently swept
     uint64_t sw_id = 0;
     std::vector<double> preA, preB, preC, preD;  // prefix sums (2 each) of the four kinds
+    double S1 = 0, S2 = 0;                       // error-bound sums of the 2-flat
+    long long rescored = 0;
 };
+
+// Scores of both rays of the line on the hyperplanes `inc`, from a direction recomputed
+// in double-double (for lines whose float score is too uncertain to rank).
+bool rescore_line(const double* H, int m, int r, const double* wpos, const double* wneg,
+                  const double* emask, int dm, const std::vector<int>& inc,
+                  std::vector<double>& v, double& splus, double& sminus, double& nrm) {
+    int k = static_cast<int>(inc.size());
+    std::vector<dd> M(static_cast<std::size_t>(k) * r);
+    for (int j = 0; j < k; ++j) {
+        const double* a = H + static_cast<std::size_t>(inc[j]) * r;
+        double an = 0;
+        for (int l = 0; l < r; ++l) an = std::max(an, std::fabs(a[l]));
+        int ex = 0;
+        std::frexp(an, &ex);
+        for (int l = 0; l < r; ++l) M[j * r + l] = dd(std::ldexp(a[l], -ex));
+    }
+    std::vector<dd> x;
+    if (!dd_null_vector(M, k, r, x)) return false;
+    double xm = 0;
+    for (int l = 0; l < r; ++l) xm = std::max(xm, ddabs(x[l]));
+    for (int l = 0; l < r; ++l) x[l] = x[l] / dd(xm);
+    dd n(0.0);
+    for (int i = 0; i < dm; ++i) {
+        dd t(0.0);
+        for (int l = 0; l < r; ++l) t = t + dd(emask[static_cast<std::size_t>(i) * r + l]) * x[l];
+        n = n + (t.hi < 0 ? -t : t);
+    }
+    std::vector<char> on(m, 0);
+    for (int h : inc) on[h] = 1;
+    dd sp(0.0), sm(0.0);
+    for (int h = 0; h < m; ++h) {
+        if (on[h]) continue;
+        const double* a = H + static_cast<std::size_t>(h) * r;
+        dd z(0.0);
+        for (int l = 0; l < r; ++l) z = z + dd(a[l]) * x[l];
+        if (z.hi > 0) {
+            sp = sp + dd(wpos[h]) * z;
+            sm = sm + dd(wneg[h]) * z;
+        } else if (z.hi < 0) {
+            sp = sp - dd(wneg[h]) * z;
+            sm = sm - dd(wpos[h]) * z;
+        }
+    }
+    v.resize(r);
+    for (int l = 0; l < r; ++l) v[l] = x[l].to_double();
+    nrm = n.to_double();
+    splus = sp.to_double();
+    sminus = sm.to_double();
+    return true;
+}
 
 }  // namespace
 
@@ -115,6 +168,15 @@ PriceResult price_core(const double* H, int m, int r, bool integral, const doubl
                         s.preD[2 * p + 2] = s.preD[2 * p] + lm * q0;
                         s.preD[2 * p + 3] = s.preD[2 * p + 1] + lm * q1;
                     }
+                    s.S1 = s.S2 = 0;
+                    for (int p = 0; p < ni; ++p) {
+                        int h = sw.items[p];
+                        double W = std::fabs(wpos[h]) + std::fabs(wneg[h]);
+                        s.S1 += W * (std::fabs(sw.q[2 * p]) + std::fabs(sw.q[2 * p + 1]));
+                        s.S2 += W * (sw.qerr[2 * p] + sw.qerr[2 * p + 1]);
+                    }
+                    s.S1 *= 1.0 + 1e-12;
+                    s.S2 *= 1.0 + 1e-12;
                 }
                 int a = sw.cls_start[L.cls], b = sw.cls_start[L.cls + 1];
                 double f = sw.flip[a];
@@ -131,6 +193,51 @@ PriceResult price_core(const double* H, int m, int r, bool integral, const doubl
                 double nrm = l1norm(v);
                 long long order = (static_cast<long long>(task) << 32) + 2 * s.seq;
                 ++s.seq;
+                // certified bounds on the errors of the numerators and of the norm
+                double ea = sw.qerr[2 * a + 1], eb = sw.qerr[2 * a];
+                double aab = std::fabs(al) + std::fabs(be);
+                double gam = (ni + 8) * 2.0 * kUnit;
+                double enum_ = s.S1 * aab * gam + s.S2 * (aab + ea + eb) + s.S1 * (ea + eb);
+                const double* N0 = L.node->N.data();
+                const double* N1 = N0 + r;
+                const double* E0 = L.node->Nerr.data();
+                const double* E1 = E0 + r;
+                double enrm = 0;
+                for (int i = 0; i < dm; ++i) {
+                    const double* em = emask + static_cast<std::size_t>(i) * r;
+                    for (int j = 0; j < r; ++j) {
+                        double ej = std::fabs(al) * E0[j] + ea * (std::fabs(N0[j]) + E0[j]) +
+                                    std::fabs(be) * E1[j] + eb * (std::fabs(N1[j]) + E1[j]) +
+                                    gam * (std::fabs(al * N0[j]) + std::fabs(be * N1[j]));
+                        enrm += std::fabs(em[j]) * ej;
+                    }
+                }
+                enrm = enrm * (1.0 + 1e-9) + (dm * r + 2) * kUnit * nrm;
+                double T = static_cast<int>(s.heap.size()) < top_k ? 0.0 : s.heap.top().absval;
+                double big = std::max(std::fabs(splus), std::fabs(sminus));
+                double upper = nrm > enrm ? (big + enum_) / (nrm - enrm) : HUGE_VAL;
+                bool uncertain = upper > T && (upper - big / std::max(nrm, 1e-300)) > 1e-7 * upper;
+                if (uncertain) {
+                    std::vector<int> inc = L.node->S;
+                    for (int p = a; p < b; ++p) inc.push_back(sw.items[p]);
+                    std::sort(inc.begin(), inc.end());
+                    std::vector<double> vr;
+                    double sp, sm, nr;
+                    if (rescore_line(H, m, r, wpos, wneg, emask, dm, inc, vr, sp, sm, nr)) {
+                        ++s.rescored;
+                        if (!(nr > 0)) {
+                            s.skipped += 2;
+                            return;
+                        }
+                        // orientation of vr relative to v is irrelevant: both rays are kept
+                        s.priced += 2;
+                        consider(s, vr, sp / nr, nr, order, &L);
+                        std::vector<double> vm(r);
+                        for (int j = 0; j < r; ++j) vm[j] = -vr[j];
+                        consider(s, vm, sm / nr, nr, order + 1, &L);
+                        return;
+                    }
+                }
                 if (nrm == 0) {
                     s.skipped += 2;
                     return;
@@ -146,6 +253,7 @@ PriceResult price_core(const double* H, int m, int r, bool integral, const doubl
     for (auto& s : st) {
         out.n_priced += s.priced;
         out.n_skipped += s.skipped;
+        out.n_rescored += s.rescored;
         while (!s.heap.empty()) {
             all.push_back(s.heap.top());
             s.heap.pop();

@@ -19,6 +19,7 @@ struct PriceResult {
     std::vector<std::vector<int>> incs;  // k: hyperplanes containing each line (empty: r == 1)
     long long n_priced = 0;
     long long n_skipped = 0;
+    long long n_rescored = 0;  // lines whose float score was too uncertain: recomputed
 };
 
 // wpos[h] / wneg[h]: sum of lambda_i * |scale_i| over data rows on hyperplane h with
