@@ -355,3 +355,25 @@ def test_ray_program_rebuild_with_other_shift():
     assert rp.hp.objective == pytest.approx(obj, rel=1e-9)
     assert rp.lam == pytest.approx(lam, abs=1e-9)
     assert rp.fit() == pytest.approx(fit, abs=1e-9)
+
+
+def test_restricted_squared_loss_is_never_infeasible():
+    """A squared-loss program restricted to any patterns is feasible (no neurons is a
+    solution): two sampled gates, one active on every point, gave a cell solution with a
+    1e-10 coefficient on which HiGHS misjudged the sparsifying LP as infeasible."""
+    from exactrelu import sampling, sizes
+
+    cfg = sizes.SweepConfig()
+    ds = sizes.make_data("gaussian", 30, 2, seed=cfg.seed)
+    y = np.random.default_rng([cfg.seed, 7, 30]).standard_normal(30)
+    y = (y - y.mean()) / y.std()
+    beta = cfg.price_beta_fraction * sizes.beta_max_squared(ds.X, y)
+    stream = sampling.sample_patterns(ds.X, 50, seed=cfg.seed, unique=False,
+                                      standardize=cfg.standardize_gates)
+    opt = solve(ds.X, y, loss="squared", beta=beta).objective
+    for m in (1, 2, 5):
+        sol = solve(ds.X, y, loss="squared", beta=beta, method="cells", patterns=stream[:m])
+        assert not sol.certified
+        assert sol.objective >= opt * (1 - 1e-9)
+        assert sol.network.objective(ds.X, y, loss="squared", beta=beta) == pytest.approx(
+            sol.objective, rel=1e-12)

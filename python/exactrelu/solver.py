@@ -545,6 +545,13 @@ def _fixed_fit_program(prob, thetas, signs, free, penalty, deadline, verbose):
     if prob.skip:
         f = f + prob.X @ free[1:]
     targets = [prob.y, f] if prob.loss == "interpolate" else [f]
+    if len(dirs):
+        # the same fit as represented by the normalized columns themselves: feasible by
+        # construction (a fallback when rounding in f leaves the equalities infeasible)
+        f_rep = Phi @ (signs * nrm[keep]) + free[0]
+        if prob.skip:
+            f_rep = f_rep + prob.X @ free[1:]
+        targets.append(f_rep)
     last = None
     for t in targets:
         prob2 = Problem(prob.X, t, "interpolate", 1.0, prob.bias, prob.skip, prob.threads)
@@ -553,12 +560,22 @@ def _fixed_fit_program(prob, thetas, signs, free, penalty, deadline, verbose):
             k = len(dirs)
             rp.add(np.vstack([dirs, dirs]), np.r_[np.ones(k), -np.ones(k)],
                    Phi=np.hstack([Phi, Phi]), dedupe=True)
-        try:
-            rp.run(deadline.remaining("sparsifying the cell solution"),
-                   what="the LP that sparsifies the cell solution")
-            return rp
-        except InfeasibleError as exc:
-            last = exc
+        # HiGHS can misjudge this (feasible by construction) LP as infeasible when the
+        # cell solution has nearly parallel columns with tiny coefficients: retry
+        # without presolve, then at the default tolerances. The network's objective
+        # is recomputed from the network itself, so nothing is claimed from this LP.
+        for presolve, tol in (("choose", None), ("off", None), ("off", 1e-8)):
+            try:
+                rp.hp.set_option("presolve", presolve)
+                if tol is not None:
+                    rp.hp.set_option("primal_feasibility_tolerance", tol)
+                    rp.hp.set_option("dual_feasibility_tolerance", tol)
+                rp.run(deadline.remaining("sparsifying the cell solution"),
+                       what="the LP that sparsifies the cell solution")
+                return rp
+            except InfeasibleError as exc:
+                last = exc
+                rp.hp.h.clearSolver()
     raise last
 
 
