@@ -377,3 +377,13 @@ def test_restricted_squared_loss_is_never_infeasible():
         assert sol.objective >= opt * (1 - 1e-9)
         assert sol.network.objective(ds.X, y, loss="squared", beta=beta) == pytest.approx(
             sol.objective, rel=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_huge_problem_is_refused_from_the_bound(method):
+    """No exact count is attempted when Cover's bound is astronomically large: the
+    refusal names the estimate at once (the count itself would run for hours)."""
+    X = np.random.default_rng(0).normal(size=(3000, 6))
+    with pytest.raises(SizeError) as info:
+        solve(X, np.zeros(3000), method=method)
+    assert info.value.estimate > info.value.limit

@@ -136,6 +136,11 @@ class Solution:
 # validation helpers
 # ---------------------------------------------------------------------------
 
+#: Above this bound (Cover's, on rays or cells) a size refusal is issued from the bound
+#: alone, without the exact count (which would itself take minutes or more).
+_COUNT_FIRST_LIMIT = 50_000_000
+
+
 def _check_conflicts(X, y):
     """Equal inputs with different targets cannot be interpolated."""
     _, inv = np.unique(X, axis=0, return_inverse=True)
@@ -296,7 +301,9 @@ def _full(prob, deadline, verbose, max_rays, timings, sizes):
     info = arrangement_info(prob.X, bias=prob.bias, extra_hyperplanes=E)
     est = info.rays_bound
     if est * prob.n > max_rays:
-        est = count_rays(prob.X, bias=prob.bias, extra_hyperplanes=E)
+        # the exact count walks every line: only worth it when the bound is not absurd
+        if est <= _COUNT_FIRST_LIMIT:
+            est = count_rays(prob.X, bias=prob.bias, extra_hyperplanes=E)
         if est * prob.n > max_rays:
             raise SizeError(
                 f"method='full' needs the {est:,} rays of the refined arrangement as columns "
@@ -467,7 +474,8 @@ def _cells_patterns(prob, patterns, max_cells, l2):
     info = arrangement_info(prob.X, bias=prob.bias)
     est = info.cells_bound
     if est * prob.n > max_cells:
-        est = count_cells(prob.X, bias=prob.bias)
+        if est <= _COUNT_FIRST_LIMIT:
+            est = count_cells(prob.X, bias=prob.bias)
         if est * prob.n > max_cells:
             raise SizeError(
                 f"method='cells' needs {est:,} cells x {prob.n} rows "
