@@ -217,7 +217,10 @@ int det_sign_exact(const double* m, int k) {
         for (int i = 0; i < k; ++i)
             for (int j = 0; j < k; ++j) {
                 int64_t mm = mant[i * k + j];
-                a[i * k + j] = mm == 0 ? 0 : (static_cast<__int128>(mm) << (ex[i * k + j] - shift[i]));
+                if (mm == 0) { a[i * k + j] = 0; continue; }
+                // shift the magnitude (shifting a negative value is undefined in C++17)
+                __int128 mag = static_cast<__int128>(mm < 0 ? -mm : mm) << (ex[i * k + j] - shift[i]);
+                a[i * k + j] = mm < 0 ? -mag : mag;
             }
         return bareiss_sign(a, k);
     }
