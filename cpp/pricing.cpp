@@ -224,18 +224,12 @@ PriceResult price_core(const double* H, int m, int r, bool integral, const doubl
                     std::vector<double> vr;
                     double sp, sm, nr;
                     if (rescore_line(H, m, r, wpos, wneg, emask, dm, inc, vr, sp, sm, nr)) {
-                        ++s.rescored;
-                        if (!(nr > 0)) {
-                            s.skipped += 2;
-                            return;
-                        }
                         // orientation of vr relative to v is irrelevant: both rays are kept
-                        s.priced += 2;
-                        consider(s, vr, sp / nr, nr, order, &L);
-                        std::vector<double> vm(r);
-                        for (int j = 0; j < r; ++j) vm[j] = -vr[j];
-                        consider(s, vm, sm / nr, nr, order + 1, &L);
-                        return;
+                        ++s.rescored;
+                        v = std::move(vr);
+                        splus = sp;
+                        sminus = sm;
+                        nrm = nr > 0 ? nr : 0.0;
                     }
                 }
                 if (nrm == 0) {
