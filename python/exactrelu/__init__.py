@@ -10,6 +10,7 @@ import of the core.
 """
 
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 
 from . import errors
 from .arrangement import (
@@ -24,7 +25,10 @@ from .arrangement import (
     enumerate_rays,
 )
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("exactrelu")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
+    __version__ = "0+unknown"
 
 # public name -> module that defines it (imported on first use)
 _LAZY = {
