@@ -8,7 +8,7 @@ import pytest
 
 import exactrelu
 from exactrelu import _core
-from exactrelu.program import relu_columns
+from exactrelu.columns import relu_columns
 
 
 def _decimal_standardized(n, d, seed):

@@ -322,11 +322,9 @@ def test_no_warning_on_certified_solution():
 def test_pool_pricing_path_agrees(loss, monkeypatch):
     """Column generation that prices a pool of nearby/random rays before the exact
     pass (the large-arrangement path) reaches the same certified optimum."""
-    import exactrelu.certificate as certificate
-    import exactrelu.solver as solver
+    import exactrelu.pricing as pricing
 
-    monkeypatch.setattr(solver, "HEURISTIC_WORK", 0)
-    monkeypatch.setattr(certificate, "POOL_WORK", 0)
+    monkeypatch.setattr(pricing, "POOL_WORK", 0)
     X, y, beta = _problem("rand3", loss, False)
     a = solve(X, y, loss=loss, beta=beta, method="colgen")
     _check_solution(a, X, y, loss, beta)
@@ -339,12 +337,13 @@ def test_pool_pricing_path_agrees(loss, monkeypatch):
 
 def test_ray_program_rebuild_with_other_shift():
     """The QP fallback (rebuilding the rows without the shift) solves the same program."""
-    from exactrelu.certificate import Pricer
-    from exactrelu.program import Problem, RayProgram
+    from exactrelu.pricing import ExactPricer
+    from exactrelu.problem import Problem
+    from exactrelu.programs import RayProgram
 
     X, y, beta = _problem("rand2", "squared", False)
     prob = Problem(X, y, "squared", beta, True, False)
-    scores, dirs, _ = Pricer(prob)(y - y.mean(), 30)
+    scores, dirs, _ = ExactPricer(prob)(y - y.mean(), 30)
     rp = RayProgram(prob)
     rp.add(dirs, np.sign(scores))
     rp.run()

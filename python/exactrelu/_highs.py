@@ -1,6 +1,6 @@
 """A thin wrapper around highspy: CSC model data in, named errors out.
 
-The model is passed as CSC arrays through ``HighsLp`` + ``passModel`` (DESIGN.md
+The model is passed as CSC arrays through ``HighsLp`` + ``passModel`` (docs/design.md
 section 4); an optional unit Hessian on the first ``hessian_dim`` columns makes it
 a QP (HiGHS' active-set solver). Columns can be appended to a solved model with
 ``addCols``: the next ``run`` warm-starts from the previous basis.
@@ -11,6 +11,8 @@ an exception of :mod:`exactrelu.errors`: nothing non-optimal is returned silentl
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import numpy as np
@@ -25,7 +27,7 @@ from .errors import (
     UnboundedError,
 )
 
-__all__ = ["HighsProgram", "STATUS_MAP", "INF", "highs_available"]
+__all__ = ["HighsProgram", "STATUS_MAP", "INF"]
 
 INF = float("inf")
 
@@ -66,15 +68,6 @@ DEFAULT_OPTIONS = {
 }
 
 
-def highs_available():
-    """True when highspy can be imported."""
-    try:
-        import highspy  # noqa: F401
-    except ImportError:  # pragma: no cover - a hard dependency
-        return False
-    return True
-
-
 def _csc_parts(M, n_rows):
     """(start, index, value) int32/float64 arrays of a CSC matrix (scipy or dense)."""
     if not sp.issparse(M):
@@ -89,7 +82,6 @@ def _csc_parts(M, n_rows):
             M.data.astype(np.float64), M.shape[1])
 
 
-
 _banner_shown = [False]  # HiGHS prints its banner once per process, from its constructor
 
 
@@ -98,9 +90,6 @@ def _new_highs(highspy, quiet=True):
     if not quiet or _banner_shown[0]:
         _banner_shown[0] = True
         return highspy.Highs()
-    import os
-    import sys
-
     try:
         sys.stdout.flush()
         saved = os.dup(1)
@@ -136,7 +125,7 @@ class HighsProgram:
 
     def __init__(self, row_lower, row_upper, cost, lower, upper, A, *, hessian_dim=0,
                  verbose=False, options=None):
-        import highspy
+        import highspy  # the solver is imported when the first program is built
 
         self._hs = highspy
         self.h = _new_highs(highspy, quiet=not verbose)
@@ -248,6 +237,19 @@ class HighsProgram:
 
     def set_option(self, name, value):
         self.h.setOptionValue(name, value)
+
+    def set_feasibility_tolerance(self, tol):
+        """Primal and dual feasibility tolerances (both)."""
+        self.h.setOptionValue("primal_feasibility_tolerance", float(tol))
+        self.h.setOptionValue("dual_feasibility_tolerance", float(tol))
+
+    def clear_solver(self):
+        """Forget the basis and solver state: the next :meth:`run` starts cold."""
+        self.h.clearSolver()
+
+    def carry_counters(self, other):
+        """Continue the run, time and iteration counters of a program this one replaces."""
+        self.seconds, self.runs, self.iterations = other.seconds, other.runs, other.iterations
 
     # ----------------------------------------------------------------- run
     def run(self, time_limit=None, what="the program"):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from math import comb
 
 import numpy as np
+from scipy.sparse import csr_array
 
 from . import _core
 from ._validation import as_data_matrix, lift, resolve_limit, resolve_threads
@@ -273,8 +274,6 @@ class Rays:
     @property
     def incidence(self):
         """The incidence as a ``scipy.sparse.csr_array`` of bools, (n_rays, n_hyperplanes)."""
-        from scipy.sparse import csr_array
-
         data = np.ones(len(self.indices), dtype=bool)
         return csr_array((data, self.indices, self.indptr), shape=(len(self), self.n_hyperplanes))
 

@@ -1,7 +1,7 @@
 """The losses of the training problem, their values and their convex duals.
 
 The regularized problem is ``min_f L(f(X), y) + beta * R(f)``; written over the
-columns ``phi_t`` of the ray program (DESIGN.md section 4) its dual is
+columns ``phi_t`` of the ray program (docs/design.md section 4) its dual is
 
     max D(lam)  s.t.  |lam . phi_t| <= beta for every ray t,  1 . lam = 0,
                       X^T lam = 0 (with a skip connection),   lam in dom(L*)
@@ -56,7 +56,8 @@ def check_loss(loss):
 def check_penalty(penalty):
     """Return ``penalty`` if it is ``"l1"`` or ``"l2"``, else raise :class:`InputError`."""
     if not isinstance(penalty, str) or penalty not in PENALTIES:
-        raise InputError(f"penalty must be 'l1' (path norm) or 'l2' (weight decay); got {penalty!r}")
+        raise InputError(
+            f"penalty must be 'l1' (path norm) or 'l2' (weight decay); got {penalty!r}")
     return penalty
 
 

@@ -1,0 +1,125 @@
+"""What travels with one solve: the deadline, the size limits, timings and sizes.
+
+Every method driver receives one :class:`SolveContext` instead of dicts passed as
+out-parameters; :func:`exactrelu.solve` turns its records into ``Solution.timings``
+and ``Solution.sizes``.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError, SizeError, TimeLimitError
+
+__all__ = ["Deadline", "SolveContext", "size_limit", "refuse_if_too_large", "COUNT_FIRST_LIMIT"]
+
+#: Above this bound (Cover's, on rays or cells) a size refusal is issued from the bound
+#: alone, without the exact count (which would itself take minutes or more).
+COUNT_FIRST_LIMIT = 50_000_000
+
+
+class Deadline:
+    """A wall-clock budget; :meth:`remaining` raises TimeLimitError once it is spent."""
+
+    def __init__(self, time_limit):
+        if time_limit is None:
+            self.end = None
+        else:
+            if isinstance(time_limit, (bool, np.bool_)):
+                raise InputError(
+                    f"time_limit must be a positive number of seconds, got {time_limit!r}")
+            try:
+                t = float(time_limit)
+            except (TypeError, ValueError):
+                raise InputError(f"time_limit must be a positive number of seconds, "
+                                 f"got {time_limit!r}") from None
+            if not t > 0:
+                raise InputError(f"time_limit must be positive, got {time_limit!r}")
+            self.end = time.perf_counter() + t
+        self.limit = time_limit
+
+    def remaining(self, what="solving"):
+        """Seconds left (``None``: no limit); raises TimeLimitError when none are."""
+        if self.end is None:
+            return None
+        r = self.end - time.perf_counter()
+        if r <= 0:
+            raise TimeLimitError(f"time_limit={self.limit} s reached while {what}",
+                                 status="time_limit")
+        return r
+
+
+def size_limit(value, default, name):
+    """A user's size limit (a positive int) or ``default`` when ``None``."""
+    if value is None:
+        return default
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a positive int or None, got {value!r}")
+    return int(value)
+
+
+def refuse_if_too_large(bound, count, per_item, limit, message, what):
+    """Raise SizeError when ``size * per_item > limit``.
+
+    ``size`` is the (cheap) upper ``bound``; when that is over the limit the exact
+    ``count()`` decides, unless the bound is absurd (over :data:`COUNT_FIRST_LIMIT`:
+    the count itself would take minutes). ``message(size)`` words the refusal.
+    """
+    est = bound
+    if est * per_item > limit:
+        if est <= COUNT_FIRST_LIMIT:
+            est = count()
+        if est * per_item > limit:
+            raise SizeError(message(est), estimate=int(est * per_item), limit=int(limit),
+                            what=what)
+    return est
+
+
+@dataclass
+class SolveContext:
+    """The deadline, limits and records of one solve.
+
+    Attributes
+    ----------
+    deadline : Deadline
+    verbose : bool
+    max_rays, max_cells : int or None
+        The user's size limits (``None``: each method's default).
+    timings : dict
+        Seconds per stage, written by :meth:`timed`.
+    sizes : dict
+        Program sizes and counters, written with :meth:`record`.
+    """
+
+    deadline: Deadline
+    verbose: bool = False
+    max_rays: int | None = None
+    max_cells: int | None = None
+    timings: dict = field(default_factory=dict)
+    sizes: dict = field(default_factory=dict)
+
+    def remaining(self, what="solving"):
+        return self.deadline.remaining(what)
+
+    @contextmanager
+    def timed(self, stage):
+        """Add the seconds spent in the ``with`` block to ``timings[stage]``."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
+
+    def record(self, **values):
+        self.sizes.update(values)
+
+    def count(self, name, k=1):
+        self.sizes[name] = self.sizes.get(name, 0) + k
+
+    def log(self, message):
+        if self.verbose:
+            print(f"[exactrelu] {message}")

@@ -1,0 +1,38 @@
+"""Method ``"full"``: every ray of the refined arrangement as a column of one LP/QP
+(docs/design.md section 3). Refused with SizeError when the matrix would be too large."""
+
+from __future__ import annotations
+
+from .._context import refuse_if_too_large, size_limit
+from ..arrangement import arrangement_info, count_rays
+from ..columns import refined_ray_columns
+from ..pricing import MatrixPricer
+from ..programs import RayProgram
+from .base import MethodResult, find_feasible_columns
+
+__all__ = ["solve_full", "FULL_MAX_ENTRIES"]
+
+#: Default limit on ``n * columns`` of the dense ray matrix (``max_rays`` overrides).
+FULL_MAX_ENTRIES = 40_000_000
+
+
+def solve_full(prob, ctx):
+    limit = size_limit(ctx.max_rays, FULL_MAX_ENTRIES, "max_rays")
+    E = prob.coordinate_hyperplanes
+    with ctx.timed("arrangement"):
+        info = arrangement_info(prob.X, bias=prob.bias, extra_hyperplanes=E)
+        refuse_if_too_large(
+            info.rays_bound, lambda: count_rays(prob.X, bias=prob.bias, extra_hyperplanes=E),
+            prob.n, limit, what="entries",
+            message=lambda est: (
+                f"method='full' needs the {est:,} rays of the refined arrangement as columns "
+                f"({est * prob.n:,} matrix entries, limit {limit:,}); use method='colgen'"))
+        dirs, Phi, n_rays = refined_ray_columns(prob, one_orientation=prob.skip)
+    ctx.record(rays=n_rays)
+    phase1 = prob.loss == "interpolate"
+    rp = RayProgram(prob, phase1=phase1, verbose=ctx.verbose)
+    rp.add_both_signs(dirs, Phi=Phi, dedupe=False)
+    if phase1:
+        find_feasible_columns(prob, rp, None, ctx, 0)
+    rp.run(ctx.remaining("solving the full ray program"), what="the full ray program")
+    return MethodResult(rp, MatrixPricer(prob, dirs, Phi, prob.skip), [("program", rp.lam)])

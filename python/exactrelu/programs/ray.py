@@ -1,0 +1,231 @@
+"""The ray LP/QP over a growing set of neuron columns (docs/design.md section 3).
+
+All model data is assembled with vectorized numpy / scipy.sparse (no Python loop
+over columns). A :class:`RayProgram` keeps the directions of its neuron columns so
+that columns can be appended (column generation) or dropped, and a
+:class:`~exactrelu.network.ReLUNetwork` read off the solution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._highs import HighsProgram
+from ..columns import line_keys, relu_columns
+from ..errors import SolverError
+from ..network import ReLUNetwork
+from .loss import loss_block
+
+__all__ = ["RayProgram", "build_restricted", "row_shift"]
+
+#: HiGHS statuses of the active-set QP solver after which the program is rebuilt with
+#: the other row shift and solved once more.
+_QP_RETRY_STATUSES = ("kSolveError", "kIterationLimit")
+
+
+def row_shift(y, loss):
+    """The constant ``mu`` taken out of the fit rows (``f - mu = y - mu``, absorbed by the
+    free output bias): ``max|y| + 1`` puts every right-hand side at or below -1."""
+    if loss == "hinge" or y.size == 0:
+        return 0.0
+    return float(np.abs(y).max()) + 1.0
+
+
+def _signed_keys(dirs, signs):
+    return [k + (b"+" if s > 0 else b"-") for k, s in zip(line_keys(dirs), signs)]
+
+
+class RayProgram:
+    """The ray LP/QP over a growing set of neuron columns.
+
+    Columns, in order: the loss block, the output bias ``c0`` (free), the skip
+    weights ``s`` (free, with ``skip``), then signed neuron columns
+    ``sigma_k * relu(A theta_k)`` with cost ``beta * cost_k`` and bounds ``[0, inf)``.
+    Rows: ``f_i + (loss terms) = y_i`` (see :mod:`exactrelu.programs.loss`), so the
+    row duals are the multipliers ``lam`` of docs/design.md section 4.
+
+    ``phase1=True`` (interpolation only) adds residual columns ``r+ - r-`` with cost 1
+    and gives the neuron columns cost 0: minimizing the l1 misfit finds a feasible
+    set of columns; :meth:`to_phase2` then fixes the residuals to 0 and restores the costs.
+    """
+
+    def __init__(self, prob, *, phase1=False, verbose=False, options=None):
+        self.prob = prob
+        self.phase = 1 if phase1 else 2
+        if phase1 and prob.loss != "interpolate":
+            raise ValueError("phase 1 is only for interpolation")
+        self._verbose, self._options = verbose, options
+        self.dirs = np.zeros((0, prob.D))
+        self.signs = np.zeros(0)
+        self.costs = np.zeros(0)
+        self.keys = {}
+        self.solved = False
+        # rows are written for f - mu with the free output bias shifted by mu: right-hand
+        # sides near 0 (but not 0) can make HiGHS' QP solver fail ("excessively small
+        # bounds"); the unshifted form is the fallback (see run)
+        self._build(row_shift(prob.y, prob.loss))
+
+    def _build(self, shift):
+        prob = self.prob
+        self.shift = shift
+        blk = loss_block(prob, shift, phase1=self.phase == 1)
+        self.n_loss, self.n_fixed = blk.n_loss, blk.n_fixed
+        old = getattr(self, "hp", None)
+        self.hp = HighsProgram(blk.row_lower, blk.row_upper, blk.cost, blk.lower, blk.upper,
+                               blk.matrix, hessian_dim=blk.hessian_dim,
+                               verbose=self._verbose, options=self._options)
+        if old is not None:
+            self.hp.carry_counters(old)
+        if len(self.signs):
+            Phi = relu_columns(prob.A, self.dirs) * self.signs[None, :]
+            self.hp.add_columns(sp.csc_array(Phi),
+                                0.0 if self.phase == 1 else prob.beta * self.costs)
+
+    # ------------------------------------------------------------- columns
+    @property
+    def n_columns(self):
+        return self.hp.n_cols
+
+    @property
+    def n_neuron_columns(self):
+        return len(self.signs)
+
+    def add(self, dirs, signs, costs=1.0, Phi=None, dedupe=True):
+        """Append signed neuron columns for directions ``dirs`` (normalized already).
+
+        ``costs`` is the norm of each direction's weight part (1 for normalized rays).
+        Returns the number of columns actually added (already present ones skipped).
+        """
+        dirs = np.atleast_2d(np.asarray(dirs, dtype=float))
+        if dirs.shape[0] == 0:
+            return 0
+        signs = np.broadcast_to(np.asarray(signs, dtype=float), (dirs.shape[0],))
+        costs = np.broadcast_to(np.asarray(costs, dtype=float), (dirs.shape[0],))
+        if dedupe:
+            new = []
+            for i, key in enumerate(_signed_keys(dirs, signs)):
+                if key not in self.keys:
+                    self.keys[key] = len(self.signs) + len(new)
+                    new.append(i)
+            if not new:
+                return 0
+            new = np.asarray(new)
+            dirs, signs, costs = dirs[new], signs[new], costs[new]
+            if Phi is not None:
+                Phi = Phi[:, new]
+        if Phi is None:
+            Phi = relu_columns(self.prob.A, dirs)
+        cost_now = 0.0 if self.phase == 1 else self.prob.beta * costs
+        self.hp.add_columns(sp.csc_array(Phi * signs[None, :]), cost_now)
+        self.dirs = np.vstack([self.dirs, dirs])
+        self.signs = np.concatenate([self.signs, signs])
+        self.costs = np.concatenate([self.costs, costs])
+        return int(len(signs))
+
+    def add_both_signs(self, dirs, costs=1.0, Phi=None, dedupe=True):
+        """Append ``+relu(A theta)`` and ``-relu(A theta)`` for each direction."""
+        dirs = np.atleast_2d(np.asarray(dirs, dtype=float))
+        k = dirs.shape[0]
+        if k == 0:
+            return 0
+        costs = np.broadcast_to(np.asarray(costs, dtype=float), (k,))
+        return self.add(np.vstack([dirs, dirs]), np.r_[np.ones(k), -np.ones(k)],
+                        np.r_[costs, costs], Phi=None if Phi is None else np.hstack([Phi, Phi]),
+                        dedupe=dedupe)
+
+    def drop_inactive(self, keep_last=0):
+        """Delete neuron columns at 0 with a positive reduced cost (they do not change
+        the current optimum; pricing brings them back when they are needed again).
+        The ``keep_last`` most recently added columns are kept."""
+        k = len(self.signs)
+        idx = self.hp.inactive_columns(self.n_fixed, 1e-9 * self.prob.beta)
+        idx = idx[idx < self.n_fixed + k - keep_last]
+        if len(idx) == 0:
+            return 0
+        self.hp.delete_columns(idx)
+        mask = np.ones(k, dtype=bool)
+        mask[idx - self.n_fixed] = False
+        self.dirs, self.signs, self.costs = self.dirs[mask], self.signs[mask], self.costs[mask]
+        self.keys = {kk: i for i, kk in enumerate(_signed_keys(self.dirs, self.signs))}
+        return int(len(idx))
+
+    def to_phase2(self):
+        """Fix the phase-1 residuals at 0 and give the neuron columns their costs."""
+        n = self.prob.n
+        self.hp.change_bounds(np.arange(2 * n), 0.0, 0.0)
+        self.hp.change_costs(np.arange(2 * n), 0.0)
+        idx = np.arange(self.n_fixed, self.n_fixed + len(self.signs))
+        if len(idx):
+            self.hp.change_costs(idx, self.prob.beta * self.costs)
+        self.phase = 2
+
+    # ------------------------------------------------------------ solution
+    def run(self, time_limit=None, what="the ray program"):
+        try:
+            status = self.hp.run(time_limit, what)
+        except SolverError as exc:
+            if not self.hp.hessian_dim or exc.status not in _QP_RETRY_STATUSES:
+                raise
+            # HiGHS' active-set QP solver is sensitive to the row right-hand sides:
+            # rebuild with the other row shift (same program) and try once more
+            self._build(0.0 if self.shift else row_shift(self.prob.y, self.prob.loss))
+            status = self.hp.run(time_limit, what)
+        self.hp.check_finite()
+        self.solved = True
+        return status
+
+    @property
+    def objective(self):
+        return self.hp.objective
+
+    @property
+    def lam(self):
+        return self.hp.duals
+
+    def neuron_weights(self):
+        """Signed coefficient of each neuron column (``sigma_k * x_k``)."""
+        return self.signs * self.hp.x[self.n_fixed:]
+
+    def free_terms(self):
+        """``(c0, s)`` from the solution (``s`` is ``None`` without skip)."""
+        x = self.hp.x
+        c0 = float(x[self.n_loss]) + self.shift
+        s = x[self.n_loss + 1:self.n_fixed].copy() if self.prob.skip else None
+        return c0, s
+
+    def phase1_misfit(self):
+        n = self.prob.n
+        return float(self.hp.x[:2 * n].sum())
+
+    def fit(self):
+        """The fitted values ``f = Phi coef + c0 + X s`` of the current solution."""
+        coef = self.neuron_weights()
+        c0, s = self.free_terms()
+        nz = np.flatnonzero(coef)
+        f = np.full(self.prob.n, c0)
+        if len(nz):
+            f += relu_columns(self.prob.A, self.dirs[nz]) @ coef[nz]
+        if s is not None:
+            f += self.prob.X @ s
+        return f
+
+    def network(self, tol=0.0):
+        """The network of the current solution (neurons merged by direction)."""
+        coef = self.neuron_weights()
+        c0, s = self.free_terms()
+        nz = np.flatnonzero(np.abs(coef) > tol)
+        d = self.prob.d
+        W = self.dirs[nz, :d]
+        b = self.dirs[nz, d] if self.prob.bias else np.zeros(len(nz))
+        net = ReLUNetwork.from_rays(W, b, coef[nz], c0, s)
+        return net.merged()
+
+
+def build_restricted(prob, dirs, costs, *, verbose=False):
+    """A :class:`RayProgram` over the given directions (both signs of each)."""
+    rp = RayProgram(prob, verbose=verbose)
+    dirs = np.atleast_2d(dirs)
+    if dirs.shape[0]:
+        rp.add_both_signs(dirs, costs, Phi=relu_columns(prob.A, dirs))
+    return rp
