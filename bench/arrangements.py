@@ -51,6 +51,13 @@ def repeats_for(seconds_once, repeat):
     return repeat
 
 
+def best_of_adaptive(fn, repeat):
+    """``best_of`` after one timed trial run that decides the number of repetitions."""
+    t0 = time.perf_counter()
+    fn()
+    return best_of(fn, repeats_for(time.perf_counter() - t0, repeat))
+
+
 # ----------------------------------------------------------------- data sets
 
 
@@ -83,7 +90,7 @@ def coplanar(n, planes=4, seed=0):
             if np.any(np.cross(u, v)):
                 break
         p0 = rng.integers(-3, 4, size=3)
-        for i in range(p, n, planes):
+        for _ in range(p, n, planes):
             s, t = rng.integers(-4, 5, size=2)
             pts.append(p0 + s * u + t * v)
     return np.array(pts, dtype=float)
@@ -146,11 +153,9 @@ def run(args):
     for name, kind, X, bias in cases(args.quick):
         n, d = X.shape
         for th in thread_list:
-            t0 = time.perf_counter()
-            exactrelu.enumerate_cells(X, bias=bias, threads=th)
-            once = time.perf_counter() - t0
-            sec, cells = best_of(lambda: exactrelu.enumerate_cells(X, bias=bias, threads=th),
-                                 repeats_for(once, args.repeat))
+            sec, cells = best_of_adaptive(
+                lambda X=X, bias=bias, th=th: exactrelu.enumerate_cells(X, bias=bias, threads=th),
+                args.repeat)
             nc = len(cells)
             rate = nc / sec / th
             rows.append(dict(op="enumerate_cells", data=name, kind=kind, n=n, d=d, bias=bias,
@@ -166,12 +171,9 @@ def run(args):
     print("-" * len(hdr2))
     for name, kind, X, bias in cases(args.quick):
         n, d = X.shape
-        sc, c = best_of(lambda: exactrelu.count_cells(X, bias=bias), args.repeat)
-        t0 = time.perf_counter()
-        exactrelu.enumerate_rays(X, bias=bias)
-        once = time.perf_counter() - t0
-        sr, rays = best_of(lambda: exactrelu.enumerate_rays(X, bias=bias),
-                           repeats_for(once, args.repeat))
+        sc, c = best_of(lambda X=X, bias=bias: exactrelu.count_cells(X, bias=bias), args.repeat)
+        sr, rays = best_of_adaptive(lambda X=X, bias=bias: exactrelu.enumerate_rays(X, bias=bias),
+                                    args.repeat)
         rows.append(dict(op="count_cells", data=name, kind=kind, n=n, d=d, bias=bias, cells=c,
                          seconds=sc))
         rows.append(dict(op="enumerate_rays", data=name, kind=kind, n=n, d=d, bias=bias,
@@ -193,8 +195,8 @@ def run(args):
         t0 = time.perf_counter()
         ref = reference_cells(A, whitney_max=-1)
         sref = time.perf_counter() - t0
-        score, cells = best_of(lambda: exactrelu.enumerate_cells(X, bias=bias, threads=1),
-                               args.repeat)
+        score, cells = best_of(
+            lambda X=X, bias=bias: exactrelu.enumerate_cells(X, bias=bias, threads=1), args.repeat)
         same = set(map(tuple, cells.patterns.tolist())) == ref.patterns
         rows.append(dict(op="reference_ratio", data=name, n=n, d=d, bias=bias, cells=len(cells),
                          reference_seconds=sref, core_seconds=score, ratio=sref / score,

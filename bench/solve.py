@@ -90,7 +90,8 @@ def fmt(v, spec):
 
 def print_rows(rows):
     head = (f"{'problem':<14}{'n':>6}{'d':>3} {'loss':<10}{'method':<8}{'rows':>9}"
-            f"{'columns':>9}{'seconds':>10}{'objective':>20}{'gap':>10}{'cert':>6}{'neur':>6}  status")
+            f"{'columns':>9}{'seconds':>10}{'objective':>20}{'gap':>10}{'cert':>6}{'neur':>6}"
+            "  status")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -117,7 +118,8 @@ def print_ratios(rows):
                 continue
             if "objective" in r:
                 rel = abs(r["objective"] - cg["objective"]) / max(1.0, abs(cg["objective"]))
-                parts.append(f"{m}/colgen = {r['seconds'] / cg['seconds']:.1f}x (obj diff {rel:.1e})")
+                ratio = r["seconds"] / cg["seconds"]
+                parts.append(f"{m}/colgen = {ratio:.1f}x (obj diff {rel:.1e})")
             else:
                 parts.append(f"{m}: {r['status']} after {r['seconds']:.1f} s "
                              f"(>= {r['seconds'] / cg['seconds']:.0f}x)")

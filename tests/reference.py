@@ -522,7 +522,7 @@ def brute_force_cells(A):
     H = H / np.linalg.norm(H, axis=1)[:, None]
     sides = [np.array(s) for s in itertools.product((1, -1), repeat=m)]
     out = set()
-    for s, (t, u) in zip(sides, _max_margin_batch(H, sides, D)):
+    for s, (_t, u) in zip(sides, _max_margin_batch(H, sides, D)):
         if _strict(hp.reps, s, int_row(u)):
             out.add(tuple(
                 (hp.orient[i] * s[hp.cls[i]] > 0) if hp.cls[i] >= 0 else False
@@ -618,7 +618,7 @@ def reference_lines(A):
     return LinesResult(lines, len(basis), basis, hp)
 
 
-# --------------------------------------------------------------------------- checks of a core output
+# ---------------------------------------------------------------- checks of a core output
 # (functions of plain arrays, so that this module never imports the code it checks)
 
 

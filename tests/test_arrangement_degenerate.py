@@ -88,7 +88,8 @@ def _check_case(X, bias, threads=None, extra=None):
     ref = reference_cells(A)
     assert ref.certified  # the reference itself agrees with Whitney's formula
     cells = exactrelu.enumerate_cells(X, bias=bias, threads=threads)
-    problems += ["cells: " + p for p in check_cells(A, cells.patterns, cells.witnesses, ref, cells.witnesses_lo)]
+    problems += ["cells: " + p for p in check_cells(A, cells.patterns, cells.witnesses, ref,
+                                                   cells.witnesses_lo)]
     n_count = exactrelu.count_cells(X, bias=bias)
     if not (n_count == len(cells) == len(ref)):
         problems.append(f"count_cells {n_count}, len(enumerate_cells) {len(cells)}, "

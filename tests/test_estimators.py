@@ -79,3 +79,28 @@ def test_large_data_refused_fast():
         ExactReLURegressor().fit(X, rng.normal(size=100))
     assert time.perf_counter() - t0 < 5
     assert info.value.estimate > 10**9
+
+
+@pytest.mark.parametrize("est", [ExactReLURegressor, ExactReLUClassifier])
+def test_parameter_constraints_are_declared_and_checked(est):
+    """Parameters are declared the way scikit-learn's own estimators declare them
+    (``_parameter_constraints``) and checked by ``fit`` before any work."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = np.array([1.0, -1.0, 1.0, -1.0])
+    assert set(est._parameter_constraints) == set(est().get_params())
+    for bad in ({"beta": -1.0}, {"beta": "0.1"}, {"method": "fastest"}, {"threads": 0},
+                {"penalty": "l3"}, {"bias": "no"}, {"time_limit": 0}):
+        with pytest.raises(InvalidParameterError, match=next(iter(bad))):
+            est(**bad).fit(X, y)
+    if est is ExactReLURegressor:
+        with pytest.raises(InvalidParameterError, match="loss"):
+            est(loss="huber").fit(X, y)
+
+
+def test_parameter_validation_check():
+    from sklearn.utils.estimator_checks import check_param_validation
+
+    for est in (ExactReLURegressor(), ExactReLUClassifier()):
+        check_param_validation(type(est).__name__, est)

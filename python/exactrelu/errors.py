@@ -8,15 +8,17 @@ Every error raised on purpose by exactrelu derives from :class:`ExactReLUError`.
     ├── InputError (also ValueError)        bad X, y, parameters
     │   ├── ShapeError                      wrong number of dimensions / sizes
     │   ├── NonFiniteError                  NaN or inf in the data
-    │   └── ConflictingTargetsError         equal inputs with different targets
+    │   ├── ConflictingTargetsError         equal inputs with different targets
+    │   └── NotSupportedError               a combination of options that is not supported
     ├── SizeError (also MemoryError)        the arrangement / program would be too large
     ├── SolverError (also RuntimeError)     a solver returned a status other than optimal
     │   ├── InfeasibleError                 the program has no feasible point
-    │   ├── UnboundedError
+    │   ├── UnboundedError                  the program is unbounded
     │   └── TimeLimitError                  a time limit was reached
     ├── CertificateError                    a certificate could not be produced
-    ├── NumericalError (also ArithmeticError) an exact/robust computation failed
-    └── InterruptedError_ (KeyboardInterrupt is re-raised as is)
+    └── NumericalError (also ArithmeticError) an exact/robust computation failed
+
+Ctrl-C during a long computation raises Python's own KeyboardInterrupt, unchanged.
 """
 
 __all__ = [

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from numbers import Integral, Real
+
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+    from sklearn.utils._param_validation import Interval, StrOptions
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - exercised without scikit-learn only
@@ -20,6 +23,8 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn 
     ) from exc
 
 from .errors import InputError, NotSupportedError
+from .losses import PENALTIES
+from .methods import METHODS
 from .solver import solve
 
 __all__ = ["ExactReLURegressor", "ExactReLUClassifier"]
@@ -51,6 +56,32 @@ def _validate(est, X, y=_NO_Y, reset=True, **kw):
 
 
 class _ExactReLUBase(BaseEstimator):
+    """The parameters and the solve shared by both estimators."""
+
+    _parameter_constraints: dict = {
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "penalty": [StrOptions(set(PENALTIES))],
+        "bias": ["boolean"],
+        "skip": ["boolean"],
+        "method": [StrOptions(set(METHODS))],
+        "time_limit": [Interval(Real, 0, None, closed="neither"), None],
+        "threads": [Interval(Integral, 1, None, closed="left"), None],
+        "max_rays": [Interval(Integral, 1, None, closed="left"), None],
+        "max_cells": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, beta=1.0, penalty="l1", bias=True, skip=False, method="auto",
+                 time_limit=None, threads=None, max_rays=None, max_cells=None):
+        self.beta = beta
+        self.penalty = penalty
+        self.bias = bias
+        self.skip = skip
+        self.method = method
+        self.time_limit = time_limit
+        self.threads = threads
+        self.max_rays = max_rays
+        self.max_cells = max_cells
+
     def _solve(self, X, y, loss):
         max_rays = ESTIMATOR_MAX_RAYS if self.max_rays is None else self.max_rays
         sol = solve(X, y, loss=loss, beta=self.beta, penalty=self.penalty, bias=self.bias,
@@ -103,19 +134,19 @@ class ExactReLURegressor(RegressorMixin, _ExactReLUBase):
     (True, True)
     """
 
+    _parameter_constraints: dict = {
+        **_ExactReLUBase._parameter_constraints,
+        "loss": [StrOptions({"squared", "absolute", "interpolate", "hinge"})],
+    }
+
     def __init__(self, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
                  method="auto", time_limit=None, threads=None, max_rays=None, max_cells=None):
         self.loss = loss
-        self.beta = beta
-        self.penalty = penalty
-        self.bias = bias
-        self.skip = skip
-        self.method = method
-        self.time_limit = time_limit
-        self.threads = threads
-        self.max_rays = max_rays
-        self.max_cells = max_cells
+        super().__init__(beta=beta, penalty=penalty, bias=bias, skip=skip, method=method,
+                         time_limit=time_limit, threads=threads, max_rays=max_rays,
+                         max_cells=max_cells)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Solve the training problem exactly; returns ``self``."""
         if self.loss not in ("squared", "absolute", "interpolate"):
@@ -150,18 +181,7 @@ class ExactReLUClassifier(ClassifierMixin, _ExactReLUBase):
     (['a', 'b', 'b', 'a'], True)
     """
 
-    def __init__(self, beta=1.0, penalty="l1", bias=True, skip=False, method="auto",
-                 time_limit=None, threads=None, max_rays=None, max_cells=None):
-        self.beta = beta
-        self.penalty = penalty
-        self.bias = bias
-        self.skip = skip
-        self.method = method
-        self.time_limit = time_limit
-        self.threads = threads
-        self.max_rays = max_rays
-        self.max_cells = max_cells
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Solve the hinge-loss problem exactly; returns ``self``."""
         X, y = _validate(self, X, y, dtype=np.float64)
