@@ -8,7 +8,7 @@ to a JSON file.
     python bench/solve.py --quick         # a smoke run (seconds)
     python bench/solve.py --cells-n 50 --cells-limit 600   # the cells-vs-colgen ratio
 
-Problems (regularized ones at beta = beta_max / 10, DESIGN.md section 4):
+Problems (regularized ones at beta = beta_max / 10, docs/design.md section 4):
   random d=2 squared loss at several n (targets: n=100 certified in < 0.2 s,
   n=1000 in < 20 s with column generation); random d=2 hinge / absolute losses;
   iris (scikit-learn's 150 x 4, standardized, versicolor vs the rest, hinge loss;
