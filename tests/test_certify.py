@@ -1,4 +1,4 @@
-"""Certificates (DESIGN.md section 4): lower bounds from any network, checked here
+"""Certificates (docs/design.md section 4): lower bounds from any network, checked here
 independently by Python pricing over ``exactrelu.enumerate_rays``."""
 
 import numpy as np
