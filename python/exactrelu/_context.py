@@ -11,9 +11,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from .errors import InputError, SizeError, TimeLimitError
+from ._validation import MAX_LIMIT, check_int, check_number
+from .errors import SizeError, TimeLimitError
 
 __all__ = ["Deadline", "SolveContext", "size_limit", "refuse_if_too_large", "COUNT_FIRST_LIMIT"]
 
@@ -29,17 +28,7 @@ class Deadline:
         if time_limit is None:
             self.end = None
         else:
-            if isinstance(time_limit, (bool, np.bool_)):
-                raise InputError(
-                    f"time_limit must be a positive number of seconds, got {time_limit!r}")
-            try:
-                t = float(time_limit)
-            except (TypeError, ValueError):
-                raise InputError(f"time_limit must be a positive number of seconds, "
-                                 f"got {time_limit!r}") from None
-            if not t > 0:
-                raise InputError(f"time_limit must be positive, got {time_limit!r}")
-            self.end = time.perf_counter() + t
+            self.end = time.perf_counter() + check_number(time_limit, "time_limit (seconds)")
         self.limit = time_limit
 
     def remaining(self, what="solving"):
@@ -57,9 +46,7 @@ def size_limit(value, default, name):
     """A user's size limit (a positive int) or ``default`` when ``None``."""
     if value is None:
         return default
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a positive int or None, got {value!r}")
-    return int(value)
+    return check_int(value, name, low=1, high=MAX_LIMIT)
 
 
 def refuse_if_too_large(bound, count, per_item, limit, message, what):

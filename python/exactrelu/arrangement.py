@@ -19,7 +19,15 @@ import numpy as np
 from scipy.sparse import csr_array
 
 from . import _core
-from ._validation import as_data_matrix, lift, resolve_limit, resolve_threads
+from ._validation import (
+    MAX_LIMIT,
+    as_data_matrix,
+    check_flag,
+    check_int,
+    lift,
+    resolve_limit,
+    resolve_threads,
+)
 from .errors import InputError, SizeError
 
 __all__ = [
@@ -114,7 +122,7 @@ def arrangement_info(X, *, bias=True, extra_hyperplanes=None):
 
 def _lifted(X, bias, extra_hyperplanes):
     X = as_data_matrix(X)
-    A = lift(X, bool(bias))
+    A = lift(X, check_flag(bias, "bias"))
     n_data = A.shape[0]
     if extra_hyperplanes is not None:
         E = as_data_matrix(extra_hyperplanes, "extra_hyperplanes", min_rows=0) if np.size(
@@ -127,6 +135,12 @@ def _lifted(X, bias, extra_hyperplanes):
             )
         A = np.ascontiguousarray(np.vstack([A, E]))
     return A, n_data
+
+
+def _memory_limit(value):
+    if value is None:
+        return DEFAULT_MEMORY_LIMIT
+    return check_int(value, "memory_limit (bytes)", low=1, high=MAX_LIMIT)
 
 
 def _check_size(estimate, limit, what, bytes_each, memory_limit):
@@ -226,10 +240,11 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
     threads = resolve_threads(threads)
     limit = resolve_limit(max_cells, "max_cells")
     info = _info_from_lifted(A)
-    memory_limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)
+    memory_limit = _memory_limit(memory_limit)
     _check_size(info.cells_bound, limit, "cells", (A.shape[0] + 7) // 8 + 8 * A.shape[1] + 16,
                 memory_limit)
-    packed, wit, wit_lo = _core.enumerate_cells(A, threads, limit, bool(witnesses))
+    packed, wit, wit_lo = _core.enumerate_cells(A, threads, limit,
+                                                check_flag(witnesses, "witnesses"))
     return Cells(packed, wit, A.shape[0], wit_lo)
 
 
@@ -306,7 +321,7 @@ def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threa
     threads = resolve_threads(threads)
     limit = resolve_limit(max_rays, "max_rays")
     info = _info_from_lifted(A)
-    memory_limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)
+    memory_limit = _memory_limit(memory_limit)
     _check_size(info.rays_bound, limit, "rays", 8 * A.shape[1] + 8 * max(info.rank, 1) + 8,
                 memory_limit)
     dirs, indptr, indices = _core.enumerate_rays(A, threads, limit)

@@ -153,14 +153,15 @@ def dual_bound(prob, lam, pricer, *, project=True, source=""):
     lam = project_multiplier(prob, lam) if project else np.asarray(lam, dtype=float)
     M, n_priced = pricer.max_abs(lam)
     alpha_max = _max_scale(lam, M, prob)
-    if not np.isfinite(alpha_max):
-        # lam is orthogonal to every column: for interpolation with lam . y > 0 this is
-        # a Farkas certificate of infeasibility; otherwise the bound is D(0) = 0.
-        if float(lam @ prob.y) > 0 and prob.loss == "interpolate":
-            return DualBound(np.inf, lam, M, np.inf, n_priced, source)
+    if not np.isfinite(alpha_max) and prob.loss == "interpolate" and float(lam @ prob.y) > 0:
+        # lam is orthogonal to every column and to the free terms, yet lam . y > 0:
+        # a Farkas certificate that no network interpolates
+        return DualBound(np.inf, lam, M, np.inf, n_priced, source)
+    # M = 0 (every ray prices to 0) leaves the scale free: the best one is finite for
+    # the squared loss (the bound is then the best affine fit's loss), else 0
+    alpha = best_scale(lam, prob.y, prob.loss, alpha_max)
+    if not np.isfinite(alpha):
         alpha = 0.0
-    else:
-        alpha = best_scale(lam, prob.y, prob.loss, alpha_max)
     mu = alpha * lam
     return DualBound(dual_value(mu, prob.y, prob.loss), mu, M, alpha, n_priced, source)
 

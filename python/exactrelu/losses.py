@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import check_number
 from .errors import InputError
 
 __all__ = [
@@ -65,15 +66,7 @@ def check_beta(beta, loss):
     """Validate the regularization weight (ignored, and returned as 1.0, for interpolation)."""
     if loss == "interpolate":
         return 1.0
-    if isinstance(beta, (bool, np.bool_)):
-        raise InputError(f"beta must be a positive number, got {beta!r}")
-    try:
-        b = float(beta)
-    except (TypeError, ValueError):
-        raise InputError(f"beta must be a positive number, got {beta!r}") from None
-    if not np.isfinite(b) or b <= 0:
-        raise InputError(f"beta must be positive and finite, got {beta!r}")
-    return b
+    return check_number(beta, "beta")
 
 
 def check_targets(y, loss):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_data_matrix, as_target_vector, resolve_threads
+from ._validation import as_data_matrix, as_target_vector, check_flag, resolve_threads
 from .errors import ConflictingTargetsError
 from .losses import check_beta, check_loss, check_targets
 
@@ -88,7 +88,8 @@ def make_problem(X, y, loss, beta, bias, skip, threads=None):
     beta = check_beta(beta, loss)
     X = as_data_matrix(X)
     y = check_targets(as_target_vector(y, X.shape[0]), loss)
-    return Problem(X, y, loss, beta, bool(bias), bool(skip), resolve_threads(threads))
+    return Problem(X, y, loss, beta, check_flag(bias, "bias"), check_flag(skip, "skip"),
+                   resolve_threads(threads))
 
 
 def check_conflicts(X, y):

@@ -1,0 +1,120 @@
+"""Inputs that were once reinterpreted silently or certified wrongly (issue 9's audit).
+
+Each test names the finding it guards against; all of them failed before the fix.
+"""
+
+import numpy as np
+import pytest
+
+import exactrelu
+from exactrelu import ReLUNetwork, solve
+from exactrelu.errors import InputError
+
+X3 = np.array([[0.0], [1.0], [2.0]])
+Y3 = np.array([0.0, 1.0, 0.0])
+
+
+# ------------------------------------------------------------ silent reinterpretation
+@pytest.mark.parametrize("flag", ["no", "False", 0, 1, None, [True]])
+def test_non_bool_flags_are_refused(flag):
+    with pytest.raises(InputError, match="bias must be True or False"):
+        solve(X3, Y3, bias=flag)
+    with pytest.raises(InputError, match="skip must be True or False"):
+        solve(X3, Y3, skip=flag)
+    with pytest.raises(InputError, match="bias must be True or False"):
+        exactrelu.count_cells(X3, bias=flag)
+    with pytest.raises(InputError, match="bias must be True or False"):
+        exactrelu.enumerate_rays(X3, bias=flag)
+    with pytest.raises(InputError, match="bias must be True or False"):
+        exactrelu.beta_max(X3, Y3, bias=flag)
+
+
+def test_numpy_bools_are_flags():
+    a = solve(X3, Y3, bias=np.True_, skip=np.False_, beta=0.01)
+    b = solve(X3, Y3, bias=True, skip=False, beta=0.01)
+    assert a.objective == b.objective
+
+
+def test_masked_entries_are_refused_not_ignored():
+    Xm = np.ma.array([[0.0], [1.0], [2.0]], mask=[[False], [True], [False]])
+    with pytest.raises(InputError, match="masked array with 1 masked"):
+        solve(Xm, Y3, beta=0.01)
+    with pytest.raises(InputError, match="masked"):
+        exactrelu.enumerate_cells(Xm)
+    ym = np.ma.array(Y3, mask=[True, False, False])
+    with pytest.raises(InputError, match="y is a masked array"):
+        solve(X3, ym, beta=0.01)
+    # a masked array without masked entries is just its data
+    ok = solve(np.ma.array(X3), Y3, beta=0.01)
+    assert ok.objective == solve(X3, Y3, beta=0.01).objective
+
+
+def test_integers_beyond_2_53_are_refused():
+    big = 2**53
+    X = np.array([[big], [big + 1], [big + 2]], dtype=np.int64)   # distinct as ints
+    assert len(np.unique(X.astype(float))) < 3                       # not as doubles
+    with pytest.raises(InputError, match="beyond 2\\^53"):
+        exactrelu.count_cells(X)
+    with pytest.raises(InputError, match="beyond 2\\^53"):
+        solve(X3, np.array([0, big + 1, 0], dtype=np.int64), beta=0.1)
+    # up to 2^53 integers are exact and accepted
+    assert exactrelu.count_cells(np.array([[big], [big - 1]], dtype=np.int64)) == 4
+    assert exactrelu.count_cells(np.array([[np.iinfo(np.uint64).max // 2**12]],
+                                          dtype=np.uint64)) == 2
+
+
+@pytest.mark.parametrize("bad", ["0.1", b"1", True, None, [0.1], float("nan"), -1.0, 0.0])
+def test_beta_must_be_a_positive_number(bad):
+    with pytest.raises(InputError, match="beta"):
+        solve(X3, Y3, beta=bad)
+
+
+@pytest.mark.parametrize("bad", ["5", True, [1.0], float("inf"), 0, -2])
+def test_time_limit_must_be_a_positive_number(bad):
+    with pytest.raises(InputError, match="time_limit"):
+        solve(X3, Y3, beta=0.1, time_limit=bad)
+
+
+def test_numpy_scalars_are_numbers():
+    a = solve(X3, Y3, beta=np.float32(0.25), time_limit=np.int64(60))
+    b = solve(X3, Y3, beta=0.25)
+    assert a.objective == pytest.approx(b.objective, rel=1e-12)
+    assert solve(X3, Y3, beta=np.array(0.25)).objective == pytest.approx(b.objective, rel=1e-12)
+
+
+# ------------------------------------------------------ errors outside the tree
+@pytest.mark.parametrize("kw", [{"threads": 2**31}, {"threads": 10**6}, {"threads": 0}])
+def test_thread_counts_out_of_range(kw):
+    with pytest.raises(InputError, match="threads must be between"):
+        solve(X3, Y3, beta=0.1, **kw)
+    with pytest.raises(InputError, match="threads must be between"):
+        exactrelu.count_rays(X3, **kw)
+
+
+def test_limits_out_of_range():
+    with pytest.raises(InputError, match="max_rays must be between"):
+        solve(X3, Y3, beta=0.1, max_rays=2**70)
+    with pytest.raises(InputError, match="max_cells must be between"):
+        exactrelu.enumerate_cells(X3, max_cells=2**70)
+    with pytest.raises(InputError, match="memory_limit"):
+        exactrelu.enumerate_cells(X3, memory_limit="x")
+    with pytest.raises(InputError, match="memory_limit"):
+        exactrelu.enumerate_rays(X3, memory_limit=0)
+
+
+# ---------------------------------------------------- the certificate when M = 0
+@pytest.mark.parametrize("X", [np.ones((3, 1)), np.zeros((3, 2)), np.full((4, 2), 3.0)])
+@pytest.mark.parametrize("loss", ["squared", "absolute"])
+def test_every_ray_pricing_to_zero_still_certifies(X, loss):
+    """All inputs equal: every neuron is a constant on the data, every ray prices to
+    0, and the affine fit is optimal; the bound must be its loss, not 0."""
+    y = np.arange(X.shape[0], dtype=float)
+    sol = solve(X, y, beta=0.1, loss=loss)
+    r = y - (y.mean() if loss == "squared" else np.median(y))
+    expected = 0.5 * r @ r if loss == "squared" else np.abs(r).sum()
+    assert sol.certified and sol.n_neurons == 0
+    assert sol.objective == pytest.approx(expected, rel=1e-12)
+    assert sol.lower_bound == pytest.approx(expected, rel=1e-9)
+    cert = exactrelu.certify(ReLUNetwork(np.zeros((0, X.shape[1])), [], [], y.mean()), X, y,
+                             beta=0.1)
+    assert cert.lower_bound == pytest.approx(0.5 * (y - y.mean()) @ (y - y.mean()), rel=1e-9)
