@@ -118,3 +118,73 @@ def test_every_ray_pricing_to_zero_still_certifies(X, loss):
     cert = exactrelu.certify(ReLUNetwork(np.zeros((0, X.shape[1])), [], [], y.mean()), X, y,
                              beta=0.1)
     assert cert.lower_bound == pytest.approx(0.5 * (y - y.mean()) @ (y - y.mean()), rel=1e-9)
+
+
+# ------------------------------------------------------------- scale invariance
+_RNG = np.random.default_rng(0)
+XS = _RNG.uniform(-1, 1, (8, 2))
+YS = np.sin(3 * XS[:, 0]) + XS[:, 1]
+EXPONENTS = [-60, -33, -26, -13, -7, 0, 7, 26, 41, 60]
+CASES = [("squared", "colgen", "l1"), ("squared", "full", "l1"), ("squared", "cells", "l1"),
+         ("absolute", "colgen", "l1"), ("absolute", "cells", "l1"), ("hinge", "colgen", "l1"),
+         ("hinge", "full", "l1"), ("interpolate", "colgen", "l1"),
+         ("interpolate", "full", "l1"), ("squared", "cells", "l2")]
+
+
+def _targets(loss):
+    return np.sign(YS) if loss == "hinge" else YS
+
+
+@pytest.fixture(scope="module")
+def reference_solutions():
+    out = {}
+    for loss, method, penalty in CASES:
+        y = _targets(loss)
+        beta = 1.0 if loss == "interpolate" else exactrelu.beta_max(XS, y, loss=loss) / 10
+        out[loss, method, penalty] = (beta, solve(XS, y, loss=loss, beta=beta, method=method,
+                                                  penalty=penalty))
+    return out
+
+
+@pytest.mark.parametrize("k", EXPONENTS)
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_scaling_x_by_powers_of_two(case, k, reference_solutions):
+    """X -> 2^k X with beta -> 2^k beta leaves the objective unchanged; an
+    interpolation's minimal path norm is divided by 2^k."""
+    loss, method, penalty = case
+    beta, ref = reference_solutions[case]
+    s = 2.0 ** k
+    sol = solve(XS * s, _targets(loss), loss=loss, beta=beta * s, method=method,
+                penalty=penalty)
+    assert sol.certified, (k, sol)
+    expected = ref.objective / s if loss == "interpolate" else ref.objective
+    assert sol.objective == pytest.approx(expected, rel=1e-6)
+    assert sol.lower_bound == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("k", EXPONENTS)
+@pytest.mark.parametrize("loss", ["squared", "absolute", "interpolate"])
+def test_scaling_y_by_powers_of_two(loss, k, reference_solutions):
+    """y -> 2^k y: squared loss (beta -> 2^k beta) x 4^k, absolute x 2^k (beta
+    unchanged), interpolation x 2^k."""
+    beta, ref = reference_solutions[loss, "colgen", "l1"]
+    s = 2.0 ** k
+    sol = solve(XS, YS * s, loss=loss, beta=beta * s if loss == "squared" else beta)
+    factor = s * s if loss == "squared" else s
+    assert sol.certified, (k, sol)
+    assert sol.objective == pytest.approx(ref.objective * factor, rel=1e-6)
+
+
+@pytest.mark.parametrize("k", [-60, -20, 0, 20, 60])
+def test_certify_and_beta_max_scale(k):
+    s = 2.0 ** k
+    bm = exactrelu.beta_max(XS, YS)
+    assert exactrelu.beta_max(XS * s, YS * s) == pytest.approx(bm * s * s, rel=1e-9)
+    assert exactrelu.beta_max(XS * s, YS, loss="absolute") == pytest.approx(
+        exactrelu.beta_max(XS, YS, loss="absolute") * s, rel=1e-9)
+    sol = solve(XS, YS, beta=bm / 10)
+    net = sol.network
+    scaled = ReLUNetwork(net.W / s, net.b, net.a * s, net.c * s)   # f'(x') = s f(x' / s)
+    cert = exactrelu.certify(scaled, XS * s, YS * s, beta=bm / 10 * s * s)
+    assert cert.gap <= 1e-6 * cert.upper_bound
+    assert cert.lower_bound == pytest.approx(sol.objective * s * s, rel=1e-6)

@@ -22,7 +22,7 @@ from .errors import CertificateError, InfeasibleError, InputError, NotSupportedE
 from .losses import best_scale, check_penalty, dual_box, dual_value
 from .network import ReLUNetwork
 from .pricing import ExactPricer, PoolThenExact
-from .problem import make_problem
+from .problem import Scaling, make_problem
 from .programs import RayProgram, build_restricted
 
 __all__ = ["Certificate", "DualBound", "certify", "beta_max", "dual_bound",
@@ -212,13 +212,16 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None):
     """
     if loss == "interpolate":
         raise InputError("beta plays no role for loss='interpolate'")
-    prob = make_problem(X, y, loss, 1.0, bias, skip, threads)
+    user = make_problem(X, y, loss, 1.0, bias, skip, threads)
+    scaling = Scaling.for_problem(user)      # exact: the value is mapped back below
+    prob = scaling.apply(user)
     pricer = ExactPricer(prob)
     lam0 = zero_neuron_multiplier(prob)
     if prob.loss == "squared":
         M, _ = pricer.max_abs(lam0)
-        return float(M)
-    return _beta_max_lp(prob, lam0, PoolThenExact.for_problem(prob, pricer))
+    else:
+        M = _beta_max_lp(prob, lam0, PoolThenExact.for_problem(prob, pricer))
+    return float(M / scaling.beta_factor(prob.loss))
 
 
 def _beta_max_lp(prob, lam0, price, max_rounds=500):
@@ -308,21 +311,24 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         )
     if not isinstance(network, ReLUNetwork):
         raise InputError(f"network must be a ReLUNetwork, got {type(network).__name__}")
-    prob = make_problem(X, y, loss, beta, bias, skip, threads)
-    if network.n_features != prob.d:
-        raise ShapeError(f"the network has {network.n_features} inputs, X has {prob.d} columns")
-    if not prob.bias and np.any(network.b != 0):
+    user = make_problem(X, y, loss, beta, bias, skip, threads)
+    if network.n_features != user.d:
+        raise ShapeError(f"the network has {network.n_features} inputs, X has {user.d} columns")
+    if not user.bias and np.any(network.b != 0):
         raise InputError("bias=False, but the network has nonzero neuron biases")
-    if not prob.skip and network.s is not None and np.any(network.s != 0):
+    if not user.skip and network.s is not None and np.any(network.s != 0):
         raise InputError("skip=False, but the network has a nonzero skip connection")
-    upper = network.objective(prob.X, prob.y, loss=prob.loss, beta=prob.beta, penalty="l1")
-    f = network.predict(prob.X)
+    upper = network.objective(user.X, user.y, loss=user.loss, beta=user.beta, penalty="l1")
+    # bounds are computed for the data scaled by powers of two (exact), then mapped back
+    scaling = Scaling.for_problem(user)
+    prob = scaling.apply(user)
+    scaled_net = scaling.network_to(network)
     cands = []
     if prob.loss == "squared":
-        cands.append(("residual", prob.y - f))
+        cands.append(("residual", prob.y - scaled_net.predict(prob.X)))
     if prob.loss == "interpolate":
         cands.append(("targets", prob.y))
-    dirs = network_directions(network, prob)
+    dirs = network_directions(scaled_net, prob)
     if dirs.shape[0] or prob.loss != "interpolate":
         try:
             rp = build_restricted(prob, dirs, np.ones(len(dirs)))
@@ -331,14 +337,16 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         except InfeasibleError:
             pass
     best = best_dual_bound(prob, cands, ExactPricer(prob))
+    lower = best.lower / scaling.objective_factor(user.loss)
     M = best.max_score
     return Certificate(
-        lower_bound=float(best.lower),
+        lower_bound=float(lower),
         upper_bound=float(upper),
-        gap=float(upper - best.lower),
-        multipliers=best.multipliers,
+        gap=float(upper - lower),
+        multipliers=scaling.multipliers_back(best.multipliers, user.loss),
         max_violation=float(max(0.0, M / prob.beta - 1.0)),
-        max_dual=float(best.scale * M) if np.isfinite(best.scale) else float("nan"),
+        max_dual=(float(best.scale * M / scaling.beta_factor(user.loss))
+                  if np.isfinite(best.scale) else float("nan")),
         scale=float(best.scale),
         n_priced=int(best.n_priced),
         source=best.source,

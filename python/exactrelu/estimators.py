@@ -8,9 +8,9 @@ this module needs it, the rest of exactrelu does not.
 
 from __future__ import annotations
 
-import numpy as np
-
 from numbers import Integral, Real
+
+import numpy as np
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context

@@ -147,6 +147,11 @@ class ReLUNetwork:
         nz = kap != 0
         return ReLUNetwork.from_rays(theta[nz, :-1], theta[nz, -1], kap[nz], c, self.s)
 
+    def balanced(self):
+        """The same function with ``|a_j| = ||w_j||_1`` for every neuron (each neuron
+        rescaled by ``t > 0``: ``(a / t, t w, t b)``); the penalty is unchanged."""
+        return ReLUNetwork.from_rays(self.W, self.b, self.a, self.c, self.s)
+
     @classmethod
     def from_rays(cls, W, b, coef, c=0.0, s=None):
         """Build a balanced network from directions and signed coefficients.

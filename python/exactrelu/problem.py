@@ -110,3 +110,108 @@ def check_conflicts(X, y):
         raise ConflictingTargetsError(
             f"cannot interpolate: {len(groups)} group(s) of equal inputs have different "
             f"targets, e.g. rows {groups[0]}", rows=groups)
+
+
+#: The scaled data stays below 2^MAX_SCALED_EXPONENT in magnitude (sums of products
+#: in the programs must not overflow).
+MAX_SCALED_EXPONENT = 100
+
+
+def _pow2_exponent(values, spread):
+    """The exponent k such that ``2^k * spread`` lies in [1, 2), limited so that
+    scaling by 2^k is exact (no entry leaves the normal range) and keeps every entry
+    below 2^100. 0 for all-zero input."""
+    a = np.abs(values[np.isfinite(values)])
+    a = a[a > 0]
+    if a.size == 0:
+        return 0
+    e_max = int(np.frexp(a.max())[1])
+    e_min = int(np.frexp(a.min())[1])
+    # (a spread that overflows, e.g. entries near +-1e308, falls back to the magnitude)
+    target = 1 - int(np.frexp(spread)[1]) if 0 < spread < np.inf else 1 - e_max
+    return max(min(target, MAX_SCALED_EXPONENT - e_max), -1021 - e_min)
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Exact power-of-two scaling of a problem: ``X' = sx X``, ``y' = sy y``.
+
+    The programs are built and solved for the scaled problem, whose data has entries
+    of order 1, and the answer is mapped back exactly (docs/design.md section 4).
+    A network ``f`` of the original problem corresponds to ``f'(x') = sy f(x' / sx)``
+    (neurons ``(sy a, w / sx, b)``), whose penalty is ``sy / sx`` times as large, so
+    with ``beta' = beta * sx * sy`` (squared loss) or ``beta * sx`` (absolute, hinge)
+    the scaled objective is ``factor`` times the original one.
+    """
+
+    sx: float = 1.0
+    sy: float = 1.0
+
+    @classmethod
+    def for_problem(cls, prob):
+        """The scaling that brings the spread of the data to order 1: the range of
+        the columns of X (with neuron biases a shift of X is absorbed by the biases;
+        without, the magnitude counts) and the range of y (a shift is absorbed by the
+        output bias). Hinge labels stay +-1."""
+        X, y = prob.X, prob.y
+        if prob.bias and X.shape[0] > 1:
+            x_spread = float(np.max(X.max(axis=0) - X.min(axis=0)))
+        else:
+            x_spread = float(np.abs(X).max(initial=0.0))
+        sx = 2.0 ** _pow2_exponent(X, x_spread)
+        if prob.loss == "hinge":
+            return cls(sx, 1.0)
+        y_spread = float(y.max() - y.min()) if y.size > 1 else float(np.abs(y).max(initial=0.0))
+        return cls(sx, 2.0 ** _pow2_exponent(y, y_spread))
+
+    @property
+    def identity(self):
+        return self.sx == 1.0 and self.sy == 1.0
+
+    def beta_factor(self, loss):
+        """``beta' / beta``."""
+        if loss == "squared":
+            return self.sx * self.sy
+        if loss == "interpolate":
+            return 1.0
+        return self.sx
+
+    def objective_factor(self, loss):
+        """``objective' / objective``."""
+        if loss == "squared":
+            return self.sy * self.sy
+        if loss == "interpolate":
+            return self.sy / self.sx
+        return self.sy
+
+    def apply(self, prob):
+        """The scaled problem."""
+        if self.identity:
+            return prob
+        return Problem(prob.X * self.sx, prob.y * self.sy, prob.loss,
+                       prob.beta * self.beta_factor(prob.loss), prob.bias, prob.skip,
+                       prob.threads)
+
+    def network_back(self, net):
+        """The original problem's network from the scaled problem's one."""
+        if self.identity:
+            return net
+        s = None if net.s is None else net.s * (self.sx / self.sy)
+        return type(net)(net.W * self.sx, net.b, net.a / self.sy, net.c / self.sy, s).balanced()
+
+    def network_to(self, net):
+        """The scaled problem's network from the original problem's one."""
+        if self.identity:
+            return net
+        s = None if net.s is None else net.s * (self.sy / self.sx)
+        return type(net)(net.W / self.sx, net.b, net.a * self.sy, net.c * self.sy, s)
+
+    def multipliers_back(self, lam, loss):
+        """The original problem's dual multipliers from the scaled problem's ones."""
+        if lam is None or self.identity:
+            return lam
+        if loss == "squared":
+            return lam / self.sy
+        if loss == "interpolate":
+            return lam * self.sx
+        return lam

@@ -44,7 +44,7 @@ from .errors import InputError, NotSupportedError, NumericalError, SolverError
 from .losses import check_beta, check_loss, check_penalty, interpolation_tolerance
 from .methods import METHODS, run_method
 from .network import ReLUNetwork
-from .problem import check_conflicts, make_problem
+from .problem import Scaling, check_conflicts, make_problem
 from .programs import RayProgram
 
 __all__ = ["Solution", "solve", "METHODS", "CERT_RTOL"]
@@ -248,30 +248,39 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     beta = check_beta(beta, loss)
     penalty = check_penalty(penalty)
     method = _check_method(method, penalty, patterns)
-    prob = make_problem(X, y, loss, beta, bias, skip, threads)
+    user = make_problem(X, y, loss, beta, bias, skip, threads)
+    if loss == "interpolate":
+        check_conflicts(user.X, user.y)
+    # the programs are solved for the data scaled by powers of two (exact), and the
+    # network and its bounds mapped back to the user's units
+    scaling = Scaling.for_problem(user)
+    prob = scaling.apply(user)
+    kappa = scaling.objective_factor(loss)
     ctx = SolveContext(Deadline(time_limit), verbose=verbose, max_rays=max_rays,
                        max_cells=max_cells, sizes={"n": prob.n, "d": prob.d})
-    if loss == "interpolate":
-        check_conflicts(prob.X, prob.y)
     res = run_method(method, penalty, prob, ctx, patterns)
     rp = res.program
     program_objective = (rp.objective if res.program_objective is None
-                         else res.program_objective)
+                         else res.program_objective) / kappa
+    if "cell_objective" in ctx.sizes:
+        ctx.sizes["cell_objective"] /= kappa
     if loss == "squared" and method != "cells":
         with ctx.timed("sparsify"):
             rp = _sparsify(prob, rp, verbose)
-    net = rp.network()
-    _interp_check(prob, net)
-    objective = net.objective(prob.X, prob.y, loss=loss, beta=prob.beta, penalty=penalty)
+    scaled_net = rp.network()
+    net = scaling.network_back(scaled_net)
+    _interp_check(user, net)
+    objective = net.objective(user.X, user.y, loss=loss, beta=user.beta, penalty=penalty)
     # the certificate (l1): the best of the candidate multipliers, priced exactly
-    lower, multipliers = res.lower_bound, None
+    lower, multipliers = res.lower_bound / kappa, None
     with ctx.timed("certificate"):
         if res.pricer is not None:
             cands = list(res.multipliers)
             if loss == "squared":
-                cands.append(("residual", prob.y - net.predict(prob.X)))
+                cands.append(("residual", prob.y - scaled_net.predict(prob.X)))
             best = best_dual_bound(prob, cands, res.pricer)
-            lower, multipliers = best.lower, best.multipliers
+            lower = best.lower / kappa
+            multipliers = scaling.multipliers_back(best.multipliers, loss)
             ctx.record(max_dual_ratio=best.max_score / prob.beta)
     gap, certified, status = _status(objective, lower, res.complete)
     sizes = ctx.sizes
@@ -286,5 +295,5 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     timings["total"] = time.perf_counter() - t_start
     return Solution(network=net, objective=float(objective), lower_bound=float(lower),
                     gap=float(gap), certified=certified, status=status, method=method,
-                    loss=loss, penalty=penalty, beta=float(prob.beta), timings=timings,
+                    loss=loss, penalty=penalty, beta=float(user.beta), timings=timings,
                     sizes=sizes, multipliers=multipliers)
