@@ -57,12 +57,12 @@ class Dataset:
     @property
     def n(self):
         """Number of rows (samples)."""
-        return int(self.X.shape[0])
+        return self.X.shape[0]
 
     @property
     def d(self):
         """Number of columns (features)."""
-        return int(self.X.shape[1])
+        return self.X.shape[1]
 
 
 def standardize(X):
