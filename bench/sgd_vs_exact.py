@@ -75,7 +75,7 @@ def main(argv=None):
 
     import exactrelu
     from exactrelu.certificate import beta_max
-    from exactrelu.compare import compare
+    from exactrelu.studies.comparison import compare
 
     rows = []
     head = (f"{'case':<17} {'n':>4} {'d':>2} {'loss':<8} {'nrn':>4} {'exact s':>8} {'width':>5} "

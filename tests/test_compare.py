@@ -8,16 +8,10 @@ import pytest
 import exactrelu
 from exactrelu import datasets
 from exactrelu.certificate import beta_max
-from exactrelu.compare import (
-    Comparison,
-    compare,
-    effective_neurons,
-    mlp_alpha,
-    mlp_network,
-    mlp_objective,
-)
 from exactrelu.errors import InputError, NotSupportedError
 from exactrelu.network import ReLUNetwork
+from exactrelu.studies.comparison import Comparison, compare, effective_neurons
+from exactrelu.studies.mlp import mlp_alpha, mlp_network, mlp_objective
 
 STEPS = 1500  # enough for these tiny problems; the soundness checks hold for any run
 
@@ -146,7 +140,7 @@ def test_mlp_objective_conversion_lbfgs():
     and our (path-norm) objective of its network is no larger and no smaller than the
     certified optimum (d = 1: l1 and l2 coincide)."""
     pytest.importorskip("sklearn")
-    from exactrelu.compare import mlp_peer
+    from exactrelu.studies.mlp import mlp_peer
 
     X, y = _data("squared", 12, 1, seed=4)
     beta = 0.1 * beta_max(X, y, loss="squared")
@@ -304,7 +298,7 @@ def test_plot_functions_d2(tmp_path):
 
 
 def test_canonical_network_keeps_outputs_and_penalty():
-    from exactrelu.compare import canonical_network
+    from exactrelu.studies.comparison import canonical_network
 
     X = np.linspace(-1, 1, 7)[:, None]
     net = ReLUNetwork(W=[[1.0], [1.0], [-2.0], [1.0]], b=[0.2, 1883.0, -5.0, 1.5],
@@ -330,7 +324,7 @@ def test_certify_survives_far_away_kinks():
                   solution=sol)
     r = cmp.runs[0]
     assert r.cert_lower_bound <= sol.objective + 1e-9 <= r.objective + 2e-9
-    from exactrelu.compare import canonical_network
+    from exactrelu.studies.comparison import canonical_network
 
     c = exactrelu.certify(canonical_network(net, X), X, y, loss="squared", beta=beta)
     assert c.lower_bound <= sol.objective + 1e-9

@@ -5,8 +5,9 @@ import importlib
 
 import pytest
 
-MODULES = ["arrangement", "network", "solver", "certificate", "estimators", "sgd", "sizes",
-           "sampling", "datasets", "demo"]
+MODULES = ["arrangement", "network", "solver", "certificate", "estimators", "sgd",
+           "studies.sizes", "studies.sampling", "studies.gates", "datasets",
+           "datasets.synthetic", "datasets.real", "_progress", "cli.demo"]
 
 
 @pytest.mark.parametrize("name", MODULES)

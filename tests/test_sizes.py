@@ -1,4 +1,5 @@
-"""Tests of the size study (exactrelu.sizes) and of sampling coverage (exactrelu.sampling)."""
+"""Tests of the size study (exactrelu.studies.sizes, exported as exactrelu.sizes) and of
+sampling coverage (exactrelu.studies.sampling, exported as exactrelu.sampling)."""
 
 import json
 import math
@@ -25,13 +26,6 @@ def _has_sklearn():
 
 
 needs_sklearn = pytest.mark.skipif(not _has_sklearn(), reason="scikit-learn not installed")
-
-
-def _solve_available():
-    return sampling._solve_fn() is not None
-
-
-needs_solve = pytest.mark.skipif(not _solve_available(), reason="exactrelu.solve not available")
 
 
 def _exact_rank(X, bias):
@@ -165,7 +159,7 @@ def test_real_count_at_most_cover(name, n, d, form, bias):
 @needs_sklearn
 def test_exact_decimal_iris_has_fewer_cells_than_float():
     # two raw iris columns at 0.1 cm resolution: points collinear in decimal are (mostly)
-    # not collinear as the doubles nearest to those decimals (DESIGN.md section 2)
+    # not collinear as the doubles nearest to those decimals (docs/design.md section 2)
     dec = sizes.make_data("iris", 150, 2, form="decimal")
     as_float = dec.X / 10.0  # the doubles scikit-learn parsed, e.g. 5.1
     assert len(np.unique(as_float, axis=0)) == len(np.unique(dec.X, axis=0))
@@ -226,7 +220,8 @@ def test_coverage_with_all_cells_is_one():
     P = sampling.gate_patterns(ds.X, cells.witnesses)
     assert sampling.pattern_coverage(P, cells) == (1.0, 0)
     half = cells.patterns[: len(cells) // 2]
-    assert sampling.pattern_coverage(half, cells)[0] == pytest.approx((len(cells) // 2) / len(cells))
+    frac = sampling.pattern_coverage(half, cells)[0]
+    assert frac == pytest.approx((len(cells) // 2) / len(cells))
 
 
 @pytest.mark.parametrize("src,n,d", [("gaussian", 12, 2), ("grid", 9, 2), ("duplicated", 10, 3)])
@@ -285,13 +280,12 @@ def _targets(n, seed=0):
     return np.random.default_rng(seed).standard_normal(n)
 
 
-@needs_solve
 @pytest.mark.parametrize("loss", ["interpolate", "squared"])
 @pytest.mark.parametrize("src,n,d", [("gaussian", 8, 2), ("grid", 9, 2)])
 def test_restricted_objective_all_cells_equals_optimum_and_subsets_never_below(src, n, d, loss):
     ds = sizes.make_data(src, n, d)
     y = _targets(n)
-    beta = 0.5 * sizes.beta_max_squared(ds.X, y) if loss == "squared" else 1.0
+    beta = 0.5 * exactrelu.beta_max(ds.X, y) if loss == "squared" else 1.0
     opt = sampling.certified_optimum(ds.X, y, loss=loss, beta=beta).objective
     cells = enumerate_cells(ds.X)
     tol = 1e-6 * max(1.0, abs(opt))
@@ -314,7 +308,28 @@ def test_restricted_objective_all_cells_equals_optimum_and_subsets_never_below(s
         prev = r.objective
 
 
-@needs_solve
+def _beta_max_by_rays(X, y):
+    """The squared-loss beta_max the size study used to compute itself: ``max_t |r0 .
+    relu(X~ theta_t)|`` over the rays of the arrangement refined by the coordinate
+    hyperplanes, ``||theta_t[:d]||_1 = 1``, ``r0 = y - mean(y)`` (docs/design.md section 4)."""
+    d = X.shape[1]
+    A = np.hstack([X, np.ones((len(X), 1))])
+    T = exactrelu.enumerate_rays(X, extra_hyperplanes=np.eye(d, d + 1)).directions
+    w1 = np.abs(T[:, :d]).sum(axis=1)
+    T = T[w1 > 1e-12] / w1[w1 > 1e-12, None]
+    return float(np.max(np.abs(np.maximum(A @ T.T, 0.0).T @ (y - y.mean()))))
+
+
+@pytest.mark.parametrize("src,n,d", [("gaussian", 10, 2), ("grid", 16, 2), ("gaussian", 12, 3),
+                                     ("gaussian", 20, 2), ("gaussian", 30, 2)])
+def test_price_of_sampling_beta_max_is_the_public_one(src, n, d):
+    # the price of sampling now takes beta from exactrelu.beta_max: same numbers
+    ds = sizes.make_data(src, n, d)
+    y = _targets(n)
+    y = (y - y.mean()) / y.std()
+    assert exactrelu.beta_max(ds.X, y) == pytest.approx(_beta_max_by_rays(ds.X, y), rel=1e-12)
+
+
 def test_infeasible_restricted_problem_is_reported():
     ds = sizes.make_data("gaussian", 7, 2)
     y = _targets(7)
@@ -323,7 +338,6 @@ def test_infeasible_restricted_problem_is_reported():
     assert r.status == "infeasible" and r.objective is None and r.rel_gap is None
 
 
-@needs_solve
 def test_sampling_price_rows():
     ds = sizes.make_data("gaussian", 8, 2)
     y = _targets(8)

@@ -1,4 +1,6 @@
-"""Figures for comparisons (matplotlib is imported inside the functions only).
+"""Every figure of the package (matplotlib is imported inside the functions only).
+
+Comparisons (:func:`exactrelu.compare`):
 
 - :func:`plot_traces`: the objective of every run against training steps, with
   the certified optimum as a line (and the relative gap on a log scale).
@@ -6,22 +8,38 @@
 - :func:`plot_gap_vs_width`: final relative gap of every run against the width.
 - :func:`plot_comparison`: all of them in one figure, optionally saved to a file.
 
+The size study (:mod:`exactrelu.studies.sizes`):
+
+- :func:`plot_sizes`: cells against n with Cover's curve, cells / Cover for real
+  data, the coverage of random gates and the price of sampling, in one figure.
+
 Install the extra with ``pip install exactrelu[plot]``.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ._format import fmt_int
+from .arrangement import cover_count
+from .datasets import REAL_SOURCES, SYNTHETIC_SOURCES
 from .errors import NotSupportedError
 
-__all__ = ["plot_traces", "plot_gap_traces", "plot_fits", "plot_gap_vs_width", "plot_comparison"]
+__all__ = ["plot_traces", "plot_gap_traces", "plot_fits", "plot_gap_vs_width", "plot_comparison",
+           "plot_sizes"]
 
 _GAP_FLOOR = 1e-7
 
 
-def _plt():
+def _plt(agg=False):
+    """``matplotlib.pyplot`` (with the Agg backend when ``agg``: drawing to files only)."""
     try:
+        import matplotlib
+
+        if agg:
+            matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # falls back to Agg when there is no display
     except ImportError:
         raise NotSupportedError("plotting needs matplotlib (pip install exactrelu[plot])") from None
@@ -42,9 +60,9 @@ def _new_ax(ax):
     return ax
 
 
-def plot_traces(cmp, ax=None, *, method="sgd"):
-    """Objective of every ``method`` run against steps (log y), optimum as a line."""
-    ax = _new_ax(ax)
+def _per_run_lines(ax, cmp, method, values):
+    """One line per ``method`` run against steps + 1 (``values(history)``), one label per
+    width."""
     colors = _width_colors(cmp.widths)
     seen = set()
     for r in cmp.select(method):
@@ -53,43 +71,44 @@ def plot_traces(cmp, ax=None, *, method="sgd"):
             continue
         lab = f"width {r.width}" if r.width not in seen else None
         seen.add(r.width)
-        ax.plot(h.steps + 1, h.objective, color=colors[r.width], lw=1.0, alpha=0.8,
-                label=lab)
+        ax.plot(h.steps + 1, values(h), color=colors[r.width], lw=1.0, alpha=0.8, label=lab)
+
+
+def _log_axes(ax, *, title, xlabel, ylabel=None, logy=True, grid="major"):
+    """Log x (and y) axes with their title, labels and a light grid."""
+    ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    ax.grid(True, which=grid, alpha=0.3)
+
+
+def _log_log(ax, ylabel, title):
+    _log_axes(ax, title=title, xlabel="step + 1", ylabel=ylabel)
+    ax.legend(fontsize=8)
+
+
+def plot_traces(cmp, ax=None, *, method="sgd"):
+    """Objective of every ``method`` run against steps (log y), optimum as a line."""
+    ax = _new_ax(ax)
+    _per_run_lines(ax, cmp, method, lambda h: h.objective)
     ax.axhline(cmp.optimum, color="k", ls="--", lw=1.5,
                label=f"certified optimum {cmp.optimum:.4g}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("step + 1")
-    ax.set_ylabel("objective (loss + beta * penalty)")
-    ax.set_title("SGD objective traces")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="major", alpha=0.3)
+    _log_log(ax, "objective (loss + beta * penalty)", "SGD objective traces")
     return ax
 
 
 def plot_gap_traces(cmp, ax=None, *, method="sgd"):
     """Relative gap (objective - optimum) / optimum of every run, log-log."""
     ax = _new_ax(ax)
-    colors = _width_colors(cmp.widths)
     opt = cmp.optimum
     den = max(abs(opt), 1e-12)
-    seen = set()
-    for r in cmp.select(method):
-        h = r.history
-        if h is None:
-            continue
-        lab = f"width {r.width}" if r.width not in seen else None
-        seen.add(r.width)
-        gap = np.maximum((h.objective - opt) / den, _GAP_FLOOR)
-        ax.plot(h.steps + 1, gap, color=colors[r.width], lw=1.0, alpha=0.8, label=lab)
+    _per_run_lines(ax, cmp, method, lambda h: np.maximum((h.objective - opt) / den, _GAP_FLOOR))
     ax.axhline(cmp.tol, color="r", ls=":", lw=1.2, label=f"{100 * cmp.tol:g}% of the optimum")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("step + 1")
-    ax.set_ylabel("relative gap to the optimum")
-    ax.set_title(f"gap traces (floored at {_GAP_FLOOR:g})")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="major", alpha=0.3)
+    _log_log(ax, "relative gap to the optimum", f"gap traces (floored at {_GAP_FLOOR:g})")
     return ax
 
 
@@ -193,3 +212,152 @@ def plot_comparison(cmp, path=None, *, title=None, dpi=120):
         fig.savefig(path, dpi=dpi)
         plt.close(fig)
     return fig
+
+
+# --------------------------------------------------------------------------- sizes
+_SOURCE_STYLE = {
+    "gaussian": dict(color="k", marker="o"),
+    "grid": dict(color="tab:red", marker="s"),
+    "duplicated": dict(color="tab:orange", marker="D"),
+    "subspace": dict(color="tab:brown", marker="v"),
+    "iris": dict(color="tab:blue", marker="^"),
+    "wine": dict(color="tab:purple", marker="<"),
+    "breast_cancer": dict(color="tab:green", marker=">"),
+    "diabetes": dict(color="tab:cyan", marker="P"),
+    "digits": dict(color="tab:olive", marker="X"),
+}
+
+
+def plot_sizes(result, path):
+    """Draw the size study (a :class:`~exactrelu.studies.report.SweepResult`) to ``path``:
+    cells vs n (log-log, per d, with Cover's curve), cells / Cover for real data,
+    coverage vs m, and the price of sampling. Needs matplotlib."""
+    plt = _plt(agg=True)
+    rows = [r for r in result.rows if r.bias]
+    ds = sorted({r.d for r in rows})
+    n_panels = len(ds) + 3
+    ncols = min(4, n_panels)
+    nrows = math.ceil(n_panels / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 4.0 * nrows), squeeze=False)
+    axes = axes.ravel()
+    for ax, d in zip(axes, ds):
+        _cells_panel(ax, rows, d)
+    if ds:
+        handles, labels = [], []
+        for ax in axes[: len(ds)]:
+            for h, l in zip(*ax.get_legend_handles_labels()):
+                if l not in labels:
+                    handles.append(h)
+                    labels.append(l)
+        axes[0].legend(handles, labels, fontsize=6.5, loc="upper left", ncol=1)
+    _ratio_panel(axes[len(ds)], rows, 2 if 2 in ds else (ds[0] if ds else 2))
+    _coverage_panel(plt, axes[len(ds) + 1], rows)
+    _price_panel(plt, axes[len(ds) + 2], result.price)
+    for ax in axes[len(ds) + 3:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _source_line(ax, pts, src, form, ms):
+    """One source and form: solid and filled, or dashed and hollow for exact decimals."""
+    st = _SOURCE_STYLE[src]
+    hollow = form == "decimal"
+    ax.plot(*zip(*pts), ls="--" if hollow else "-", lw=0.8, ms=ms, marker=st["marker"],
+            color=st["color"], mfc="white" if hollow else st["color"], label=f"{src} ({form})")
+
+
+def _cells_panel(ax, rows, d):
+    """Cells against n for one d, with Cover's curve for points in general position."""
+    sel = [r for r in rows if r.d == d and r.cells]
+    if sel:
+        ns = np.unique(np.geomspace(max(2, min(r.n for r in sel)), max(r.n for r in sel), 60)
+                       .astype(int))
+        ax.plot(ns, [cover_count(int(v), d + 1) for v in ns], "-", color="0.6", lw=2,
+                label="Cover (general position)", zorder=0)
+    for src in SYNTHETIC_SOURCES + REAL_SOURCES:
+        for form in ("float", "integer", "decimal"):
+            pts = sorted((r.n, r.cells) for r in sel if r.source == src and r.form == form)
+            if pts:
+                _source_line(ax, pts, src, form, ms=5)
+    _log_axes(ax, title=f"cells vs n, d = {d} (with bias)", xlabel="n", ylabel="cells")
+
+
+def _ratio_panel(ax, rows, d):
+    """Cells / Cover's bound for n points in general position, one d."""
+    for src in REAL_SOURCES + ("grid", "duplicated"):
+        for form in ("float", "decimal", "integer"):
+            pts = sorted((r.n, r.cells / r.cover_general) for r in rows
+                         if r.source == src and r.form == form and r.cells and r.d == d)
+            if pts:
+                _source_line(ax, pts, src, form, ms=4)
+    _log_axes(ax, title=f"cells / Cover(n, d+1), d = {d}, with bias\n"
+              "(hollow, dashed: exact decimal)", xlabel="n", grid="both")
+
+
+def _coverage_panel(plt, ax, rows):
+    cands = [r for r in rows if r.coverage and r.cells]
+    cands.sort(key=lambda r: r.cells)
+    picked = _pick_coverage_rows(cands)
+    colors = plt.cm.viridis(np.linspace(0, 0.9, max(1, len(picked))))
+    for c, r in zip(colors, picked):
+        lab = f"{r.source}/{r.form} n={r.n} d={r.d} ({fmt_int(r.cells)} cells)"
+        ax.plot(r.coverage["m"], r.coverage["fraction"], "-", color=c, label=lab)
+        if r.coverage_zero_bias:
+            ax.plot(r.coverage_zero_bias["m"], r.coverage_zero_bias["fraction"], ":", color=c)
+    ax.axhline(0.99, color="0.5", lw=0.8)
+    ax.set_ylim(0, 1.02)
+    _log_axes(ax, title="coverage of the cells by m gates\n(solid: Gaussian bias, dotted: zero "
+              "bias)", xlabel="m (gates)", ylabel="fraction of cells found", logy=False)
+    if picked:
+        ax.legend(fontsize=6.5, loc="upper left")
+
+
+def _price_panel(plt, ax, price):
+    groups = {}
+    for p in price:
+        if "optimum" in p and p.get("m") is not None:
+            groups.setdefault((p["source"], p["form"], p["n"], p["d"]), {}).setdefault(
+                p["loss"], []).append(p)
+    floor = 1e-6
+    colors = plt.cm.tab10(np.arange(10))
+    for i, ((src, form, n, d), by_loss) in enumerate(groups.items()):
+        c = colors[i % 10]
+        for loss, ps in by_loss.items():
+            ps.sort(key=lambda p: p["m"])
+            ok = [(p["m"], max(p["rel_gap"], floor)) for p in ps if p["rel_gap"] is not None]
+            ls = "-" if loss == "interpolate" else "--"
+            if ok:
+                ax.plot(*zip(*ok), ls=ls, marker="o" if loss == "interpolate" else "s", ms=3.5,
+                        color=c, label=f"{src}/{form} n={n} d={d} {loss}")
+            inf = [p["m"] for p in ps if p["status"] == "infeasible"]
+            if inf:
+                ax.plot(inf, [30.0] * len(inf), "x", color=c, ms=6)
+    _log_axes(ax, title="price of sampling: restricted / optimum - 1\n"
+              f"(x at top: infeasible; {floor:g}: optimal)", xlabel="m (gates)")
+    ax.set_ylim(floor / 2, 100)
+    if groups:
+        ax.legend(fontsize=5.5, loc="upper right", framealpha=0.6)
+
+
+def _pick_coverage_rows(cands, k=6):
+    """A few coverage curves to draw: different sources and sizes."""
+    if len(cands) <= k:
+        return cands
+    picked, seen = [], set()
+    pref = [("gaussian", "float"), ("iris", "decimal"), ("iris", "float"), ("grid", "integer"),
+            ("digits", "decimal"), ("diabetes", "decimal"), ("wine", "float")]
+    for src, form in pref:
+        sel = [r for r in cands if r.source == src and r.form == form and r.d == 2]
+        if sel:
+            r = max(sel, key=lambda r: r.cells)
+            picked.append(r)
+            seen.add(id(r))
+        if len(picked) >= k - 1:
+            break
+    rest = [r for r in cands if id(r) not in seen]
+    if rest and len(picked) < k:
+        picked.append(max(rest, key=lambda r: r.cells))
+    return sorted(picked, key=lambda r: r.cells)

@@ -12,6 +12,10 @@ import time
 
 import numpy as np
 
+from ..arrangement import arrangement_info, count_cells, count_rays, cover_count
+from ..certificate import beta_max, certify
+from ..solver import solve
+
 __all__ = ["run_demo", "add_cli"]
 
 
@@ -41,10 +45,6 @@ def run_demo(n=40, d=2, seed=0, beta_fraction=0.1, out=print):
     >>> all(s.certified for s in res["solutions"].values())
     True
     """
-    from .arrangement import count_cells, count_rays, cover_count, arrangement_info
-    from .certificate import beta_max, certify
-    from .solver import solve
-
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1.0, 1.0, size=(n, d))
     y = np.sin(3.0 * X[:, 0]) + (X[:, 1] if d > 1 else 0.0) + 0.1 * rng.normal(size=n)

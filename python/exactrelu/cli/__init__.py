@@ -1,18 +1,22 @@
 """Command-line interface: ``python -m exactrelu {demo,compare,sizes} ...``.
 
-Each sub-command lives in the module that holds its feature and registers itself
-through a function ``add_cli(subparsers)`` returning nothing; the parser calls
-``args.func(args)``.
+Each sub-command is a module of this package with a function ``add_cli(subparsers)``
+that registers it; the parser calls ``args.func(args)``, whose return value is the exit
+status. The studies themselves are in :mod:`exactrelu.studies`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from importlib import import_module
 
-# module -> the sub-commands it provides (modules are imported lazily)
-_COMMAND_MODULES = ["exactrelu.demo", "exactrelu.compare", "exactrelu.sizes"]
+from ..errors import ExactReLUError
+from . import compare, demo, sizes
+
+__all__ = ["build_parser", "main"]
+
+#: the sub-command modules, in the order of the help
+_COMMANDS = (demo, compare, sizes)
 
 
 def build_parser():
@@ -21,14 +25,8 @@ def build_parser():
         description="Exact, certified training of two-layer ReLU networks.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for modname in _COMMAND_MODULES:
-        try:
-            mod = import_module(modname)
-        except ImportError:  # a feature module that is not available
-            continue
-        add = getattr(mod, "add_cli", None)
-        if add is not None:
-            add(sub)
+    for mod in _COMMANDS:
+        mod.add_cli(sub)
     return parser
 
 
@@ -38,8 +36,6 @@ def main(argv=None):
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    from .errors import ExactReLUError
-
     try:
         return int(args.func(args) or 0)
     except ExactReLUError as exc:
