@@ -366,7 +366,7 @@ def test_restricted_squared_loss_is_never_infeasible():
     ds = sizes.make_data("gaussian", 30, 2, seed=cfg.seed)
     y = np.random.default_rng([cfg.seed, 7, 30]).standard_normal(30)
     y = (y - y.mean()) / y.std()
-    beta = cfg.price_beta_fraction * sizes.beta_max_squared(ds.X, y)
+    beta = cfg.price_beta_fraction * beta_max(ds.X, y)
     stream = sampling.sample_patterns(ds.X, 50, seed=cfg.seed, unique=False,
                                       standardize=cfg.standardize_gates)
     opt = solve(ds.X, y, loss="squared", beta=beta).objective

@@ -22,7 +22,7 @@ from ..solver import solve
 from .gates import nonneg_int, pattern_coverage, pattern_keys, sample_patterns
 
 __all__ = ["PriceRow", "restricted_objective", "certified_optimum", "sampling_price",
-           "beta_max_squared", "price_of_sampling"]
+           "price_of_sampling"]
 
 
 @dataclass
@@ -159,13 +159,6 @@ def sampling_price(X, y, ms, *, loss="interpolate", beta=1.0, bias=True, gate_bi
     return opt, rows
 
 
-def beta_max_squared(X, y, *, bias=True):
-    """Smallest beta at which the squared-loss optimum is the constant fit (no neurons):
-    :func:`exactrelu.beta_max` with ``loss="squared"`` (the output bias is free, no skip;
-    docs/design.md section 4). Kept under this name for callers of ``exactrelu.sizes``."""
-    return beta_max(X, y, loss="squared", bias=bias)
-
-
 def price_of_sampling(cfg, *, deadline=None, say=None):
     """The price-of-sampling rows of the size study (a list of dicts).
 
@@ -196,7 +189,7 @@ def price_of_sampling(cfg, *, deadline=None, say=None):
             beta = None
             try:
                 if loss == "squared":
-                    beta = cfg.price_beta_fraction * beta_max_squared(ds.X, y)
+                    beta = cfg.price_beta_fraction * beta_max(ds.X, y, loss="squared")
                 opt, rows = sampling_price(
                     ds.X, y, cfg.price_ms, loss=loss, beta=beta if beta else 1.0, bias=True,
                     seed=cfg.seed, max_patterns=cfg.price_max_patterns,

@@ -56,7 +56,7 @@ from ..datasets import (
 from ..errors import InputError, SizeError
 from ..plotting import plot_sizes as plot
 from .cost import CostModel
-from .price import beta_max_squared, price_of_sampling
+from .price import price_of_sampling
 from .report import SizeRow, SweepResult, format_price, format_table, load, summarize
 from .sampling import coverage, zero_bias_reachable
 
@@ -75,7 +75,6 @@ __all__ = [
     "measure",
     "sweep",
     "price_of_sampling",
-    "beta_max_squared",
     "summarize",
     "load",
     "format_table",
