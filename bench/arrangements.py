@@ -51,6 +51,11 @@ def repeats_for(seconds_once, repeat):
     return repeat
 
 
+def print_header(header):
+    print(header)
+    print("-" * len(header))
+
+
 def best_of_adaptive(fn, repeat):
     """``best_of`` after one timed trial run that decides the number of repetitions."""
     t0 = time.perf_counter()
@@ -148,8 +153,7 @@ def run(args):
     hdr = (f"{'data':<12}{'n':>6}{'d':>3}{'bias':>5} {'kind':<11}{'cells':>11}{'threads':>8}"
            f"{'seconds':>11}{'cells/s/thread':>16}")
     print("enumerate_cells")
-    print(hdr)
-    print("-" * len(hdr))
+    print_header(hdr)
     for name, kind, X, bias in cases(args.quick):
         n, d = X.shape
         for th in thread_list:
@@ -167,8 +171,7 @@ def run(args):
     print("\ncount_cells and enumerate_rays (threads = all)")
     hdr2 = (f"{'data':<12}{'n':>6}{'d':>3} {'count_cells':>12}{'seconds':>10}"
             f"{'rays':>12}{'seconds':>10}{'rays/s':>14}")
-    print(hdr2)
-    print("-" * len(hdr2))
+    print_header(hdr2)
     for name, kind, X, bias in cases(args.quick):
         n, d = X.shape
         sc, c = best_of(lambda X=X, bias=bias: exactrelu.count_cells(X, bias=bias), args.repeat)
@@ -185,8 +188,7 @@ def run(args):
     print("\nagainst the pure-Python reference (tests/reference.py, LP insertion), threads = 1")
     hdr3 = (f"{'data':<12}{'n':>6}{'d':>3}{'cells':>8}{'reference s':>13}{'core s':>11}"
             f"{'ratio':>11}")
-    print(hdr3)
-    print("-" * len(hdr3))
+    print_header(hdr3)
     from reference import lift, reference_cells
 
     for name, X, bias in reference_cases():
