@@ -188,3 +188,15 @@ def test_certify_and_beta_max_scale(k):
     cert = exactrelu.certify(scaled, XS * s, YS * s, beta=bm / 10 * s * s)
     assert cert.gap <= 1e-6 * cert.upper_bound
     assert cert.lower_bound == pytest.approx(sol.objective * s * s, rel=1e-6)
+
+
+# ------------------------------------------------- nearly coincident points
+def test_nearly_coincident_points_interpolate_accurately():
+    """Two points 1e-10 apart: the minimal network is f = relu(x - 1) / 1e-10, whose
+    pre-activation nearly cancels. With power-of-two balancing the network computes
+    exactly what its direction and coefficient do, so it interpolates to rounding."""
+    X = np.array([[1.0], [1.0 + 1e-10]])
+    sol = solve(X, [0.0, 1.0], loss="interpolate")
+    assert sol.certified
+    assert sol.objective == pytest.approx(1.0 / (X[1, 0] - X[0, 0]), rel=1e-9)
+    assert np.abs(sol.network.predict(X) - [0.0, 1.0]).max() <= 1e-12

@@ -81,16 +81,33 @@ def check_targets(y, loss):
     return y
 
 
-def interpolation_tolerance(y, rel=1e-7):
-    """Residual allowed for an interpolating network: ``rel * max(1, max|y|)``."""
-    return rel * max(1.0, float(np.max(np.abs(y))) if y.size else 1.0)
+#: Rounding errors allowed when a network is evaluated, in units of the size of its
+#: terms (see :func:`interpolation_tolerance`).
+EVAL_ERROR_ULPS = 64
 
 
-def loss_value(f, y, loss, *, interp_rtol=1e-6):
+def interpolation_tolerance(y, rel=1e-7, scale=None):
+    """Residual allowed for an interpolating network at each point.
+
+    ``rel * max|y|`` (relative to the targets, so that scaling y scales it), or the
+    rounding error of evaluating the network where that is larger: ``scale`` gives,
+    per point, the size of the network's terms ``sum_j |a_j| (|w_j| . |x_i| + |b_j|)
+    + |c| + |s| . |x_i|`` (:meth:`~exactrelu.network.ReLUNetwork.term_scale`), and
+    the evaluation is accurate to ``EVAL_ERROR_ULPS`` units in the last place of it.
+    """
+    y = np.asarray(y, float)
+    tol = rel * (float(np.abs(y).max()) if y.size else 0.0)
+    if scale is not None:
+        tol = np.maximum(tol, EVAL_ERROR_ULPS * np.finfo(float).eps * np.asarray(scale))
+    return tol
+
+
+def loss_value(f, y, loss, *, interp_rtol=1e-6, scale=None):
     """The loss of predictions ``f`` against targets ``y`` (sums, not means).
 
-    For ``"interpolate"`` the value is 0 when ``max|f - y| <= interp_rtol * max(1, max|y|)``
-    and ``inf`` otherwise.
+    For ``"interpolate"`` the value is 0 when every residual is within
+    :func:`interpolation_tolerance` (``interp_rtol``, and the network's term
+    ``scale`` when given) and ``inf`` otherwise.
     """
     r = np.asarray(f, float) - np.asarray(y, float)
     if loss == "squared":
@@ -100,8 +117,8 @@ def loss_value(f, y, loss, *, interp_rtol=1e-6):
     if loss == "hinge":
         return float(np.maximum(0.0, 1.0 - np.asarray(y) * np.asarray(f)).sum())
     if loss == "interpolate":
-        tol = interpolation_tolerance(np.asarray(y, float), interp_rtol)
-        return 0.0 if (r.size == 0 or np.abs(r).max() <= tol) else float("inf")
+        tol = interpolation_tolerance(y, interp_rtol, scale)
+        return 0.0 if (r.size == 0 or np.all(np.abs(r) <= tol)) else float("inf")
     raise InputError(f"unknown loss {loss!r}")
 
 

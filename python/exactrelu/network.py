@@ -87,6 +87,17 @@ class ReLUNetwork:
             out = out + X @ self.s
         return out
 
+    def term_scale(self, X):
+        """Per row of ``X``, the size of the terms the output sums:
+        ``sum_j |a_j| (|w_j| . |x| + |b_j|) + |c| + |s| . |x|``. Evaluating the
+        network is accurate to a few units in the last place of it."""
+        X = self._check_X(X)
+        aX = np.abs(X)
+        out = (aX @ np.abs(self.W).T + np.abs(self.b)) @ np.abs(self.a) + abs(self.c)
+        if self.s is not None:
+            out = out + aX @ np.abs(self.s)
+        return out
+
     def __call__(self, X):
         return self.predict(X)
 
@@ -114,7 +125,8 @@ class ReLUNetwork:
         beta = check_beta(beta, loss)
         X = self._check_X(X)
         y = check_targets(as_target_vector(y, X.shape[0]), loss)
-        return loss_value(self.predict(X), y, loss) + beta * self.penalty(penalty)
+        scale = self.term_scale(X) if loss == "interpolate" else None
+        return loss_value(self.predict(X), y, loss, scale=scale) + beta * self.penalty(penalty)
 
     # ------------------------------------------------------------ transforms
     def merged(self, *, decimals=11):
@@ -123,7 +135,8 @@ class ReLUNetwork:
         Neurons ``(w, b)`` that are positive multiples of each other are combined
         (the penalty can only go down, by the triangle inequality); neurons with
         ``w = 0`` are constants and are folded into ``c``; neurons with ``a = 0``
-        are dropped. The result is balanced (``|a_j| = ||w_j||_1``).
+        are dropped. The result is balanced (``|a_j|`` and ``||w_j||_1`` within a
+        factor of 2, see :meth:`from_rays`).
         """
         W, b, a = self.W, self.b, self.a
         c = self.c
@@ -148,8 +161,9 @@ class ReLUNetwork:
         return ReLUNetwork.from_rays(theta[nz, :-1], theta[nz, -1], kap[nz], c, self.s)
 
     def balanced(self):
-        """The same function with ``|a_j| = ||w_j||_1`` for every neuron (each neuron
-        rescaled by ``t > 0``: ``(a / t, t w, t b)``); the penalty is unchanged."""
+        """The same function with ``|a_j|`` and ``||w_j||_1`` within a factor of
+        2 for every neuron (each rescaled exactly by a power of two ``t``:
+        ``(a / t, t w, t b)``, see :meth:`from_rays`); the penalty is unchanged."""
         return ReLUNetwork.from_rays(self.W, self.b, self.a, self.c, self.s)
 
     @classmethod
@@ -157,8 +171,12 @@ class ReLUNetwork:
         """Build a balanced network from directions and signed coefficients.
 
         Neuron j computes ``coef_j * relu(W_j . x + b_j)``, rescaled (ReLU is
-        positively homogeneous) so that ``|a_j| = ||w_j||_1``; its path norm is
-        ``|coef_j| * ||W_j||_1``.
+        positively homogeneous) by the power of two ``t_j`` nearest to
+        ``sqrt(|coef_j| / ||W_j||_1)``: then ``|a_j|`` and ``||w_j||_1`` agree within a
+        factor of 2, and since the rescaling is exact the network computes
+        exactly what the directions and coefficients do (a square-root factor would
+        round ``w_j`` and ``b_j`` separately and spoil nearly cancelling
+        pre-activations). Its path norm is ``|coef_j| * ||W_j||_1``.
         """
         W = np.array(W, dtype=float, ndmin=2)
         b = np.asarray(b, dtype=float).reshape(-1)
@@ -166,10 +184,12 @@ class ReLUNetwork:
         if W.shape[0] == 0:
             return cls(W.reshape(0, W.shape[1] if W.ndim == 2 else 0), [], [], c, s)
         wn = np.abs(W).sum(axis=1)
-        wn_safe = np.where(wn > 0, wn, 1.0)
-        # w = t W, a = coef / t, balanced |a| = t ||W||_1  =>  t = sqrt(|coef| / ||W||_1)
-        t = np.sqrt(np.abs(coef) / wn_safe)
-        a = np.sign(coef) * np.sqrt(np.abs(coef) * wn_safe)
+        ok = (wn > 0) & (coef != 0)
+        # w = t W, a = coef / t; balanced when |a| = t ||W||_1, i.e. t^2 = |coef| / ||W||_1
+        e = np.zeros(len(coef), dtype=int)
+        e[ok] = np.rint(0.5 * (np.log2(np.abs(coef[ok])) - np.log2(wn[ok]))).astype(int)
+        t = np.ldexp(1.0, e)
+        a = coef / t
         return cls(W * t[:, None], b * t, a, c, s)
 
     # ---------------------------------------------------------------- export

@@ -156,11 +156,13 @@ def _sparsify(prob, rp, verbose):
 def _interp_check(prob, net):
     if prob.loss != "interpolate":
         return
-    tol = interpolation_tolerance(prob.y)
-    res = float(np.abs(net.predict(prob.X) - prob.y).max())
-    if res > tol:
+    tol = np.broadcast_to(interpolation_tolerance(prob.y, scale=net.term_scale(prob.X)),
+                          prob.y.shape)
+    res = np.abs(net.predict(prob.X) - prob.y)
+    if np.any(res > tol):
+        i = int(np.argmax(res - tol))
         raise NumericalError(
-            f"the interpolating network misses the targets by {res:.3g} (> {tol:.3g}); "
+            f"the interpolating network misses y[{i}] by {res[i]:.3g} (> {tol[i]:.3g}); "
             "the data may be too ill-conditioned for double precision")
 
 
