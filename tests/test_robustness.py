@@ -200,3 +200,15 @@ def test_nearly_coincident_points_interpolate_accurately():
     assert sol.certified
     assert sol.objective == pytest.approx(1.0 / (X[1, 0] - X[0, 0]), rel=1e-9)
     assert np.abs(sol.network.predict(X) - [0.0, 1.0]).max() <= 1e-12
+
+
+@pytest.mark.parametrize("X", [[[1.0], [1.0 + 1e-15]], [[1.0, 0.0], [1.0 + 2**-52, 0.0]],
+                               [[-3.0, 5.0], [-3.0 - 2**-40, 5.0], [-3.0, 5.0 + 2**-45]]])
+def test_distinct_points_are_never_declared_uninterpolable(X):
+    """With neuron biases any distinct points can be interpolated; points a few ulps
+    apart were declared infeasible ("a Farkas certificate was found")."""
+    X = np.array(X)
+    y = np.arange(len(X), dtype=float)
+    sol = solve(X, y, loss="interpolate")
+    assert sol.certified
+    assert np.isfinite(sol.objective)

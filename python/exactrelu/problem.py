@@ -132,20 +132,51 @@ def _pow2_exponent(values, spread):
     return max(min(target, MAX_SCALED_EXPONENT - e_max), -1021 - e_min)
 
 
+#: A column (or y) is shifted when its spread is below this fraction of its magnitude.
+SHIFT_BELOW_SPREAD = 2.0**-8
+
+
+def _exact_shift(v):
+    """A shift m with ``v - m`` exact for every entry, for values whose spread is tiny
+    against their magnitude (all of one sign, within a factor 2 of m: Sterbenz's
+    lemma); 0 otherwise."""
+    if v.size < 2:
+        return 0.0
+    lo, hi = float(v.min()), float(v.max())
+    if lo > 0 and hi - lo <= SHIFT_BELOW_SPREAD * hi:
+        return lo
+    if hi < 0 and hi - lo <= SHIFT_BELOW_SPREAD * -lo:
+        return hi
+    return 0.0
+
+
+def _spread(v):
+    """Largest range of a column (the magnitude for a single row or when it overflows)."""
+    mag = float(np.abs(v).max(initial=0.0))
+    if v.shape[0] < 2:
+        return mag
+    r = float(np.max(v.max(axis=0) - v.min(axis=0)))
+    return r if np.isfinite(r) else mag
+
+
 @dataclass(frozen=True)
 class Scaling:
-    """Exact power-of-two scaling of a problem: ``X' = sx X``, ``y' = sy y``.
+    """An exact change of units: ``X' = sx (X - mx)``, ``y' = sy (y - my)``.
 
-    The programs are built and solved for the scaled problem, whose data has entries
-    of order 1, and the answer is mapped back exactly (docs/design.md section 4).
-    A network ``f`` of the original problem corresponds to ``f'(x') = sy f(x' / sx)``
-    (neurons ``(sy a, w / sx, b)``), whose penalty is ``sy / sx`` times as large, so
-    with ``beta' = beta * sx * sy`` (squared loss) or ``beta * sx`` (absolute, hinge)
-    the scaled objective is ``factor`` times the original one.
+    ``sx`` and ``sy`` are powers of two and the shifts ``mx`` (with neuron biases
+    only) and ``my`` are applied only where the subtraction is exact, so the scaled
+    problem is exactly equivalent: the programs are built and solved for data whose
+    spread is of order 1, and the answer is mapped back (docs/design.md section 4).
+    A network ``f`` corresponds to ``f'(x') = sy (f(x' / sx + mx) - my)``, with
+    neurons ``(sy a, w / sx, b + w . mx)``, whose penalty is ``sy / sx`` times as
+    large; with ``beta' = beta * sx * sy`` (squared loss) or ``beta * sx`` (absolute,
+    hinge) the scaled objective is :meth:`objective_factor` times the original one.
     """
 
     sx: float = 1.0
     sy: float = 1.0
+    mx: np.ndarray = None
+    my: float = 0.0
 
     @classmethod
     def for_problem(cls, prob):
@@ -154,19 +185,23 @@ class Scaling:
         without, the magnitude counts) and the range of y (a shift is absorbed by the
         output bias). Hinge labels stay +-1."""
         X, y = prob.X, prob.y
-        if prob.bias and X.shape[0] > 1:
-            x_spread = float(np.max(X.max(axis=0) - X.min(axis=0)))
-        else:
-            x_spread = float(np.abs(X).max(initial=0.0))
-        sx = 2.0 ** _pow2_exponent(X, x_spread)
+        mx = None
+        if prob.bias:
+            mx = np.array([_exact_shift(X[:, j]) for j in range(X.shape[1])])
+            if not np.any(mx):
+                mx = None
+            else:
+                X = X - mx
+        sx = 2.0 ** _pow2_exponent(X, _spread(X) if prob.bias else float(np.abs(X).max()))
         if prob.loss == "hinge":
-            return cls(sx, 1.0)
-        y_spread = float(y.max() - y.min()) if y.size > 1 else float(np.abs(y).max(initial=0.0))
-        return cls(sx, 2.0 ** _pow2_exponent(y, y_spread))
+            return cls(sx, 1.0, mx, 0.0)
+        my = _exact_shift(y)
+        y = y - my
+        return cls(sx, 2.0 ** _pow2_exponent(y, _spread(y)), mx, my)
 
     @property
     def identity(self):
-        return self.sx == 1.0 and self.sy == 1.0
+        return self.sx == 1.0 and self.sy == 1.0 and self.mx is None and self.my == 0.0
 
     def beta_factor(self, loss):
         """``beta' / beta``."""
@@ -188,26 +223,39 @@ class Scaling:
         """The scaled problem."""
         if self.identity:
             return prob
-        return Problem(prob.X * self.sx, prob.y * self.sy, prob.loss,
+        X = prob.X if self.mx is None else prob.X - self.mx
+        return Problem(X * self.sx, (prob.y - self.my) * self.sy, prob.loss,
                        prob.beta * self.beta_factor(prob.loss), prob.bias, prob.skip,
                        prob.threads)
+
+    def _offsets(self, W, s):
+        """``(W . mx, s . mx)``: what the shift of X adds to the biases and to c."""
+        if self.mx is None:
+            return 0.0, 0.0
+        return W @ self.mx, (0.0 if s is None else float(s @ self.mx))
 
     def network_back(self, net):
         """The original problem's network from the scaled problem's one."""
         if self.identity:
             return net
+        W = net.W * self.sx
         s = None if net.s is None else net.s * (self.sx / self.sy)
-        return type(net)(net.W * self.sx, net.b, net.a / self.sy, net.c / self.sy, s).balanced()
+        wm, sm = self._offsets(W, s)
+        return type(net)(W, net.b - wm, net.a / self.sy, net.c / self.sy - sm + self.my,
+                         s).balanced()
 
     def network_to(self, net):
         """The scaled problem's network from the original problem's one."""
         if self.identity:
             return net
+        wm, sm = self._offsets(net.W, net.s)
         s = None if net.s is None else net.s * (self.sy / self.sx)
-        return type(net)(net.W / self.sx, net.b, net.a * self.sy, net.c * self.sy, s)
+        return type(net)(net.W / self.sx, net.b + wm, net.a * self.sy,
+                         (net.c + sm - self.my) * self.sy, s)
 
     def multipliers_back(self, lam, loss):
-        """The original problem's dual multipliers from the scaled problem's ones."""
+        """The original problem's dual multipliers from the scaled problem's ones
+        (shifts do not change them: ``1 . lam = 0``)."""
         if lam is None or self.identity:
             return lam
         if loss == "squared":
