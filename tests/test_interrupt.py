@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("call", [
-    "count_cells(X, threads=2)",
+    "count_cells(X, threads=2, max_rays=2**60)",
     "enumerate_cells(X, threads=1, witnesses=False, memory_limit=2**52)",
     "enumerate_rays(X, threads=2, memory_limit=2**52)",
 ])

@@ -212,3 +212,33 @@ def test_distinct_points_are_never_declared_uninterpolable(X):
     sol = solve(X, y, loss="interpolate")
     assert sol.certified
     assert np.isfinite(sol.objective)
+
+
+# ------------------------------------------------------ refusal instead of hours
+def test_every_entry_point_refuses_huge_arrangements():
+    """5000 x 8 data: certify, beta_max, count_cells and count_rays ran for minutes;
+    each now estimates its work and refuses with SizeError naming the limit."""
+    from exactrelu.errors import SizeError
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 8))
+    y = X[:, 0]
+    net = ReLUNetwork(np.zeros((0, 8)), [], [], 0.0)
+    calls = [lambda: exactrelu.count_cells(X), lambda: exactrelu.count_rays(X),
+             lambda: exactrelu.beta_max(X, y), lambda: exactrelu.certify(net, X, y),
+             lambda: exactrelu.beta_max(X, np.sign(y), loss="hinge")]
+    for call in calls:
+        with pytest.raises(SizeError, match="max_rays") as info:
+            call()
+        assert info.value.estimate > info.value.limit
+
+
+def test_cover_count_is_exact_and_fast_for_huge_arguments():
+    from math import comb
+
+    for n in range(0, 30):
+        for r in range(0, 32):
+            expected = 1 if n == 0 or r == 0 else 2 * sum(comb(n - 1, k) for k in range(r))
+            assert exactrelu.cover_count(n, r) == expected
+    assert exactrelu.cover_count(10**5, 10**5) == 2**(10**5)
+    assert exactrelu.cover_count(10**4, 3) == 2 * (1 + (10**4 - 1) + comb(10**4 - 1, 2))

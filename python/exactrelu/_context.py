@@ -11,15 +11,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ._validation import MAX_LIMIT, check_int, check_number
-from .errors import SizeError, TimeLimitError
+from ._validation import check_number
+from .errors import TimeLimitError
 
-__all__ = ["Deadline", "SolveContext", "size_limit", "refuse_if_too_large", "COUNT_FIRST_LIMIT"]
-
-#: Above this bound (Cover's, on rays or cells) a size refusal is issued from the bound
-#: alone, without the exact count (which would itself take minutes or more).
-COUNT_FIRST_LIMIT = 50_000_000
-
+__all__ = ["Deadline", "SolveContext"]
 
 class Deadline:
     """A wall-clock budget; :meth:`remaining` raises TimeLimitError once it is spent."""
@@ -40,30 +35,6 @@ class Deadline:
             raise TimeLimitError(f"time_limit={self.limit} s reached while {what}",
                                  status="time_limit")
         return r
-
-
-def size_limit(value, default, name):
-    """A user's size limit (a positive int) or ``default`` when ``None``."""
-    if value is None:
-        return default
-    return check_int(value, name, low=1, high=MAX_LIMIT)
-
-
-def refuse_if_too_large(bound, count, per_item, limit, message, what):
-    """Raise SizeError when ``size * per_item > limit``.
-
-    ``size`` is the (cheap) upper ``bound``; when that is over the limit the exact
-    ``count()`` decides, unless the bound is absurd (over :data:`COUNT_FIRST_LIMIT`:
-    the count itself would take minutes). ``message(size)`` words the refusal.
-    """
-    est = bound
-    if est * per_item > limit:
-        if est <= COUNT_FIRST_LIMIT:
-            est = count()
-        if est * per_item > limit:
-            raise SizeError(message(est), estimate=int(est * per_item), limit=int(limit),
-                            what=what)
-    return est
 
 
 @dataclass

@@ -29,6 +29,7 @@ from ._validation import (
     resolve_threads,
 )
 from .errors import InputError, SizeError
+from .limits import COUNT_MAX_RAYS, DEFAULT_MEMORY_LIMIT, size_limit
 
 __all__ = [
     "Cells",
@@ -42,9 +43,6 @@ __all__ = [
     "arrangement_info",
     "DEFAULT_MEMORY_LIMIT",
 ]
-
-#: Default memory budget (bytes) for enumerations: refuse larger outputs up front.
-DEFAULT_MEMORY_LIMIT = 4 * 1024**3
 
 
 def cover_count(n, rank):
@@ -63,7 +61,14 @@ def cover_count(n, rank):
     rank = _nonneg_int(rank, "rank")
     if n == 0 or rank == 0:
         return 1
-    return 2 * sum(comb(n - 1, k) for k in range(rank))
+    if rank >= n:
+        return 2**n
+    # the binomials by their ratio: one small multiplication and division each
+    term, total = 1, 1
+    for k in range(rank - 1):
+        term = term * (n - 1 - k) // (k + 1)
+        total += term
+    return 2 * total
 
 
 def _nonneg_int(v, name):
@@ -248,8 +253,25 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
     return Cells(packed, wit, A.shape[0], wit_lo)
 
 
-def count_cells(X, *, bias=True, threads=None):
+def _check_count_size(A, limit):
+    """Counting walks every ray of the arrangement: refuse when Cover's bound on them
+    exceeds ``max_rays`` (default :data:`~exactrelu.limits.COUNT_MAX_RAYS`)."""
+    limit = size_limit(limit, COUNT_MAX_RAYS, "max_rays")
+    bound = _info_from_lifted(A).rays_bound
+    if bound > limit:
+        raise SizeError(
+            f"counting walks every ray of the arrangement; this one may have up to "
+            f"{bound:,} rays (Cover's bound), more than max_rays={limit:,}; pass a larger "
+            f"max_rays to wait for it, or reduce the data",
+            estimate=int(bound), limit=int(limit), what="rays")
+
+
+def count_cells(X, *, bias=True, threads=None, max_rays=None):
     """The exact number of cells, without listing them (Zaslavsky's theorem).
+
+    The count walks the rays of the arrangement; it is refused with SizeError when
+    Cover's bound on them exceeds ``max_rays`` (default
+    :data:`~exactrelu.limits.COUNT_MAX_RAYS`).
 
     Examples
     --------
@@ -259,7 +281,9 @@ def count_cells(X, *, bias=True, threads=None):
     58
     """
     A, _ = _lifted(X, bias, None)
-    return int(_core.count_cells(A, resolve_threads(threads)))
+    threads = resolve_threads(threads)
+    _check_count_size(A, max_rays)
+    return int(_core.count_cells(A, threads))
 
 
 @dataclass(frozen=True)
@@ -329,8 +353,11 @@ def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threa
     return Rays(dirs, indptr, indices, A.shape[0])
 
 
-def count_rays(X, *, bias=True, extra_hyperplanes=None, threads=None):
+def count_rays(X, *, bias=True, extra_hyperplanes=None, threads=None, max_rays=None):
     """The exact number of rays (twice the number of 1-dimensional flats).
+
+    Refused with SizeError when Cover's bound on the rays exceeds ``max_rays``
+    (default :data:`~exactrelu.limits.COUNT_MAX_RAYS`).
 
     Examples
     --------
@@ -339,4 +366,6 @@ def count_rays(X, *, bias=True, extra_hyperplanes=None, threads=None):
     20
     """
     A, _ = _lifted(X, bias, extra_hyperplanes)
-    return int(_core.count_rays(A, resolve_threads(threads)))
+    threads = resolve_threads(threads)
+    _check_count_size(A, max_rays)
+    return int(_core.count_rays(A, threads))

@@ -21,7 +21,7 @@ from .columns import network_directions, relu_columns
 from .errors import CertificateError, InfeasibleError, InputError, NotSupportedError, ShapeError
 from .losses import best_scale, check_penalty, dual_box, dual_value
 from .network import ReLUNetwork
-from .pricing import ExactPricer, PoolThenExact
+from .pricing import ExactPricer, PoolThenExact, check_pricing_size
 from .problem import Scaling, make_problem
 from .programs import RayProgram, build_restricted
 
@@ -191,7 +191,7 @@ def zero_neuron_multiplier(prob):
     return rp.lam
 
 
-def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None):
+def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_rays=None):
     """The smallest beta at which the network without neurons is certified optimal
     (for the l1 path norm; exact for the squared loss).
 
@@ -201,7 +201,9 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None):
     neurons; tests should use ``beta <= beta_max / 2``. For absolute and hinge losses
     the multiplier of the neuron-free problem need not be unique and the value is an
     upper bound on that threshold. For the l2 (weight decay) penalty the threshold is
-    at most ``sqrt(d) * beta_max``.
+    at most ``sqrt(d) * beta_max``. Exact pricing of every ray is refused with
+    SizeError when the rays may exceed ``max_rays`` (default
+    :data:`~exactrelu.limits.PRICING_MAX_RAYS`).
 
     Examples
     --------
@@ -215,6 +217,7 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None):
     user = make_problem(X, y, loss, 1.0, bias, skip, threads)
     scaling = Scaling.for_problem(user)      # exact: the value is mapped back below
     prob = scaling.apply(user)
+    check_pricing_size(prob, max_rays, "beta_max")
     pricer = ExactPricer(prob)
     lam0 = zero_neuron_multiplier(prob)
     if prob.loss == "squared":
@@ -266,7 +269,7 @@ def _beta_max_lp(prob, lam0, price, max_rounds=500):
 
 
 def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
-            threads=None):
+            threads=None, max_rays=None):
     """A certified lower bound on the global optimum, and the gap of ``network``.
 
     The lower bound holds for every network with the same options, whatever
@@ -283,6 +286,10 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
     loss, beta, bias, skip : as in :func:`exactrelu.solve`
     penalty : {"l1"}
         Only the l1 path norm can be certified by ray pricing.
+    threads : int, optional
+    max_rays : int, optional
+        Refuse (SizeError) when the rays to price may exceed this (default
+        :data:`~exactrelu.limits.PRICING_MAX_RAYS`).
 
     Returns
     -------
@@ -318,6 +325,7 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         raise InputError("bias=False, but the network has nonzero neuron biases")
     if not user.skip and network.s is not None and np.any(network.s != 0):
         raise InputError("skip=False, but the network has a nonzero skip connection")
+    check_pricing_size(user, max_rays, "certify")
     upper = network.objective(user.X, user.y, loss=user.loss, beta=user.beta, penalty="l1")
     # bounds are computed for the data scaled by powers of two (exact), then mapped back
     scaling = Scaling.for_problem(user)

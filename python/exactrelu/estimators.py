@@ -23,16 +23,13 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn 
     ) from exc
 
 from .errors import InputError, NotSupportedError
+from .limits import ESTIMATOR_MAX_RAYS
 from .losses import PENALTIES
 from .methods import METHODS
 from .solver import solve
 
 __all__ = ["ExactReLURegressor", "ExactReLUClassifier"]
 
-#: Default size limit of the estimators (rays priced per round, or matrix entries
-#: for method="full"): beyond it ``fit`` raises SizeError at once instead of running
-#: for minutes; pass a larger ``max_rays`` to go further.
-ESTIMATOR_MAX_RAYS = 5_000_000
 
 
 _NO_Y = object()

@@ -28,6 +28,8 @@ import numpy as np
 from . import _core
 from .arrangement import arrangement_info
 from .columns import relu_columns
+from .errors import SizeError
+from .limits import PRICING_MAX_RAYS, size_limit
 
 __all__ = [
     "ExactPricer",
@@ -37,6 +39,7 @@ __all__ = [
     "Priced",
     "POOL_WORK",
     "pool_pays_off",
+    "check_pricing_size",
 ]
 
 #: Exact pricing passes are preceded by the pool when ``rays * n`` (the work of one
@@ -46,11 +49,31 @@ POOL_WORK = 2_000_000_000
 _POOL_BLOCK_ENTRIES = 4_000_000
 
 
+def refined_rays_bound(prob):
+    """Cover's bound on the rays of the refined arrangement (data and coordinate
+    hyperplanes): the work of one exact pricing pass."""
+    return arrangement_info(prob.X, bias=prob.bias,
+                            extra_hyperplanes=prob.coordinate_hyperplanes).rays_bound
+
+
+def check_pricing_size(prob, max_rays, who):
+    """Refuse (SizeError) exact pricing whose rays may exceed ``max_rays`` (default
+    :data:`~exactrelu.limits.PRICING_MAX_RAYS`); returns the bound."""
+    limit = size_limit(max_rays, PRICING_MAX_RAYS, "max_rays")
+    bound = refined_rays_bound(prob)
+    if bound > limit:
+        raise SizeError(
+            f"{who} prices every ray of the refined arrangement; this one may have up to "
+            f"{bound:,} rays (limit max_rays={limit:,}); pass a larger max_rays to wait "
+            f"for it, or reduce the data",
+            estimate=int(bound), limit=int(limit), what="rays")
+    return bound
+
+
 def pool_pays_off(prob, rays_bound=None):
     """True when an exact pass costs more than :data:`POOL_WORK` (see there)."""
     if rays_bound is None:
-        rays_bound = arrangement_info(prob.X, bias=prob.bias,
-                                      extra_hyperplanes=prob.coordinate_hyperplanes).rays_bound
+        rays_bound = refined_rays_bound(prob)
     return rays_bound * prob.n > POOL_WORK
 
 

@@ -12,20 +12,21 @@ from __future__ import annotations
 import numpy as np
 
 from .._cone import solve_clarabel
-from .._context import refuse_if_too_large, size_limit
 from ..arrangement import arrangement_info, count_cells, enumerate_cells
 from ..columns import relu_columns, weight_norms
 from ..errors import InfeasibleError, InputError
+from ..limits import (
+    CELLS_L2_MAX_ENTRIES,
+    CELLS_MAX_ENTRIES,
+    refuse_if_too_large,
+    size_limit,
+)
 from ..pricing import ExactPricer
 from ..programs import RayProgram, cell_program_cvxpy, cell_program_highs
 from .base import MethodResult
 
-__all__ = ["solve_cells_l1", "solve_cells_l2", "sparse_refit", "tame_biases",
-           "CELLS_MAX_ENTRIES", "CELLS_L2_MAX_ENTRIES"]
+__all__ = ["solve_cells_l1", "solve_cells_l2", "sparse_refit", "tame_biases"]
 
-#: Default limits on ``n * cells`` (rows of the cell program; ``max_cells`` overrides).
-CELLS_MAX_ENTRIES = 20_000_000
-CELLS_L2_MAX_ENTRIES = 4_000_000
 #: A neuron of the cell solution whose weight norm is below this fraction of the
 #: largest is dropped by the refit (its output is carried by the fit targets).
 _TINY_NEURON_RTOL = 1e-12

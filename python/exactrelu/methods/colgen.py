@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._context import size_limit
-from ..arrangement import arrangement_info
 from ..certificate import zero_neuron_multiplier
-from ..errors import SizeError
-from ..pricing import ExactPricer, PoolThenExact
+from ..pricing import ExactPricer, PoolThenExact, check_pricing_size
 from ..programs import RayProgram
 from .base import MethodResult, add_priced, find_feasible_columns
 
-__all__ = ["solve_colgen", "interpolating_start", "COLGEN_MAX_RAYS", "PRICE_RTOL"]
+__all__ = ["solve_colgen", "interpolating_start", "PRICE_RTOL"]
 
-#: Default limit on the rays priced per exact pass (``max_rays`` overrides).
-COLGEN_MAX_RAYS = 2_000_000_000
 #: Column generation stops when ``max |lam . phi| <= beta * (1 + PRICE_RTOL)``.
 PRICE_RTOL = 1e-9
 #: An LP restricted program is pruned of inactive columns only beyond this many
@@ -29,15 +24,9 @@ LP_DROP_FACTOR = 20
 
 
 def solve_colgen(prob, ctx, k_add=None):
-    limit = size_limit(ctx.max_rays, COLGEN_MAX_RAYS, "max_rays")
-    info = arrangement_info(prob.X, bias=prob.bias, extra_hyperplanes=prob.coordinate_hyperplanes)
-    if info.rays_bound > limit:
-        raise SizeError(
-            f"method='colgen' prices every ray of the refined arrangement each round; "
-            f"this one may have up to {info.rays_bound:,} rays (limit {limit:,})",
-            estimate=int(info.rays_bound), limit=int(limit), what="rays")
+    rays_bound = check_pricing_size(prob, ctx.max_rays, "method='colgen'")
     exact = ExactPricer(prob)
-    strategy = PoolThenExact.for_problem(prob, exact, info.rays_bound)
+    strategy = PoolThenExact.for_problem(prob, exact, rays_bound)
     n = prob.n
     if k_add is None:
         k_add = int(np.clip(n // 4, 10, 100))

@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-from .._context import refuse_if_too_large, size_limit
 from ..arrangement import arrangement_info, count_rays
 from ..columns import refined_ray_columns
+from ..limits import FULL_MAX_ENTRIES, refuse_if_too_large, size_limit
 from ..pricing import MatrixPricer
 from ..programs import RayProgram
 from .base import MethodResult, find_feasible_columns
 
-__all__ = ["solve_full", "FULL_MAX_ENTRIES"]
+__all__ = ["solve_full"]
 
-#: Default limit on ``n * columns`` of the dense ray matrix (``max_rays`` overrides).
-FULL_MAX_ENTRIES = 40_000_000
 
 
 def solve_full(prob, ctx):

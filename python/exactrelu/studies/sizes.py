@@ -42,6 +42,7 @@ import numpy as np
 
 from .._format import fmt_int
 from .._progress import Progress
+from .._validation import MAX_LIMIT
 from ..arrangement import arrangement_info, count_cells, count_rays, enumerate_cells
 from ..datasets import (
     REAL_FORMS,
@@ -150,7 +151,8 @@ class _Measurement:
             return
         row = self.row
         t0 = time.perf_counter()
-        row.cells = count_cells(self.ds.X, bias=self.bias)
+        # the study's own cost model decides what to count (not the default size limit)
+        row.cells = count_cells(self.ds.X, bias=self.bias, max_rays=MAX_LIMIT)
         row.count_seconds = time.perf_counter() - t0
         self.model.observe("count", u, row.count_seconds)
         row.ratio = row.cells / row.cover
@@ -162,7 +164,7 @@ class _Measurement:
             self.notes.append(f"rays not counted (~{pred:.0f} s)")
             return
         t0 = time.perf_counter()
-        self.row.rays = count_rays(self.ds.X, bias=self.bias)
+        self.row.rays = count_rays(self.ds.X, bias=self.bias, max_rays=MAX_LIMIT)
         self.model.observe("rays", u, time.perf_counter() - t0)
 
     def enumerate(self, memory_limit, threads):

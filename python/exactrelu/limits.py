@@ -1,0 +1,70 @@
+"""Size limits: one set of named constants, and the refusal that applies them.
+
+Every entry point that can run long estimates its work first (Cover's bound on the
+cells or rays of the arrangement, cheap to compute) and refuses with
+:class:`~exactrelu.errors.SizeError` (the estimate, the limit and what to change)
+instead of running for hours. Each limit can be raised per call (``max_rays=``,
+``max_cells=``, ``memory_limit=``). The defaults were chosen so that work at the
+limit takes at most minutes on a 2-core machine (docs/design.md section 8).
+"""
+
+from __future__ import annotations
+
+from ._validation import MAX_LIMIT, check_int
+from .errors import SizeError
+
+__all__ = [
+    "FULL_MAX_ENTRIES",
+    "PRICING_MAX_RAYS",
+    "COUNT_MAX_RAYS",
+    "CELLS_MAX_ENTRIES",
+    "CELLS_L2_MAX_ENTRIES",
+    "ESTIMATOR_MAX_RAYS",
+    "DEFAULT_MEMORY_LIMIT",
+    "COUNT_FIRST_LIMIT",
+    "size_limit",
+    "refuse_if_too_large",
+]
+
+#: ``method="full"``: entries ``n * columns`` of the dense matrix of all rays.
+FULL_MAX_ENTRIES = 40_000_000
+#: Exact pricing (``method="colgen"``, ``certify``, ``beta_max``): rays per pass.
+PRICING_MAX_RAYS = 2_000_000_000
+#: ``count_cells`` / ``count_rays``: rays of the arrangement the count walks.
+COUNT_MAX_RAYS = 500_000_000
+#: ``method="cells"``: constraint rows ``n * cells`` of the cell program.
+CELLS_MAX_ENTRIES = 20_000_000
+#: The same for the weight-decay (l2) cone program.
+CELLS_L2_MAX_ENTRIES = 4_000_000
+#: The estimators' default ``max_rays`` (smaller than solve's: ``fit`` inside a
+#: cross-validation loop should refuse rather than take minutes).
+ESTIMATOR_MAX_RAYS = 5_000_000
+#: Bytes that listing cells or rays may take.
+DEFAULT_MEMORY_LIMIT = 4 * 1024**3
+#: Above this bound a size refusal is issued from the bound alone, without the exact
+#: count (which would itself take minutes or more).
+COUNT_FIRST_LIMIT = 50_000_000
+
+
+def size_limit(value, default, name):
+    """A user's size limit (a positive int) or ``default`` when ``None``."""
+    if value is None:
+        return default
+    return check_int(value, name, low=1, high=MAX_LIMIT)
+
+
+def refuse_if_too_large(bound, count, per_item, limit, message, what):
+    """Raise SizeError when ``size * per_item > limit``.
+
+    ``size`` is the (cheap) upper ``bound``; when that is over the limit the exact
+    ``count()`` decides, unless the bound is absurd (over :data:`COUNT_FIRST_LIMIT`:
+    the count itself would take minutes). ``message(size)`` words the refusal.
+    """
+    est = bound
+    if est * per_item > limit:
+        if est <= COUNT_FIRST_LIMIT:
+            est = count()
+        if est * per_item > limit:
+            raise SizeError(message(est), estimate=int(est * per_item), limit=int(limit),
+                            what=what)
+    return est
