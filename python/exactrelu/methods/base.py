@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..columns import canonical_orientation
-from ..errors import InfeasibleError
+from ..errors import InfeasibleError, NumericalError
 
 __all__ = ["MethodResult", "add_priced", "find_feasible_columns"]
 
@@ -53,11 +53,44 @@ def add_priced(prob, rp, scores, dirs):
     return rp.add(dirs, np.sign(scores))
 
 
-def find_feasible_columns(prob, rp, price, ctx, k_add):
+#: A Farkas multiplier is accepted when its largest score over every ray is below
+#: this fraction of ``lam . y`` (per unit of the data's magnitude).
+FARKAS_RTOL = 1e-9
+
+
+def _refuse_interpolation(prob, lam, misfit, verify):
+    """Raise InfeasibleError only for a checked Farkas certificate, else NumericalError.
+
+    With neuron biases distinct inputs can always be interpolated (and equal inputs
+    with different targets were refused before): a failed phase 1 is then numerical.
+    Without biases ``lam`` must be orthogonal to the free terms and, by exact pricing
+    (``verify(lam) -> max_t |lam . phi_t|``), to every ray's column, with ``lam . y > 0``.
+    """
+    E = prob.equality_matrix()
+    lam = lam - E @ np.linalg.lstsq(E, lam, rcond=None)[0]
+    gain = float(lam @ prob.y)
+    scale = float(np.abs(lam).sum()) * max(float(np.abs(prob.A).max()), 1e-300)
+    if not prob.bias and gain > 0 and verify(lam) <= FARKAS_RTOL * gain / max(
+            float(np.abs(prob.y).max()), 1e-300) * scale:
+        rows = np.flatnonzero(np.abs(lam) > 1e-9 * max(np.abs(lam).max(), 1e-300)).tolist()
+        raise InfeasibleError(
+            "no network interpolates the data (a Farkas certificate was found and checked "
+            f"against every ray: the minimum total misfit is {misfit:.3g}); offending rows: "
+            f"{rows}", status="infeasible", rows=rows)
+    why = ("distinct inputs can always be interpolated with neuron biases" if prob.bias
+           else "no Farkas certificate of infeasibility was confirmed")
+    raise NumericalError(
+        f"interpolation failed numerically (the restricted program kept a misfit of "
+        f"{misfit:.3g}), although {why}; the data may be too ill-conditioned for double "
+        f"precision")
+
+
+def find_feasible_columns(prob, rp, price, ctx, k_add, verify):
     """Phase 1 of interpolation: grow columns until the misfit is 0, or prove infeasible.
 
     ``price(lam, k, thresh, force_exact=False)`` returns a
     :class:`~exactrelu.pricing.Priced`; ``None`` means ``rp`` holds every column.
+    ``verify(lam)`` is ``max_t |lam . phi_t|`` over every ray, by exact pricing.
     """
     tol = 1e-9 * max(1.0, float(np.abs(prob.y).max()))
     rounds = 0
@@ -78,11 +111,7 @@ def find_feasible_columns(prob, rp, price, ctx, k_add):
                 found = price(lam, k_add, eps, force_exact=True)
                 added = add_priced(prob, rp, *found.above(eps))
         if added == 0:
-            rows = np.flatnonzero(np.abs(lam) > 1e-9 * max(np.abs(lam).max(), 1e-300)).tolist()
-            raise InfeasibleError(
-                "no network interpolates the data (a Farkas certificate was found: the "
-                f"minimum total misfit is {misfit:.3g}); offending rows: {rows}",
-                status="infeasible", rows=rows)
+            _refuse_interpolation(prob, lam, misfit, verify)
         rounds += 1
     ctx.record(phase1_rounds=rounds)
     rp.to_phase2()

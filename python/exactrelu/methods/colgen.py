@@ -48,7 +48,7 @@ def solve_colgen(prob, ctx, k_add=None):
     found = price(zero_neuron_multiplier(prob), 2 * k_price, 0.0)
     add_priced(prob, rp, *found.above(0.0))
     if phase1:
-        find_feasible_columns(prob, rp, price, ctx, k_price)
+        find_feasible_columns(prob, rp, price, ctx, k_price, lambda lam: exact.max_abs(lam)[0])
     beta = prob.beta
     thresh = beta * (1.0 + PRICE_RTOL)
     rounds = 0

@@ -30,7 +30,8 @@ def solve_full(prob, ctx):
     phase1 = prob.loss == "interpolate"
     rp = RayProgram(prob, phase1=phase1, verbose=ctx.verbose)
     rp.add_both_signs(dirs, Phi=Phi, dedupe=False)
+    pricer = MatrixPricer(prob, dirs, Phi, prob.skip)
     if phase1:
-        find_feasible_columns(prob, rp, None, ctx, 0)
+        find_feasible_columns(prob, rp, None, ctx, 0, lambda lam: pricer.max_abs(lam)[0])
     rp.run(ctx.remaining("solving the full ray program"), what="the full ray program")
-    return MethodResult(rp, MatrixPricer(prob, dirs, Phi, prob.skip), [("program", rp.lam)])
+    return MethodResult(rp, pricer, [("program", rp.lam)])
