@@ -242,3 +242,9 @@ def test_cover_count_is_exact_and_fast_for_huge_arguments():
             assert exactrelu.cover_count(n, r) == expected
     assert exactrelu.cover_count(10**5, 10**5) == 2**(10**5)
     assert exactrelu.cover_count(10**4, 3) == 2 * (1 + (10**4 - 1) + comb(10**4 - 1, 2))
+
+
+def test_certify_names_an_overflowing_network():
+    net = ReLUNetwork([[1e200, 0.0], [0.0, 1e200]], [0.0, 0.0], [1e200, -1e200], 0.0)
+    with pytest.raises(InputError, match="network's outputs or path norm overflow"):
+        exactrelu.certify(net, XS, YS, beta=0.1)

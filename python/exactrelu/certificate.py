@@ -326,6 +326,14 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
     if not user.skip and network.s is not None and np.any(network.s != 0):
         raise InputError("skip=False, but the network has a nonzero skip connection")
     check_pricing_size(user, max_rays, "certify")
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite = (np.all(np.isfinite(network.predict(user.X)))
+                  and np.isfinite(network.penalty("l1")))
+    if not finite:
+        raise InputError(
+            "the network's outputs or path norm overflow float64 on this X (weights up to "
+            f"{max(np.abs(network.W).max(initial=0), np.abs(network.a).max(initial=0)):.3g}); "
+            "rescale the network (e.g. network.balanced()) or the data")
     upper = network.objective(user.X, user.y, loss=user.loss, beta=user.beta, penalty="l1")
     # bounds are computed for the data scaled by powers of two (exact), then mapped back
     scaling = Scaling.for_problem(user)
