@@ -45,3 +45,39 @@ def test_ctrl_c_interrupts_the_core(call):
     assert proc.returncode == 0, (out, err)
     assert "interrupted" in out
     assert out.strip().splitlines()[-1] == "8"
+
+
+SOLVE_SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np, exactrelu
+    X = np.random.default_rng(0).uniform(-1, 1, (70, 2))   # the l2 cell program: minutes
+    y = np.sin(3 * X[:, 0]) + X[:, 1]
+    exactrelu.solve(X[:5], y[:5], beta=0.05, penalty="l2")   # start the solver process
+    print("ready", flush=True)
+    try:
+        exactrelu.solve(X, y, beta=0.05, penalty="l2")
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        print(exactrelu.solve(X[:5], y[:5], beta=0.05, penalty="l2").certified, flush=True)
+        sys.exit(0)
+    sys.exit(3)
+""")
+
+
+def test_ctrl_c_interrupts_the_cone_solve():
+    """Clarabel cannot be interrupted in-process: the cone program runs in a child
+    that Ctrl-C stops, and the caller gets KeyboardInterrupt."""
+    proc = subprocess.Popen([sys.executable, "-c", SOLVE_SCRIPT],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        import time
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, (out, err)
+    assert "interrupted" in out
+    assert out.strip().splitlines()[-1] == "True"

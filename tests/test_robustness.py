@@ -248,3 +248,15 @@ def test_certify_names_an_overflowing_network():
     net = ReLUNetwork([[1e200, 0.0], [0.0, 1e200]], [0.0, 0.0], [1e200, -1e200], 0.0)
     with pytest.raises(InputError, match="network's outputs or path norm overflow"):
         exactrelu.certify(net, XS, YS, beta=0.1)
+
+
+def test_time_limit_covers_the_cone_program():
+    """The l2 cell program is built and solved in a child process stopped at the
+    deadline (it used to run 3x past its time limit)."""
+    from exactrelu.errors import TimeLimitError
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (70, 2))
+    y = np.sin(3 * X[:, 0]) + X[:, 1]
+    with pytest.raises(TimeLimitError):
+        solve(X, y, beta=0.05, penalty="l2", time_limit=1.0)

@@ -3,13 +3,23 @@
 Clarabel's defaults give 1e-8 relative accuracy; certified l2 results need the
 tight tolerances below. Every status other than solved raises a named error of
 :mod:`exactrelu.errors` (docs/design.md section 5).
+
+Neither cvxpy's compilation nor Clarabel's solve can be interrupted from Python,
+so :func:`solve_in_child` builds and solves the program in a child process that the
+caller stops at the deadline or on Ctrl-C.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import time
+
 from .errors import InfeasibleError, SolverError, TimeLimitError, UnboundedError
 
-__all__ = ["solve_clarabel", "CLARABEL_OPTIONS", "STATUS_MAP"]
+__all__ = ["solve_clarabel", "solve_in_child", "CLARABEL_OPTIONS", "STATUS_MAP"]
+
+#: How often (seconds) the parent checks the deadline and Ctrl-C while the child works.
+_POLL_SECONDS = 0.05
 
 #: Tolerances for certified cone programs.
 CLARABEL_OPTIONS = dict(tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10,
@@ -52,3 +62,61 @@ def solve_clarabel(problem, time_limit=None, verbose=False):
         raise exc(_MESSAGES[exc].format(status=status), status=status)
     problem.unpack_results(raw, chain, inv)
     return float(problem.value), float(raw.obj_val - raw.obj_val_dual)
+
+
+def _child(conn, build, args, kwargs, time_limit, verbose):
+    try:
+        problem, extract, sizes = build(*args, **kwargs)
+        value, gap = solve_clarabel(problem, time_limit, verbose)
+        conn.send(("ok", (value, gap, extract(), sizes)))
+    except BaseException as exc:  # sent to the parent, which raises it
+        conn.send(("error", exc))
+    finally:
+        conn.close()
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        # the server imports the solver stack once; each solve forks from it
+        ctx.set_forkserver_preload(["exactrelu.programs.cell", "cvxpy", "clarabel"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def solve_in_child(build, args, kwargs=None, time_limit=None, verbose=False):
+    """``build(*args, **kwargs) -> (problem, extract, sizes)``, solved by Clarabel in a
+    child process; returns ``(value, gap, extract(), sizes)``.
+
+    The child is stopped when ``time_limit`` seconds have passed (TimeLimitError) or
+    on Ctrl-C (KeyboardInterrupt, re-raised), within :data:`_POLL_SECONDS`.
+    """
+    ctx = _context()
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(send, build, args, kwargs or {}, time_limit,
+                                            verbose), daemon=True)
+    start = time.perf_counter()
+    proc.start()
+    send.close()
+    try:
+        while not recv.poll(_POLL_SECONDS):
+            if not proc.is_alive() and not recv.poll(0):
+                raise SolverError(f"the cone solver's process ended without an answer "
+                                  f"(exit code {proc.exitcode})", status="crashed")
+            if time_limit is not None and time.perf_counter() - start > time_limit:
+                raise TimeLimitError(f"the time limit ({time_limit:.3g} s left) was reached "
+                                     "while building or solving the cone program",
+                                     status="time_limit")
+        status, payload = recv.recv()
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(2)
+            if proc.is_alive():  # pragma: no cover - a child that ignores SIGTERM
+                proc.kill()
+        proc.join()
+        recv.close()
+    if status == "error":
+        raise payload
+    return payload

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._cone import solve_clarabel
+from .._cone import solve_in_child
 from ..arrangement import arrangement_info, count_cells, enumerate_cells
 from ..columns import relu_columns, weight_norms
 from ..errors import InfeasibleError, InputError
@@ -70,19 +70,20 @@ def solve_cells_l1(prob, ctx, patterns=None):
             # HiGHS' active-set QP solver stalls on cell programs beyond a few hundred
             # cells (measured: iteration limit at n = 20, d = 2), so the squared-loss cell
             # program goes to Clarabel; its multiplier is the residual (added in solve)
-            problem, extract, sizes = cell_program_cvxpy(prob, pats, penalty="l1")
+            value, _, solution, sizes = solve_in_child(
+                cell_program_cvxpy, (prob, pats), {"penalty": "l1"},
+                ctx.remaining("building the cone program"), ctx.verbose)
             ctx.record(**sizes)
-            value, _ = solve_clarabel(problem, ctx.remaining("building the cone program"),
-                                      ctx.verbose)
             cands = []
         else:
             hp, extract, sizes = cell_program_highs(prob, pats, verbose=ctx.verbose)
             ctx.record(**sizes)
             hp.run(ctx.remaining("solving the cell program"), what="the cell program")
             value = hp.objective
+            solution = extract()
             cands = [("cells", hp.duals[:prob.n])]
     ctx.record(cell_objective=value)
-    rp = sparse_refit(prob, *extract(), "l1", ctx)
+    rp = sparse_refit(prob, *solution, "l1", ctx)
     return MethodResult(rp, ExactPricer(prob), cands, complete, program_objective=value)
 
 
@@ -90,12 +91,12 @@ def solve_cells_l2(prob, ctx, patterns=None):
     with ctx.timed("arrangement"):
         pats, complete = _patterns(prob, ctx, patterns, True)
     with ctx.timed("cell_solver"):
-        problem, extract, sizes = cell_program_cvxpy(prob, pats, penalty="l2")
+        value, gap, solution, sizes = solve_in_child(
+            cell_program_cvxpy, (prob, pats), {"penalty": "l2"},
+            ctx.remaining("building the cone program"), ctx.verbose)
         ctx.record(**sizes)
-        value, gap = solve_clarabel(problem, ctx.remaining("building the cone program"),
-                                    ctx.verbose)
     ctx.record(cell_objective=value)
-    rp = sparse_refit(prob, *extract(), "l2", ctx)
+    rp = sparse_refit(prob, *solution, "l2", ctx)
     return MethodResult(rp, None, [], complete, lower_bound=value - max(gap, 0.0),
                         program_objective=value)
 
