@@ -260,3 +260,61 @@ def test_time_limit_covers_the_cone_program():
     y = np.sin(3 * X[:, 0]) + X[:, 1]
     with pytest.raises(TimeLimitError):
         solve(X, y, beta=0.05, penalty="l2", time_limit=1.0)
+
+
+# ------------------------------------------------------ extreme magnitudes
+def test_rows_spanning_more_than_the_double_range():
+    """Entries 1e-170 and 1e170 in one row: the count was 2 and the rank 1 (exact: 4, 2)."""
+    X = np.array([[1e-170, 1e170], [2e-170, 1e170]])
+    assert exactrelu.count_cells(X) == 4
+    assert exactrelu.arrangement_info(X).rank == 2
+    assert exactrelu.count_rays(X) == 4
+    cells = exactrelu.enumerate_cells(X)
+    assert len(cells) == 4
+    from reference import check_cells, lift
+    assert check_cells(lift(X, True), cells.patterns, cells.witnesses,
+                       witnesses_lo=cells.witnesses_lo) == []
+
+
+def test_subnormal_opposite_rows():
+    """``[[-5e-324], [5e-324]]`` without bias: witnesses contradicted their patterns."""
+    X = np.array([[-5e-324], [5e-324]])
+    cells = exactrelu.enumerate_cells(X, bias=False)
+    assert sorted(map(tuple, cells.patterns.tolist())) == [(False, True), (True, False)]
+    from reference import check_cells
+    assert check_cells(X, cells.patterns, cells.witnesses) == []
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 2.0**-1070, 1e300])
+def test_ray_directions_are_finite_unit_vectors(scale):
+    X = np.array([[1.0, 2.0], [3.0, -1.0], [1.0, 1.0], [-2.0, 0.5]]) * scale
+    ref = exactrelu.enumerate_rays(X / scale)
+    for bias in (True, False):
+        rays = exactrelu.enumerate_rays(X, bias=bias)
+        d = rays.directions
+        assert np.all(np.isfinite(d))
+        assert np.allclose(np.linalg.norm(d, axis=1), 1.0)
+        A = X if not bias else np.hstack([X, np.ones((len(X), 1))])
+        from reference import check_rays
+        assert check_rays(A, d, rays.indptr, rays.indices) == []
+    assert len(exactrelu.enumerate_rays(X)) == len(ref)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_counts_and_cells_exact_under_power_of_two_scaling(seed):
+    """Scaling rows and columns by powers of two (exact) changes no cell and no ray,
+    over the whole exponent range, against the exact reference."""
+    from reference import check_cells, lift, reference_cells
+
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-3, 4, size=(7, 2)).astype(float)    # degenerate: a small grid
+    A = lift(X, True)
+    ref = reference_cells(A, whitney_max=-1)
+    for _ in range(4):
+        kc = rng.integers(-500, 500, size=3)
+        kr = rng.integers(-500, 500, size=7)
+        As = np.ldexp(np.ldexp(A, kc[None, :]), kr[:, None])
+        cells = exactrelu.enumerate_cells(As, bias=False)
+        assert exactrelu.count_cells(As, bias=False) == len(ref) == len(cells)
+        assert check_cells(As, cells.patterns, cells.witnesses, ref, cells.witnesses_lo) == []
+        assert exactrelu.count_rays(As, bias=False) == exactrelu.count_rays(A, bias=False)
