@@ -318,3 +318,19 @@ def test_counts_and_cells_exact_under_power_of_two_scaling(seed):
         assert exactrelu.count_cells(As, bias=False) == len(ref) == len(cells)
         assert check_cells(As, cells.patterns, cells.witnesses, ref, cells.witnesses_lo) == []
         assert exactrelu.count_rays(As, bias=False) == exactrelu.count_rays(A, bias=False)
+
+
+@pytest.mark.parametrize("method", ["full", "colgen"])
+def test_time_limit_covers_enumeration_and_pricing(method):
+    """``method="full"`` with time_limit=0.5 ran 6 s: the ray enumeration (C++) did not
+    look at the deadline. The deadline now interrupts the core like Ctrl-C does."""
+    from exactrelu.errors import TimeLimitError
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    with pytest.raises(TimeLimitError, match="time_limit"):
+        solve(X, X[:, 0] ** 2, beta=0.01, method=method, time_limit=0.2, max_rays=10**12)
+    # the process is healthy afterwards, and no timer is left behind
+    import signal
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert solve(X[:8], X[:8, 0], beta=0.01, time_limit=60).certified

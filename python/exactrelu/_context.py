@@ -7,6 +7,8 @@ and ``Solution.sizes``.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,8 +18,14 @@ from .errors import TimeLimitError
 
 __all__ = ["Deadline", "SolveContext"]
 
+class _Expired(BaseException):
+    """Raised by the deadline's timer signal (a BaseException: nothing catches it
+    on the way, the C++ core passes it through like KeyboardInterrupt)."""
+
+
 class Deadline:
-    """A wall-clock budget; :meth:`remaining` raises TimeLimitError once it is spent."""
+    """A wall-clock budget; :meth:`remaining` raises TimeLimitError once it is spent,
+    and :meth:`enforced` stops any work (the C++ core included) when it runs out."""
 
     def __init__(self, time_limit):
         if time_limit is None:
@@ -25,6 +33,33 @@ class Deadline:
         else:
             self.end = time.perf_counter() + check_number(time_limit, "time_limit (seconds)")
         self.limit = time_limit
+
+    @contextmanager
+    def enforced(self, what="solving"):
+        """Within the block, the deadline interrupts whatever runs (Python code, and the
+        C++ core, which polls for signals) with TimeLimitError. A timer signal does it
+        (POSIX, main thread); elsewhere only :meth:`remaining` checks the deadline."""
+        usable = (self.end is not None and hasattr(signal, "setitimer")
+                  and threading.current_thread() is threading.main_thread())
+        if not usable:
+            yield
+            return
+
+        def expire(signum, frame):
+            raise _Expired()
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, max(self.end - time.perf_counter(), 1e-3))
+            try:
+                yield
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except _Expired:
+            raise TimeLimitError(f"time_limit={self.limit} s reached while {what}",
+                                 status="time_limit") from None
+        finally:
+            signal.signal(signal.SIGALRM, previous)
 
     def remaining(self, what="solving"):
         """Seconds left (``None``: no limit); raises TimeLimitError when none are."""

@@ -260,7 +260,8 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     kappa = scaling.objective_factor(loss)
     ctx = SolveContext(Deadline(time_limit), verbose=verbose, max_rays=max_rays,
                        max_cells=max_cells, sizes={"n": prob.n, "d": prob.d})
-    res = run_method(method, penalty, prob, ctx, patterns)
+    with ctx.deadline.enforced(f"solving with method={method!r}"):
+        res = run_method(method, penalty, prob, ctx, patterns)
     rp = res.program
     program_objective = (rp.objective if res.program_objective is None
                          else res.program_objective) / kappa
