@@ -10,8 +10,6 @@
 namespace exactrelu {
 namespace {
 
-constexpr double kTwo52 = 4503599627370496.0;
-
 // Exact test: are rows p and q (length D) parallel (p = lambda q)? Returns the sign of
 // lambda, or 0 when not parallel.
 int parallel_sign(const double* p, const double* q, int D) {
