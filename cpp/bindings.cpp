@@ -1,7 +1,8 @@
 // pybind11 bindings of the private module exactrelu._core: glue only.
 //
 // Every entry point validates its arrays, releases the GIL for the work, polls for
-// Ctrl-C from the waiting thread, and maps C++ failures onto exactrelu.errors.
+// Ctrl-C from the waiting thread, and lets translate_exception map C++ failures onto
+// exactrelu.errors.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -34,6 +35,29 @@ void set_error(const char* cls, const std::string& msg) {
 [[noreturn]] void raise_error(const char* cls, const std::string& msg) {
     set_error(cls, msg);
     throw py::error_already_set();
+}
+
+// C++ failures -> exactrelu.errors (runs with the GIL held). A Python error already
+// set (KeyboardInterrupt, or whatever a signal handler raised) is left as it is.
+void translate_exception(std::exception_ptr p) {
+    try {
+        if (p) std::rethrow_exception(p);
+    } catch (const py::error_already_set&) {
+        throw;  // pybind11 restores it unchanged
+    } catch (const Cancelled& e) {
+        if (PyErr_Occurred()) return;  // the poll's KeyboardInterrupt (or handler's error)
+        set_error("ExactReLUError", std::string("computation cancelled: ") + e.what());
+    } catch (const SizeLimit& e) {
+        set_error("SizeError", e.what());
+    } catch (const NumericalFailure& e) {
+        set_error("NumericalError", e.what());
+    } catch (const std::bad_alloc&) {
+        set_error("SizeError", "out of memory during the enumeration");
+    } catch (const std::length_error& e) {  // a container asked for more than it can hold
+        set_error("SizeError", std::string("too large for the C++ core: ") + e.what());
+    } catch (const std::exception& e) {
+        set_error("ExactReLUError", std::string("internal error in the C++ core: ") + e.what());
+    }
 }
 
 struct Matrix {
@@ -72,22 +96,11 @@ struct PyRun {
     }
 };
 
-// Runs fn with the GIL released; translates failures.
+// Runs fn with the GIL released.
 template <class F>
-auto guarded(F&& fn) -> decltype(fn()) {
-    try {
-        py::gil_scoped_release release;
-        return fn();
-    } catch (const Cancelled& e) {
-        if (PyErr_Occurred()) throw py::error_already_set();
-        raise_error("ExactReLUError", std::string("computation cancelled: ") + e.what());
-    } catch (const SizeLimit& e) {
-        raise_error("SizeError", e.what());
-    } catch (const NumericalFailure& e) {
-        raise_error("NumericalError", e.what());
-    } catch (const std::bad_alloc&) {
-        raise_error("SizeError", "out of memory during the enumeration");
-    }
+auto nogil(F&& fn) -> decltype(fn()) {
+    py::gil_scoped_release release;
+    return fn();
 }
 
 py::object to_pyint(unsigned __int128 v) {
@@ -105,7 +118,7 @@ py::ssize_t ss(std::size_t v) { return static_cast<py::ssize_t>(v); }
 
 py::tuple analyze(const Arr& A) {
     Matrix M = check_matrix(A, "A");
-    Hyperplanes hp = guarded([&] { return preprocess(M.data, M.n, M.D); });
+    Hyperplanes hp = nogil([&] { return preprocess(M.data, M.n, M.D); });
     return py::make_tuple(hp.r, hp.m);
 }
 
@@ -113,7 +126,7 @@ py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool w
     Matrix M = check_matrix(A, "A");
     PyRun run(threads);
     Hyperplanes hp;
-    CellsResult cr = guarded([&] {
+    CellsResult cr = nogil([&] {
         hp = preprocess(M.data, M.n, M.D);
         return enumerate_cells_core(hp.matrix(), run.ctx, max_cells, witnesses);
     });
@@ -125,7 +138,7 @@ py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool w
     uint8_t* pk = packed.mutable_data();
     double* wt = witnesses ? wit.mutable_data() : nullptr;
     double* wl = has_lo ? wlo.mutable_data() : nullptr;
-    guarded([&] { cells_to_rows(hp, cr, pk, wt, wl); });
+    nogil([&] { cells_to_rows(hp, cr, pk, wt, wl); });
     if (has_lo) return py::make_tuple(packed, wit, wlo);
     return py::make_tuple(packed, wit, py::none());
 }
@@ -135,14 +148,14 @@ py::tuple enumerate_rays(const Arr& A, int threads, long long max_rays) {
     PyRun run(threads);
     Hyperplanes hp;
     long long max_lines = max_rays < 0 ? -1 : max_rays / 2;
-    RaysResult rr = guarded([&] {
+    RaysResult rr = nogil([&] {
         hp = preprocess(M.data, M.n, M.D);
         return enumerate_lines_core(hp.matrix(), run.ctx, max_lines);
     });
     py::array_t<double> dirs({ss(2 * rr.n_lines(hp.r)), ss(M.D)});
     double* d = dirs.mutable_data();
     std::vector<int64_t> indptr, indices;
-    guarded([&] { rays_to_data(hp, M.data, rr, d, indptr, indices); });
+    nogil([&] { rays_to_data(hp, M.data, rr, d, indptr, indices); });
     py::array_t<int64_t> ip(ss(indptr.size()), indptr.data());
     py::array_t<int64_t> ix(ss(indices.size()), indices.data());
     return py::make_tuple(dirs, ip, ix);
@@ -151,7 +164,7 @@ py::tuple enumerate_rays(const Arr& A, int threads, long long max_rays) {
 Counts count(const Arr& A, int threads, bool want_cells) {
     Matrix M = check_matrix(A, "A");
     PyRun run(threads);
-    return guarded([&] {
+    return nogil([&] {
         Hyperplanes hp = preprocess(M.data, M.n, M.D);
         return count_core(hp.matrix(), run.ctx, want_cells);
     });
@@ -183,7 +196,7 @@ py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool>
     for (int j = 0; j < M.D; ++j) pb.mask[j] = norm_mask.at(j);
     pb.top_k = top_k;
     PyRun run(threads);
-    PricedRays pr = guarded([&] { return price_rays_core(pb, run.ctx); });
+    PricedRays pr = nogil([&] { return price_rays_core(pb, run.ctx); });
     std::size_t k = pr.scores.size();
     py::array_t<double> scores(ss(k), pr.scores.data());
     py::array_t<double> dirs({ss(k), ss(M.D)}, pr.dirs.data());
@@ -194,6 +207,7 @@ py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool>
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "exactrelu's C++ core: exact hyperplane arrangements and ray pricing (private)";
+    py::register_local_exception_translator(translate_exception);
     m.def("analyze", &analyze, py::arg("A"),
           "Exact rank and number of distinct hyperplanes of the rows of A.");
     m.def("enumerate_cells", &enumerate_cells, py::arg("A"), py::arg("threads") = 1,
