@@ -53,9 +53,10 @@ bool solve_small(std::vector<double>& M, std::vector<double>& b, int r) {
 
 // Exact check that every hyperplane has the sign pat gives it at u.
 bool verify_witness(const HypMatrix& hm, const uint64_t* pat, const double* u) {
-    for (int h = 0; h < hm.m; ++h) {
+    const HypMatrix H = hm;  // a local copy: the calls below cannot alias it
+    for (int h = 0; h < H.m; ++h) {
         int want = get_bit(pat, h) ? 1 : -1;
-        if (dot_sign_exact(hm.row(h), u, hm.r) != want) return false;
+        if (dot_sign_exact(H.row(h), u, H.r) != want) return false;
     }
     return true;
 }
