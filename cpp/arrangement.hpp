@@ -1,45 +1,15 @@
-// Cells, rays and counts of a central arrangement, and the threaded walk over its
-// lines (1-dimensional flats) that the enumerators and the pricing loop share.
+// Cells, rays and counts of a central arrangement (docs/design.md, sections 2 and 3):
+// the enumerators over the essential hyperplanes (cells.cpp, rays.cpp, counts.cpp) and
+// their translation back to the rows and coordinates of the data matrix.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <exception>
-#include <functional>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "flats.hpp"
+#include "tasks.hpp"
 
 namespace exactrelu {
-
-// Run fn(task) for task = 0..ntasks-1 on `threads` worker threads, dynamically
-// scheduled in increasing order. The calling thread waits and calls poll() about
-// every 50 ms; when poll() returns true the work is cancelled (Cancelled is thrown).
-// The first exception of a worker is rethrown here after all workers stop.
-void run_tasks(int ntasks, int threads, const std::function<void(int)>& fn,
-               std::atomic<bool>& cancel, const std::function<bool()>& poll);
-
-// A line found during the walk: the 2-flat node, its sweep and the class index.
-struct LineRef {
-    const FlatWalker* walker;
-    const Node* node;
-    const Sweep* sweep;
-    int cls;
-};
-
-// Direction (r coordinates, float) of the line of class `cls` at a 2-flat.
-void line_direction(const LineRef& L, int r, double* v);
-
-// Walk every line of the arrangement of rows 0..m-1 of H (m x r, rank r >= 2) in a
-// deterministic order, split into tasks. on_line(task, LineRef) is called for each
-// line, on the worker thread running `task`. Returns the number of tasks.
-int walk_lines(const double* H, int m, int r, bool integral, int threads,
-               std::atomic<bool>& cancel, const std::function<bool()>& poll,
-               const std::function<void(int)>& on_tasks_known,
-               const std::function<void(int, const LineRef&)>& on_line);
 
 struct CellsResult {
     int words = 0;                  // 64-bit words per pattern
@@ -51,27 +21,44 @@ struct CellsResult {
     std::size_t n_cells() const { return words ? bits.size() / words : 0; }
 };
 
-// Cells of the arrangement of the m x r matrix H (rank r, distinct rows).
-CellsResult enumerate_cells_core(const double* H, int m, int r, bool integral, int threads,
-                                 long long max_cells, bool want_witnesses,
-                                 std::atomic<bool>& cancel, const std::function<bool()>& poll);
+// Cells of the arrangement hm (rank r, distinct rows). max_cells < 0: no limit.
+CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, long long max_cells,
+                                 bool want_witnesses);
+
+// The cells in terms of the data rows: packed sign patterns (n_cells x ceil(n/8), bit i
+// of a row: A[i] . theta > 0, numpy's packbits order), and when `wit` is not null the
+// witnesses (n_cells x D) and, when `wlo` is not null, their double-double corrections.
+void cells_to_rows(const Hyperplanes& hp, const CellsResult& cr, uint8_t* packed, double* wit,
+                   double* wlo);
 
 struct RaysResult {
     std::vector<double> dirs;            // n_lines x r (one direction per line)
     std::vector<int64_t> indptr{0};      // CSR over lines: incident hyperplanes
     std::vector<int32_t> indices;
+    std::size_t n_lines(int r) const { return r ? dirs.size() / r : 0; }
 };
 
-RaysResult enumerate_lines_core(const double* H, int m, int r, bool integral, int threads,
-                                long long max_lines, std::atomic<bool>& cancel,
-                                const std::function<bool()>& poll);
+// Lines of the arrangement hm. max_lines < 0: no limit.
+RaysResult enumerate_lines_core(const HypMatrix& hm, const RunContext& ctx, long long max_lines);
+
+// The rays in terms of the data: two opposite unit directions per line (dirs: 2 n_lines x
+// D, refined from the data rows in double-double), and the CSR lists of the data rows
+// each ray lies on.
+void rays_to_data(const Hyperplanes& hp, const double* A, const RaysResult& rr, double* dirs,
+                  std::vector<int64_t>& indptr, std::vector<int64_t>& indices);
+
+// Accurate unit direction (length D) of the line of the arrangement lying on the given
+// hyperplanes (at least r - 1 independent ones), in the row space of the original
+// n x D matrix A, computed in double-double from the original rows. `approx` (length D)
+// fixes the orientation. Returns false if the rows do not determine a line.
+bool refine_line_direction(const Hyperplanes& hp, const double* A, const int* hyps, int k,
+                           const double* approx, double* out);
 
 // Exact number of cells and of lines (1-flats).
 struct Counts {
     unsigned __int128 cells = 0;
     unsigned __int128 lines = 0;
 };
-Counts count_core(const double* H, int m, int r, bool integral, int threads, bool want_cells,
-                  std::atomic<bool>& cancel, const std::function<bool()>& poll);
+Counts count_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells);
 
 }  // namespace exactrelu

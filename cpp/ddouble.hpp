@@ -4,6 +4,7 @@
 // in exact.hpp; this only makes the candidates good enough to pass them.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -56,6 +57,17 @@ inline dd operator/(dd a, dd b) {
     return q + dd(q3);
 }
 inline double ddabs(dd a) { return std::fabs(a.hi); }
+
+// The row a (length n) scaled by a power of two so that its largest entry lies in
+// [0.5, 1), as double-doubles. Exact (only exponents change), so the scaled rows span
+// the same lines; it keeps the eliminations below away from overflow and underflow.
+inline void scaled_row_dd(const double* a, int n, dd* out) {
+    double amax = 0;
+    for (int l = 0; l < n; ++l) amax = std::max(amax, std::fabs(a[l]));
+    int ex = 0;
+    if (amax > 0) std::frexp(amax, &ex);
+    for (int l = 0; l < n; ++l) out[l] = dd(std::ldexp(a[l], -ex));
+}
 
 // A nonzero vector x (length c) with M x = 0 for the rows x cols matrix M (row-major),
 // assumed of rank c - 1 (more rows than needed are fine). Gaussian elimination with

@@ -1,3 +1,7 @@
+// Exact sign predicates (docs/design.md, section 2): float filters with certified
+// error bounds, then exact fallbacks (128-bit Bareiss, or determinants modulo many
+// primes with a mixed-radix sign test); exact sums of doubles (Shewchuk expansions);
+// the table of all k x k minors with error bounds used by the flat walk.
 #include "exact.hpp"
 
 #include <algorithm>
@@ -6,6 +10,29 @@
 
 namespace exactrelu {
 namespace {
+
+// Primes built once at start-up (and their Garner inverses): enough for determinants
+// with Hadamard bounds up to about 96 * 30 bits, i.e. every case the data can produce
+// without absurd exponent ranges.
+constexpr std::size_t kCachedPrimes = 96;
+// Refuse determinants that would need more primes than this (about 600,000 bits).
+constexpr std::size_t kMaxPrimes = 20000;
+// Each 31-bit prime contributes at least 30 bits to the modulus.
+constexpr double kBitsPerPrime = 30.0;
+// Integer Bareiss is used when every scaled entry has at most kMaxEntryBits bits and
+// Hadamard's bound is below 2^kBareissBits: every intermediate (a minor) then fits 61
+// bits and each product of two of them a signed 128-bit integer.
+constexpr int kMaxEntryBits = 62;
+constexpr double kBareissBits = 61.0;
+// sum_sign_exact keeps its expansions on the stack up to this many terms.
+constexpr int kStackTerms = 64;
+// MinorTable: a denormal that marks a column set as reached when its absolute sum is
+// still 0 (smaller than any product of the data), the floor of every error bound
+// (keeps the filter from accepting a sign for a minor lost to underflow), and the
+// relative slack on gamma covering the rounding of the bound itself.
+constexpr double kVisitedMark = 1e-320;
+constexpr double kMinorErrFloor = 1e-290;
+constexpr double kGammaSlack = 1.0001;
 
 // ---- error-free transformations -------------------------------------------------
 inline void two_sum(double a, double b, double& s, double& e) {
@@ -56,20 +83,20 @@ bool is_prime_u32(uint64_t n) {
 
 const std::vector<uint64_t>& primes_slow(std::size_t need);
 
-// The largest 31-bit primes; the first 96 are built once (thread-safe static init), so
+// The largest 31-bit primes; the first kCachedPrimes are built once (thread-safe static init), so
 // the common case takes no lock.
 const std::vector<uint64_t>& primes(std::size_t need) {
-    static const std::vector<uint64_t> first = [] { return primes_slow(96); }();
+    static const std::vector<uint64_t> first = [] { return primes_slow(kCachedPrimes); }();
     if (need <= first.size()) return first;
     thread_local std::vector<uint64_t> copy;
     copy = primes_slow(need);
     return copy;
 }
 
-// inverse of p_0 * ... * p_{t-1} modulo p_t, for the Garner step (first 96 primes)
+// inverse of p_0 * ... * p_{t-1} modulo p_t, for the Garner step (cached primes)
 const std::vector<uint64_t>& garner_inverses() {
     static const std::vector<uint64_t> inv = [] {
-        const std::vector<uint64_t>& ps = primes(96);
+        const std::vector<uint64_t>& ps = primes(kCachedPrimes);
         std::vector<uint64_t> out(ps.size());
         for (std::size_t t = 0; t < ps.size(); ++t) {
             uint64_t prod = 1;
@@ -86,7 +113,7 @@ const std::vector<uint64_t>& primes_slow(std::size_t need) {
     static std::vector<uint64_t> ps;
     static uint64_t next = (1ull << 31) - 1;
     std::lock_guard<std::mutex> lock(mu);
-    if (need > 20000) throw NumericalFailure("exact determinant needs too many primes");
+    if (need > kMaxPrimes) throw NumericalFailure("exact determinant needs too many primes");
     while (ps.size() < need) {
         if (is_prime_u32(next)) ps.push_back(next);
         next -= 2;
@@ -178,7 +205,7 @@ inline uint64_t shl_mod(uint64_t mag, int e, uint64_t p) {
 bool all_small_integers(const double* v, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
         double x = v[i];
-        if (!(std::fabs(x) < 4503599627370496.0) || x != std::nearbyint(x)) return false;
+        if (!(std::fabs(x) < kTwo52) || x != std::nearbyint(x)) return false;
     }
     return true;
 }
@@ -210,9 +237,9 @@ int det_sign_exact(const double* m, int k) {
         }
         double rowbits = maxbits + 0.5 * std::log2(static_cast<double>(k)) + 0.01;
         log2_hadamard += rowbits;
-        if (maxbits > 62) fits128 = false;
+        if (maxbits > kMaxEntryBits) fits128 = false;
     }
-    if (fits128 && log2_hadamard < 61.0) {
+    if (fits128 && log2_hadamard < kBareissBits) {
         std::vector<__int128> a(static_cast<std::size_t>(k) * k);
         for (int i = 0; i < k; ++i)
             for (int j = 0; j < k; ++j) {
@@ -225,7 +252,7 @@ int det_sign_exact(const double* m, int k) {
         return bareiss_sign(a, k);
     }
     // Modular determinants and a mixed-radix sign test.
-    std::size_t np = static_cast<std::size_t>((log2_hadamard + 2.0) / 30.0) + 2;
+    std::size_t np = static_cast<std::size_t>((log2_hadamard + 2.0) / kBitsPerPrime) + 2;
     const std::vector<uint64_t>& ps = primes(np);
     std::vector<uint64_t> res(np);
     std::vector<uint64_t> a(static_cast<std::size_t>(k) * k);
@@ -252,7 +279,7 @@ int det_sign_exact(const double* m, int k) {
             prod = mulmod(prod, ps[s] % p, p);
         }
         uint64_t diff = (res[t] + p - acc) % p;
-        uint64_t inv = t < 96 ? garner_inverses()[t] : powmod(prod, p - 2, p);
+        uint64_t inv = t < kCachedPrimes ? garner_inverses()[t] : powmod(prod, p - 2, p);
         c[t] = mulmod(diff, inv, p);
     }
     bool zero = true;
@@ -271,11 +298,11 @@ int det_sign_exact(const double* m, int k) {
 int sum_sign_exact(double* terms, int k) {
     // Shewchuk-style: accumulate into a nonoverlapping expansion (in place, no allocation
     // for up to 64 terms).
-    double ebuf[130], hbuf[130];
+    double ebuf[2 * kStackTerms + 2], hbuf[2 * kStackTerms + 2];
     std::vector<double> ev, hv;
     double* e = ebuf;
     double* h = hbuf;
-    if (k > 64) {
+    if (k > kStackTerms) {
         ev.resize(2 * static_cast<std::size_t>(k) + 2);
         hv.resize(2 * static_cast<std::size_t>(k) + 2);
         e = ev.data();
@@ -308,7 +335,7 @@ double dot_with_bound(const double* a, const double* b, int k, double* err) {
         s += p;
         sabs += std::fabs(p);
     }
-    *err = sabs * (k + 2) * kUnit * 1.0000001 + 1e-300;
+    *err = sabs * (k + 2) * kUnit * 1.0000001 + kTinyBound;
     return s;
 }
 
@@ -345,7 +372,7 @@ void MinorTable::compute(const double* rows, int kk, int rr, bool integral) {
                 if (npa[nm] == 0.0 && nv[nm] == 0.0) next.push_back(nm);
                 nv[nm] += sg * row[j] * v[mask];
                 npa[nm] += std::fabs(row[j]) * pa[mask];
-                if (npa[nm] == 0.0) npa[nm] = 1e-320;  // mark as visited
+                if (npa[nm] == 0.0) npa[nm] = kVisitedMark;
             }
         }
         std::sort(next.begin(), next.end());
@@ -356,14 +383,14 @@ void MinorTable::compute(const double* rows, int kk, int rr, bool integral) {
     }
     val.assign(sz, 0.0);
     err.assign(sz, 0.0);
-    double gamma = (static_cast<double>(k) * (k + 1) + 4) * kUnit * 1.0001;
+    double gamma = (static_cast<double>(k) * (k + 1) + 4) * kUnit * kGammaSlack;
     for (uint32_t mask : cur) {
         val[mask] = v[mask];
-        double p = pa[mask] < 1e-300 ? 0.0 : pa[mask];
-        if (integral && p < 4503599627370496.0) {
+        double p = pa[mask] < kTinyBound ? 0.0 : pa[mask];
+        if (integral && p < kTwo52) {
             err[mask] = 0.0;  // every intermediate is an integer below 2^53: exact
         } else {
-            err[mask] = p * gamma + 1e-290;
+            err[mask] = p * gamma + kMinorErrFloor;
         }
     }
 }

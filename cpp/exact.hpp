@@ -20,7 +20,12 @@ struct NumericalFailure : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-constexpr double kUnit = 1.1102230246251565e-16;  // 2^-53
+constexpr double kUnit = 1.1102230246251565e-16;  // 2^-53, the unit roundoff
+// 2^52: integers of smaller magnitude are exact in doubles, and so is the sum of two.
+constexpr double kTwo52 = 4503599627370496.0;
+// Added to float error bounds so that a bound stays positive (and a sign is never
+// accepted from the filter) when every term underflows.
+constexpr double kTinyBound = 1e-300;
 
 // Exact sign of the determinant of the k x k row-major matrix m.
 int det_sign_exact(const double* m, int k);

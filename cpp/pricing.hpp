@@ -1,16 +1,47 @@
-// Exact-ray pricing for column generation: the oriented rays theta maximizing
-// |lambda . relu(A theta)| / ||theta[mask]||_1, streamed over every line of the
-// arrangement (never stored), O(1) work per line after an O(M log M) exact sort
-// per 2-dimensional flat (prefix sums along the angular order).
+// Exact-ray pricing for column generation (docs/design.md, sections 4 and 8): the
+// oriented rays theta maximizing |lambda . relu(A theta)| / ||theta[mask]||_1, streamed
+// over every line of the arrangement (never stored), O(1) work per line after an
+// O(M log M) exact sort per 2-dimensional flat (prefix sums along the angular order);
+// then the best candidates rescored from the data rows and ranked again.
 #pragma once
 
-#include <atomic>
-#include <functional>
 #include <vector>
 
 #include "flats.hpp"
+#include "tasks.hpp"
 
 namespace exactrelu {
+
+// The pricing problem in the data's terms.
+struct PricingProblem {
+    const double* A = nullptr;  // the lifted data matrix, n x D (row-major)
+    int n = 0, D = 0;
+    int n_data = 0;             // rows 0..n_data-1 carry the multipliers
+    const double* lam = nullptr;  // n_data multipliers
+    std::vector<char> mask;     // D: the coordinates whose l1 norm normalizes a ray
+    int top_k = 1;
+};
+
+struct PricedRays {
+    std::vector<double> scores;  // signed lambda . relu(A theta), |.| descending
+    std::vector<double> dirs;    // k x D, normalized to ||theta[mask]||_1 = 1
+    long long n_priced = 0;
+};
+
+// Top-k rays of the problem (preprocessing, streamed pass, rescoring, ranking).
+PricedRays price_rays_core(const PricingProblem& pb, const RunContext& ctx);
+
+// --- the streamed pass over the essential arrangement --------------------------------
+
+// wpos[h] / wneg[h]: sum of lambda_i * |scale_i| over data rows on hyperplane h with
+// positive / negative orientation. emask: dm x r rows of the embedding whose l1 norm
+// normalizes a ray.
+struct PriceWeights {
+    std::vector<double> wpos, wneg;
+    std::vector<double> emask;
+    int dm = 0;
+};
+PriceWeights price_weights(const Hyperplanes& hp, const PricingProblem& pb);
 
 struct PriceResult {
     std::vector<double> scores;  // signed lambda . phi, |.| descending
@@ -22,11 +53,6 @@ struct PriceResult {
     long long n_rescored = 0;  // lines whose float score was too uncertain: recomputed
 };
 
-// wpos[h] / wneg[h]: sum of lambda_i * |scale_i| over data rows on hyperplane h with
-// positive / negative orientation. emask: dm x r rows of the embedding whose l1 norm
-// normalizes a ray.
-PriceResult price_core(const double* H, int m, int r, bool integral, const double* wpos,
-                       const double* wneg, const double* emask, int dm, int top_k, int threads,
-                       std::atomic<bool>& cancel, const std::function<bool()>& poll);
+PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx);
 
 }  // namespace exactrelu

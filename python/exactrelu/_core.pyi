@@ -1,7 +1,10 @@
 """Type stubs of the private C++ module ``exactrelu._core`` (see cpp/bindings.cpp).
 
 Every function takes the lifted data matrix ``A`` (n x D, float64, C order), releases
-the GIL while it works, polls for Ctrl-C, and raises ``exactrelu.errors`` exceptions.
+the GIL while it works, polls for Ctrl-C, and raises ``exactrelu.errors`` exceptions:
+a KeyboardInterrupt (or an exception raised by a signal handler) passes through as is;
+size limits and running out of memory raise SizeError; failed exact computations
+NumericalError; any other C++ failure ExactReLUError.
 """
 
 import numpy as np

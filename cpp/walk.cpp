@@ -1,0 +1,396 @@
+// The flat walk (docs/design.md, section 2): generators of a flat from its basis,
+// the exact angular sweep of the hyperplanes around it, canonical children, and the
+// threaded walk over the lines that cells, rays and pricing share.
+#include "walk.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <numeric>
+
+namespace exactrelu {
+namespace {
+
+// Relative safety factor on float error bounds: covers the rounding of the bound's
+// own computation (a few ulps) with a wide margin.
+constexpr double kBoundSafety = 1.000001;
+
+}  // namespace
+
+FlatWalker::FlatWalker(const HypMatrix& hm, std::vector<int> rows, int maxc,
+                       const std::atomic<bool>* cancel)
+    : hm_(hm), rows_(std::move(rows)), maxc_(maxc), cancel_(cancel) {}
+
+FlatWalker FlatWalker::over_lines(const HypMatrix& hm, const std::atomic<bool>* cancel) {
+    std::vector<int> rows(hm.m);
+    std::iota(rows.begin(), rows.end(), 0);
+    return FlatWalker(hm, std::move(rows), hm.r - 1, cancel);
+}
+
+Node FlatWalker::root() const {
+    Node nd;
+    nd.c = 0;
+    set_generators(nd);
+    return nd;
+}
+
+void FlatWalker::set_generators(Node& nd) const {
+    int c = nd.c, r = hm_.r;
+    std::vector<double> Trows(static_cast<std::size_t>(c) * r);
+    for (int i = 0; i < c; ++i)
+        std::copy(row(nd.T[i]), row(nd.T[i]) + r, Trows.begin() + static_cast<std::ptrdiff_t>(i) * r);
+    MinorTable mt;
+    mt.compute(Trows.data(), c, r, hm_.integral);
+    // pivot: the c-subset of columns with the largest certified minor
+    uint32_t best = 0;
+    double bestv = -1.0;
+    uint32_t full = (1u << r);
+    for (uint32_t mask = 0; mask < full; ++mask) {
+        if (__builtin_popcount(mask) != c) continue;
+        double v = std::fabs(mt.val[mask]);
+        if (v > mt.err[mask] && v > bestv) { bestv = v; best = mask; }
+    }
+    int dsg = 0;
+    if (bestv < 0.0) {
+        // nothing certified by the filter: exact search
+        for (uint32_t mask = 0; mask < full && dsg == 0; ++mask) {
+            if (__builtin_popcount(mask) != c) continue;
+            std::vector<double> m(static_cast<std::size_t>(c) * c);
+            int jj = 0;
+            for (int j = 0; j < r; ++j) {
+                if (!(mask & (1u << j))) continue;
+                for (int i = 0; i < c; ++i) m[i * c + jj] = Trows[static_cast<std::size_t>(i) * r + j];
+                ++jj;
+            }
+            dsg = det_sign_exact(m.data(), c);
+            if (dsg != 0) best = mask;
+        }
+        if (dsg == 0) throw NumericalFailure("flat basis is singular (internal error)");
+    } else {
+        dsg = mt.val[best] > 0 ? 1 : -1;
+    }
+    nd.det_sign = dsg;
+    nd.J.clear();
+    nd.free_cols.clear();
+    for (int j = 0; j < r; ++j) ((best & (1u << j)) ? nd.J : nd.free_cols).push_back(j);
+    int e = r - c;
+    nd.N.assign(static_cast<std::size_t>(e) * r, 0.0);
+    nd.Nerr.assign(static_cast<std::size_t>(e) * r, 0.0);
+    for (int li = 0; li < e; ++li) {
+        int l = nd.free_cols[li];
+        uint32_t cols = best | (1u << l);
+        for (int j = 0; j < r; ++j) {
+            if (!(cols & (1u << j))) continue;
+            int pos = __builtin_popcount(cols & ((1u << j) - 1));
+            double sg = ((c + pos) & 1) ? -1.0 : 1.0;
+            uint32_t sub = cols & ~(1u << j);
+            nd.N[static_cast<std::size_t>(li) * r + j] = sg * mt.val[sub];
+            nd.Nerr[static_cast<std::size_t>(li) * r + j] = mt.err[sub];
+        }
+    }
+}
+
+int FlatWalker::coord_sign(const Node& nd, const double* a, int li, double val, double err) const {
+    if (val > err) return 1;
+    if (val < -err) return -1;
+    // exact: det([T; a] on sorted(J + {l}))
+    int c = nd.c, k = c + 1;
+    int l = nd.free_cols[li];
+    std::vector<int> cols = nd.J;
+    cols.push_back(l);
+    std::sort(cols.begin(), cols.end());
+    std::vector<double> m(static_cast<std::size_t>(k) * k);
+    for (int i = 0; i < c; ++i)
+        for (int j = 0; j < k; ++j) m[i * k + j] = row(nd.T[i])[cols[j]];
+    for (int j = 0; j < k; ++j) m[c * k + j] = a[cols[j]];
+    return det_sign_exact(m.data(), k);
+}
+
+// Per-thread buffers of a sweep, reused from one node to the next.
+struct SweepScratch {
+    std::vector<char> inS;
+    std::vector<int> items, first, order;
+    std::vector<double> q, qerr, key;
+    std::vector<signed char> flip;
+    struct Ent {
+        int first;
+        double k0;
+        int idx;
+    };
+    std::vector<Ent> ents;
+};
+
+int FlatWalker::sweep_coordinates(const Node& nd, SweepScratch& sc) const {
+    const int r = hm_.r, e = r - nd.c;
+    const int nrows = static_cast<int>(rows_.size());
+    sc.inS.assign(nrows, 0);
+    for (int s : nd.S) sc.inS[s] = 1;
+    sc.items.resize(nrows);
+    sc.first.resize(nrows);
+    sc.flip.resize(nrows);
+    sc.q.resize(static_cast<std::size_t>(nrows) * e);
+    sc.qerr.resize(static_cast<std::size_t>(nrows) * e);
+    int ni = 0;
+    const double* Nd = nd.N.data();
+    const double* Ned = nd.Nerr.data();
+    for (int s = 0; s < nrows; ++s) {
+        if (sc.inS[s]) continue;
+        const double* a = row(s);
+        double* qv = sc.q.data() + static_cast<std::size_t>(ni) * e;
+        double* qe = sc.qerr.data() + static_cast<std::size_t>(ni) * e;
+        for (int li = 0; li < e; ++li) {
+            const double* N = Nd + static_cast<std::size_t>(li) * r;
+            const double* Ne = Ned + static_cast<std::size_t>(li) * r;
+            double v = 0, sabs = 0, eb = 0;
+            for (int j = 0; j < r; ++j) {
+                double p = a[j] * N[j];
+                v += p;
+                sabs += std::fabs(p);
+                eb += std::fabs(a[j]) * Ne[j];
+            }
+            double err;
+            if (hm_.integral && eb == 0.0 && sabs < kTwo52) {
+                err = 0.0;
+            } else {
+                err = (eb * (1 + 4 * r * kUnit) + sabs * (r + 2) * kUnit) * kBoundSafety + kTinyBound;
+            }
+            qv[li] = v;
+            qe[li] = err;
+        }
+        int fz = -1, fs = 0;
+        for (int li = 0; li < e; ++li) {
+            int sg = (qe[li] == 0.0) ? (qv[li] > 0 ? 1 : (qv[li] < 0 ? -1 : 0))
+                                     : coord_sign(nd, a, li, qv[li], qe[li]);
+            if (sg != 0) { fz = li; fs = sg; break; }
+        }
+        if (fz < 0) continue;  // contains the flat (cannot happen: S is complete)
+        sc.items[ni] = s;
+        sc.flip[ni] = static_cast<signed char>(fs);
+        sc.first[ni] = fz;
+        ++ni;
+    }
+    return ni;
+}
+
+void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
+    static std::atomic<uint64_t> next_id{1};
+    sw.id = next_id.fetch_add(1, std::memory_order_relaxed);
+    const int e = hm_.r - nd.c;
+    sw.e = e;
+    thread_local SweepScratch sc;
+    const int ni = sweep_coordinates(nd, sc);
+    const int* items = sc.items.data();
+    const int* first = sc.first.data();
+    const signed char* flip = sc.flip.data();
+    const double* q = sc.q.data();
+    const double* qerr = sc.qerr.data();
+    auto cmp3 = [&](int i, int j) -> int {  // -1: i before j, 0 equal, 1 after
+        if (first[i] != first[j]) return first[i] < first[j] ? -1 : 1;
+        int c0 = first[i];
+        const double* qi = q + static_cast<std::size_t>(i) * e;
+        const double* qj = q + static_cast<std::size_t>(j) * e;
+        const double* ei = qerr + static_cast<std::size_t>(i) * e;
+        const double* ej = qerr + static_cast<std::size_t>(j) * e;
+        for (int k = c0 + 1; k < e; ++k) {
+            int sg = minor2(nd, qi, ei, items[i], qj, ej, items[j], k, c0) * flip[i] * flip[j];
+            if (sg < 0) return -1;
+            if (sg > 0) return 1;
+        }
+        return 0;
+    };
+    // Float keys (first nonzero coordinate, then the ratios q[k] / q[first]) give a
+    // nearly sorted order cheaply; an insertion sort with the exact comparator then
+    // makes it exact (it only does work where float keys were too close to call).
+    sc.key.resize(static_cast<std::size_t>(ni) * e);
+    sc.ents.resize(ni);
+    for (int i = 0; i < ni; ++i) {
+        const double* qi = q + static_cast<std::size_t>(i) * e;
+        double* ki = sc.key.data() + static_cast<std::size_t>(i) * e;
+        double den = qi[first[i]];
+        for (int k = 0; k < e; ++k) ki[k] = k <= first[i] ? 0.0 : qi[k] / den;
+        sc.ents[i] = SweepScratch::Ent{first[i], first[i] + 1 < e ? ki[first[i] + 1] : 0.0, i};
+    }
+    const double* key = sc.key.data();
+    std::sort(sc.ents.begin(), sc.ents.end(), [&](const SweepScratch::Ent& x, const SweepScratch::Ent& y) {
+        if (x.first != y.first) return x.first < y.first;
+        if (x.k0 != y.k0) return x.k0 < y.k0;
+        const double* ki = key + static_cast<std::size_t>(x.idx) * e;
+        const double* kj = key + static_cast<std::size_t>(y.idx) * e;
+        for (int k = x.first + 2; k < e; ++k)
+            if (ki[k] != kj[k]) return ki[k] < kj[k];
+        return items[x.idx] < items[y.idx];
+    });
+    sc.order.resize(ni);
+    int* order = sc.order.data();
+    for (int i = 0; i < ni; ++i) order[i] = sc.ents[i].idx;
+    auto exact_less = [&](int i, int j) {
+        int c = cmp3(i, j);
+        if (c != 0) return c < 0;
+        return items[i] < items[j];  // deterministic order inside a class
+    };
+    for (int p = 1; p < ni; ++p) {
+        int x = order[p];
+        int t = p;
+        while (t > 0 && exact_less(x, order[t - 1])) {
+            order[t] = order[t - 1];
+            --t;
+        }
+        order[t] = x;
+    }
+    sw.items.resize(ni);
+    sw.flip.resize(ni);
+    sw.q.resize(static_cast<std::size_t>(ni) * e);
+    sw.qerr.resize(static_cast<std::size_t>(ni) * e);
+    sw.cls_start.clear();
+    for (int p = 0; p < ni; ++p) {
+        int o = order[p];
+        sw.items[p] = items[o];
+        sw.flip[p] = flip[o];
+        for (int t = 0; t < e; ++t) {
+            sw.q[static_cast<std::size_t>(p) * e + t] = q[static_cast<std::size_t>(o) * e + t];
+            sw.qerr[static_cast<std::size_t>(p) * e + t] = qerr[static_cast<std::size_t>(o) * e + t];
+        }
+        if (p == 0 || cmp3(order[p - 1], o) != 0) sw.cls_start.push_back(p);
+    }
+    sw.cls_start.push_back(ni);
+}
+
+int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int si,
+                       const double* qj, const double* ej, int sj, int k, int l) const {
+    double x1 = qi[k], y2 = qj[l], x2 = qi[l], y1 = qj[k];
+    if (ei[k] == 0 && ej[l] == 0 && ei[l] == 0 && ej[k] == 0) {
+        double t[4];
+        t[0] = x1 * y2;
+        t[1] = std::fma(x1, y2, -t[0]);
+        t[2] = -(x2 * y1);
+        t[3] = -std::fma(x2, y1, -(x2 * y1));
+        return sum_sign_exact(t, 4);
+    }
+    double v = x1 * y2 - x2 * y1;
+    double bound = std::fabs(x1) * ej[l] + ei[k] * std::fabs(y2) + ei[k] * ej[l] +
+                   std::fabs(x2) * ej[k] + ei[l] * std::fabs(y1) + ei[l] * ej[k] +
+                   (std::fabs(x1 * y2) + std::fabs(x2 * y1)) * 3 * kUnit;
+    bound = bound * kBoundSafety + kTinyBound;
+    if (v > bound) return 1;
+    if (v < -bound) return -1;
+    // exact: sigma_k sigma_l det(P) det([T; a_i; a_j] on [J, k, l])
+    int c = nd.c, n2 = c + 2;
+    int kc = nd.free_cols[k], lc = nd.free_cols[l];
+    std::vector<int> cols = nd.J;
+    cols.push_back(kc);
+    cols.push_back(lc);
+    std::vector<double> m(static_cast<std::size_t>(n2) * n2);
+    for (int a = 0; a < c; ++a)
+        for (int b = 0; b < n2; ++b) m[a * n2 + b] = row(nd.T[a])[cols[b]];
+    const double* ai = row(si);
+    const double* aj = row(sj);
+    for (int b = 0; b < n2; ++b) {
+        m[c * n2 + b] = ai[cols[b]];
+        m[(c + 1) * n2 + b] = aj[cols[b]];
+    }
+    int d = det_sign_exact(m.data(), n2);
+    int sk = 0, sl = 0;
+    for (int jc : nd.J) {
+        if (jc > kc) ++sk;
+        if (jc > lc) ++sl;
+    }
+    int sigma = (((sk + sl) & 1) ? -1 : 1);
+    return sigma * nd.det_sign * d;
+}
+
+namespace {
+
+// The smallest item of class cls: the hyperplane that joins the basis T of the child.
+int class_min(const Sweep& sw, int cls) {
+    int mn = INT_MAX;
+    for (int p = sw.cls_start[cls]; p < sw.cls_start[cls + 1]; ++p) mn = std::min(mn, sw.items[p]);
+    return mn;
+}
+
+}  // namespace
+
+bool FlatWalker::canonical(const Node& nd, const Sweep& sw, int cls) const {
+    int tlast = nd.T.empty() ? -1 : nd.T.back();
+    return class_min(sw, cls) > tlast;
+}
+
+Node FlatWalker::child(const Node& nd, const Sweep& sw, int cls) const {
+    Node ch;
+    ch.c = nd.c + 1;
+    append_flat_members(nd, sw, cls, ch.S);
+    ch.T = nd.T;
+    ch.T.push_back(class_min(sw, cls));
+    if (ch.c < hm_.r) set_generators(ch);
+    return ch;
+}
+
+void append_flat_members(const Node& nd, const Sweep& sw, int cls, std::vector<int>& out) {
+    std::size_t off = out.size();
+    out.insert(out.end(), nd.S.begin(), nd.S.end());
+    for (int p = sw.cls_start[cls]; p < sw.cls_start[cls + 1]; ++p) out.push_back(sw.items[p]);
+    std::sort(out.begin() + static_cast<std::ptrdiff_t>(off), out.end());
+}
+
+RootSplit split_root(const FlatWalker& W) {
+    RootSplit rs;
+    rs.root = W.root();
+    W.sweep(rs.root, rs.sweep);
+    for (int cls = 0; cls + 1 < static_cast<int>(rs.sweep.cls_start.size()); ++cls)
+        if (W.canonical(rs.root, rs.sweep, cls)) rs.classes.push_back(cls);
+    return rs;
+}
+
+// ----------------------------------------------------------------------------------
+void line_direction(const LineRef& L, int r, double* v) {
+    const Sweep& sw = *L.sweep;
+    const Node& nd = *L.node;
+    int p = L.first();
+    double f = sw.flip[p];
+    double q0 = f * sw.q[static_cast<std::size_t>(p) * 2];
+    double q1 = f * sw.q[static_cast<std::size_t>(p) * 2 + 1];
+    for (int j = 0; j < r; ++j) v[j] = q1 * nd.N[j] - q0 * nd.N[r + j];
+}
+
+namespace {
+
+void descend(const FlatWalker& W, const Node& nd, int task,
+             const std::function<void(int, const LineRef&)>& on_line) {
+    W.check_cancel();
+    Sweep sw;
+    W.sweep(nd, sw);
+    int ncls = static_cast<int>(sw.cls_start.size()) - 1;
+    int r = W.r();
+    for (int cls = 0; cls < ncls; ++cls) {
+        if (!W.canonical(nd, sw, cls)) continue;
+        if (nd.c == r - 2) {
+            on_line(task, LineRef{&W, &nd, &sw, cls});
+        } else {
+            Node ch = W.child(nd, sw, cls);
+            descend(W, ch, task, on_line);
+        }
+    }
+}
+
+}  // namespace
+
+int walk_lines(const HypMatrix& hm, const RunContext& ctx,
+               const std::function<void(int)>& on_tasks_known,
+               const std::function<void(int, const LineRef&)>& on_line) {
+    FlatWalker W = FlatWalker::over_lines(hm, ctx.cancel);
+    if (hm.r == 2) {  // the root is the only 2-flat: a single task
+        Node root = W.root();
+        on_tasks_known(1);
+        run_tasks(1, ctx, [&](int t) { descend(W, root, t, on_line); });
+        return 1;
+    }
+    RootSplit rs = split_root(W);
+    int ntasks = static_cast<int>(rs.classes.size());
+    on_tasks_known(ntasks);
+    run_tasks(ntasks, ctx, [&](int t) {
+        Node ch = W.child(rs.root, rs.sweep, rs.classes[t]);
+        descend(W, ch, t, on_line);
+    });
+    return ntasks;
+}
+
+}  // namespace exactrelu

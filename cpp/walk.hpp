@@ -1,0 +1,129 @@
+// The exact depth-first walk over the flats of a central arrangement, and the
+// threaded walk over its lines (1-dimensional flats) that the enumerators and the
+// pricing loop share (docs/design.md, section 2).
+//
+// A flat F of codimension c is represented by a basis T (c hyperplanes, the
+// lexicographically greedy basis of the hyperplanes containing F, which makes
+// every flat appear exactly once) and by e = r - c generator vectors N_l (one per
+// non-pivot column l), with N_l . a = det([T; a] on columns sorted(J + {l})).
+// The children of F are the classes of hyperplanes not containing F whose
+// restrictions to F are parallel; at a 2-dimensional flat the classes, sorted by
+// angle with exact predicates, are the lines (rays) in F, and the sign of every
+// hyperplane at each line is read off the sorted order.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "flats.hpp"
+#include "tasks.hpp"
+
+namespace exactrelu {
+
+struct Node {
+    int c = 0;                   // codimension
+    std::vector<int> T;          // greedy basis (indices into the row list), increasing
+    std::vector<int> S;          // hyperplanes containing the flat (sorted)
+    std::vector<int> J;          // pivot columns (sorted), size c
+    std::vector<int> free_cols;  // non-pivot columns (sorted), size e = r - c
+    std::vector<double> N, Nerr; // e x r generators and entrywise error bounds
+    int det_sign = 1;            // sign of det(T rows, J cols)
+};
+
+// The result of processing one node: items not containing the flat, their
+// coordinates on the flat's generators, flips, sorted order and classes.
+struct Sweep {
+    uint64_t id = 0;                 // unique per sweep (cache key)
+    int e = 0;
+    std::vector<int> items;          // sorted (exact order of directions)
+    std::vector<signed char> flip;   // per position in items: f_s
+    std::vector<double> q, qerr;     // per position: e values, e error bounds
+    std::vector<int> cls_start;      // class boundaries in items (size classes + 1)
+};
+
+struct SweepScratch;
+
+class FlatWalker {
+  public:
+    // rows: indices into hm's rows that form the arrangement; maxc: the deepest
+    // codimension visited; cancel: checked by check_cancel (may be null).
+    FlatWalker(const HypMatrix& hm, std::vector<int> rows, int maxc,
+               const std::atomic<bool>* cancel);
+    // The walker over every row of hm, down to its lines (codimension r - 1).
+    static FlatWalker over_lines(const HypMatrix& hm, const std::atomic<bool>* cancel);
+
+    Node root() const;
+    // Process node: compute and sort the items not containing it.
+    void sweep(const Node& node, Sweep& sw) const;
+    // Child of `node` obtained by adding the class cls of the sweep.
+    Node child(const Node& node, const Sweep& sw, int cls) const;
+    // True when the child through class cls is reached from this node (and no other).
+    bool canonical(const Node& node, const Sweep& sw, int cls) const;
+
+    const HypMatrix& matrix() const { return hm_; }
+    int r() const { return hm_.r; }
+    int maxc() const { return maxc_; }
+    const std::vector<int>& rows() const { return rows_; }
+    const double* row(int local) const { return hm_.row(rows_[local]); }
+    void check_cancel() const {
+        if (cancel_ && cancel_->load(std::memory_order_relaxed)) throw Cancelled("cancelled");
+    }
+
+  private:
+    void set_generators(Node& node) const;
+    int coord_sign(const Node& node, const double* a, int l, double val, double err) const;
+    // Step 1 of a sweep: the coordinates (with error bounds) on the node's generators of
+    // every row not containing the flat, and the position and sign of the first nonzero
+    // one. Returns how many such rows (items) there are, in row order.
+    int sweep_coordinates(const Node& node, SweepScratch& sc) const;
+    // Exact sign of q_i[k] q_j[l] - q_i[l] q_j[k] for the items si, sj (rows of the
+    // walker) with coordinates qi, qj and error bounds ei, ej on the node's generators.
+    int minor2(const Node& node, const double* qi, const double* ei, int si, const double* qj,
+               const double* ej, int sj, int k, int l) const;
+
+    HypMatrix hm_;
+    std::vector<int> rows_;
+    int maxc_;
+    const std::atomic<bool>* cancel_;
+};
+
+// Append to `out` the hyperplanes containing the child flat through class cls of the
+// sweep of nd (nd.S and the class), sorted; what was in `out` before is untouched.
+void append_flat_members(const Node& nd, const Sweep& sw, int cls, std::vector<int>& out);
+
+// The root of a threaded walk and its canonical classes, one task each.
+struct RootSplit {
+    Node root;
+    Sweep sweep;
+    std::vector<int> classes;
+};
+RootSplit split_root(const FlatWalker& W);
+
+// A line found during the walk: the 2-flat node, its sweep and the class index.
+struct LineRef {
+    const FlatWalker* walker;
+    const Node* node;
+    const Sweep* sweep;
+    int cls;
+    int first() const { return sweep->cls_start[cls]; }     // class bounds in the sweep
+    int last() const { return sweep->cls_start[cls + 1]; }
+};
+
+// Direction (r coordinates, float) of the line at its 2-flat.
+void line_direction(const LineRef& L, int r, double* v);
+// Append the hyperplanes containing the line to `out`, sorted.
+inline void append_line_incidence(const LineRef& L, std::vector<int>& out) {
+    append_flat_members(*L.node, *L.sweep, L.cls, out);
+}
+
+// Walk every line of the arrangement hm (rank r >= 2) in a deterministic order, split
+// into tasks. on_tasks_known(ntasks) is called once before any line; on_line(task, L)
+// is called for each line, on the worker thread running `task`. Returns the number of
+// tasks.
+int walk_lines(const HypMatrix& hm, const RunContext& ctx,
+               const std::function<void(int)>& on_tasks_known,
+               const std::function<void(int, const LineRef&)>& on_line);
+
+}  // namespace exactrelu

@@ -1,0 +1,249 @@
+// Interior points of cells (docs/design.md, section 2): from a line u = v on the cell's
+// boundary, a step w into the cell, u = v + eps w with eps shrunk until the exact
+// predicates confirm every sign; for very thin cells a double-double fallback.
+#include "witness.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ddouble.hpp"
+
+namespace exactrelu {
+namespace {
+
+// The first step goes at most half-way to the nearest non-incident hyperplane (in the
+// scale where |w|_inf = 1): the other half is margin for rounding.
+constexpr double kFirstStep = 0.5;
+// Float search: up to kFloatSteps steps, each kStepShrink times the previous one
+// (0.25^60 = 2^-120: far below any cell a double point can lie in).
+constexpr int kFloatSteps = 60;
+constexpr double kStepShrink = 0.25;
+// Double-double search: kDdSteps halvings of the step; at each, the point scaled by
+// kScales factors spread over [1, 2] (scaling moves the rounding grid relative to the
+// cell), and the +-1 ulp neighbours of the first kPerturbedCoords coordinates.
+constexpr int kDdSteps = 12;
+constexpr int kScales = 48;
+constexpr int kPerturbedCoords = 4;
+
+// Solve the r x r system M x = b in place (partial pivoting); returns false if singular.
+bool solve_small(std::vector<double>& M, std::vector<double>& b, int r) {
+    for (int c = 0; c < r; ++c) {
+        int piv = c;
+        for (int i = c + 1; i < r; ++i)
+            if (std::fabs(M[i * r + c]) > std::fabs(M[piv * r + c])) piv = i;
+        if (M[piv * r + c] == 0.0) return false;
+        if (piv != c) {
+            for (int j = 0; j < r; ++j) std::swap(M[c * r + j], M[piv * r + j]);
+            std::swap(b[c], b[piv]);
+        }
+        for (int i = c + 1; i < r; ++i) {
+            double f = M[i * r + c] / M[c * r + c];
+            if (f == 0.0) continue;
+            for (int j = c; j < r; ++j) M[i * r + j] -= f * M[c * r + j];
+            b[i] -= f * b[c];
+        }
+    }
+    for (int i = r - 1; i >= 0; --i) {
+        double s = b[i];
+        for (int j = i + 1; j < r; ++j) s -= M[i * r + j] * b[j];
+        b[i] = s / M[i * r + i];
+    }
+    return true;
+}
+
+// Exact check that every hyperplane has the sign pat gives it at u.
+bool verify_witness(const HypMatrix& hm, const uint64_t* pat, const double* u) {
+    const HypMatrix H = hm;  // a local copy: the calls below cannot alias it
+    for (int h = 0; h < H.m; ++h) {
+        int want = get_bit(pat, h) ? 1 : -1;
+        if (dot_sign_exact(H.row(h), u, H.r) != want) return false;
+    }
+    return true;
+}
+
+// The same for the point hi + lo (each r doubles): a . (hi + lo) as one exact dot product
+// of length 2r.
+bool verify_witness2(const HypMatrix& hm, const uint64_t* pat, const double* hi, const double* lo) {
+    const int r = hm.r;
+    std::vector<double> a2(2 * r), u2(2 * r);
+    for (int l = 0; l < r; ++l) {
+        u2[l] = hi[l];
+        u2[r + l] = lo[l];
+    }
+    for (int h = 0; h < hm.m; ++h) {
+        const double* a = hm.row(h);
+        for (int l = 0; l < r; ++l) a2[l] = a2[r + l] = a[l];
+        int want = get_bit(pat, h) ? 1 : -1;
+        if (dot_sign_exact(a2.data(), u2.data(), 2 * r) != want) return false;
+    }
+    return true;
+}
+
+// Largest step (at most kFirstStep) along w from v that keeps the sign of every
+// hyperplane not containing the line, with margin: half of |a.v| / |a.w| where a.w
+// opposes a.v. Computed in double-double.
+double max_step_dd(const HypMatrix& hm, const CellLine& cl, const std::vector<dd>& v, const double* w) {
+    const int r = hm.r;
+    double eps = kFirstStep;
+    int jj = 0;
+    for (int h = 0; h < hm.m; ++h) {
+        if (jj < cl.k && cl.inc[jj] == h) { ++jj; continue; }
+        const double* a = hm.row(h);
+        dd dv(0.0), dw(0.0);
+        for (int l = 0; l < r; ++l) {
+            dv = dv + dd(a[l]) * v[l];
+            dw = dw + dd(a[l]) * dd(w[l]);
+        }
+        if (dv.hi * dw.hi < 0) eps = std::min(eps, 0.5 * ddabs(dv) / ddabs(dw));
+    }
+    return eps;
+}
+
+// Doubles near v + eps w (several depths, scales and +-1 ulp neighbours); 1 when one
+// is verified (in u), else 0.
+int search_double_point(const HypMatrix& hm, const uint64_t* pat, const std::vector<dd>& v,
+                        const double* w, double eps, double* u) {
+    const int r = hm.r;
+    int combos = 1;
+    for (int l = 0; l < r && l < kPerturbedCoords; ++l) combos *= 3;
+    std::vector<dd> pt(r);
+    std::vector<double> base(r);
+    for (int it = 0; it < kDdSteps; ++it) {
+        for (int l = 0; l < r; ++l) pt[l] = v[l] + dd(eps) * dd(w[l]);
+        for (int js = 0; js < kScales; ++js) {
+            dd lam = dd(1.0) + dd(static_cast<double>(js)) / dd(static_cast<double>(kScales - 1));
+            for (int l = 0; l < r; ++l) base[l] = (pt[l] * lam).to_double();
+            for (int c = 0; c < combos; ++c) {
+                int cc = c;
+                for (int l = 0; l < r; ++l) {
+                    int dlt = l < kPerturbedCoords ? cc % 3 : 0;
+                    cc /= 3;
+                    u[l] = dlt == 0 ? base[l]
+                                    : std::nextafter(base[l], dlt == 1 ? HUGE_VAL : -HUGE_VAL);
+                }
+                if (verify_witness(hm, pat, u)) return 1;
+            }
+        }
+        eps *= 0.5;
+    }
+    return 0;
+}
+
+// Fallback for thin cells: the line direction recomputed in double-double from the
+// incident hyperplanes, the step chosen from margins computed in double-double, the
+// point rounded to doubles and verified exactly; several steps are tried.
+// Returns 1 with a double witness in u, 2 with a double-double one (u + ulo), 0 on failure.
+int witness_dd(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, const double* vflt,
+               const double* w, double* u, double* ulo) {
+    const int r = hm.r, k = cl.k;
+    std::vector<dd> M(static_cast<std::size_t>(k) * r);
+    for (int j = 0; j < k; ++j) scaled_row_dd(hm.row(cl.inc[j]), r, M.data() + j * r);
+    std::vector<dd> v;
+    if (!dd_null_vector(M, k, r, v)) return 0;
+    double dot = 0, vmax = 0;
+    for (int l = 0; l < r; ++l) {
+        dot += v[l].hi * vflt[l];
+        vmax = std::max(vmax, ddabs(v[l]));
+    }
+    double sc = (dot < 0 ? -1.0 : 1.0) / vmax;
+    for (int l = 0; l < r; ++l) v[l] = v[l] * dd(sc);
+    std::vector<double> wbuf(w, w + r);
+    if (k == r - 1) {
+        // recompute the step direction in dd: a_j . w = +-1 on the incident rows, v . w = 0
+        std::vector<dd> Aug(static_cast<std::size_t>(r) * (r + 1));
+        for (int j = 0; j < k; ++j) {
+            for (int l = 0; l < r; ++l) Aug[j * (r + 1) + l] = M[j * r + l];
+            Aug[j * (r + 1) + r] = dd(get_bit(pat, cl.inc[j]) ? -1.0 : 1.0);
+        }
+        for (int l = 0; l < r; ++l) Aug[(r - 1) * (r + 1) + l] = v[l];
+        std::vector<dd> x;
+        if (dd_null_vector(Aug, r, r + 1, x) && x[r].hi != 0.0) {
+            double wmax = 0;
+            for (int l = 0; l < r; ++l) {
+                x[l] = x[l] / x[r];
+                wmax = std::max(wmax, ddabs(x[l]));
+            }
+            for (int l = 0; l < r; ++l) wbuf[l] = (x[l] / dd(wmax)).to_double();
+        }
+    }
+    w = wbuf.data();
+    const double eps0 = max_step_dd(hm, cl, v, w);
+    if (!(eps0 > 0)) return 0;
+    // A cell thinner than the spacing of doubles near the chosen point may still hold
+    // doubles elsewhere along its cone: the rounding grid moves relative to the cell when
+    // the point is scaled by a non-power of two.
+    if (search_double_point(hm, pat, v, w, eps0, u)) return 1;
+    // no double found: keep the point in double-double (exact as the sum hi + lo)
+    double eps = eps0;
+    for (int it = 0; it < kDdSteps; ++it) {
+        for (int l = 0; l < r; ++l) {
+            dd p = v[l] + dd(eps) * dd(w[l]);
+            p = quick_two_sum(p.hi, p.lo);
+            u[l] = p.hi;
+            ulo[l] = p.lo;
+        }
+        if (verify_witness2(hm, pat, u, ulo)) return 2;
+        eps *= 0.5;
+    }
+    return 0;
+}
+
+// The step direction w (|w|_inf = 1) from the line into the cell: for a generic line,
+// a_j . w = +-1 (the cell's sign) on the k = r - 1 incident hyperplanes and v . w = 0;
+// for a nongeneric one, the cell's witness in the local arrangement.
+void step_direction(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, WitnessScratch& s) {
+    const int r = hm.r;
+    std::vector<double>& w = s.w;
+    if (!cl.local_w) {
+        for (int j = 0; j < cl.k; ++j) {
+            const double* a = hm.row(cl.inc[j]);
+            double an = 0;
+            for (int l = 0; l < r; ++l) an = std::max(an, std::fabs(a[l]));
+            for (int l = 0; l < r; ++l) s.M[j * r + l] = a[l] / an;
+            s.b[j] = get_bit(pat, cl.inc[j]) ? 1.0 : -1.0;
+        }
+        for (int l = 0; l < r; ++l) s.M[(r - 1) * r + l] = s.v[l];
+        s.b[r - 1] = 0.0;
+        if (!solve_small(s.M, s.b, r)) throw NumericalFailure("singular local system for a witness");
+        std::copy(s.b.begin(), s.b.end(), w.begin());
+    } else {
+        for (int j = 0; j < r; ++j) w[j] = cl.local_w[j];
+    }
+    double wmax = 0;
+    for (int j = 0; j < r; ++j) wmax = std::max(wmax, std::fabs(w[j]));
+    for (int j = 0; j < r; ++j) w[j] /= wmax;
+}
+
+}  // namespace
+
+int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, WitnessScratch& s,
+                 double* u, double* ulo) {
+    const int r = hm.r;
+    std::vector<double>& v = s.v;
+    double vmax = 0;
+    for (int j = 0; j < r; ++j) {
+        v[j] = cl.orient * cl.vdir[j];
+        vmax = std::max(vmax, std::fabs(v[j]));
+    }
+    for (int j = 0; j < r; ++j) v[j] /= vmax;
+    step_direction(hm, cl, pat, s);
+    const std::vector<double>& w = s.w;
+    // largest step keeping the non-incident signs: min |a.v| / |a|_1 (|w|_inf = 1)
+    double eps = kFirstStep;
+    int jj = 0;
+    for (int h = 0; h < hm.m; ++h) {
+        if (jj < cl.k && cl.inc[jj] == h) { ++jj; continue; }
+        const double* a = hm.row(h);
+        double dv = 0, an = 0;
+        for (int l = 0; l < r; ++l) { dv += a[l] * v[l]; an += std::fabs(a[l]); }
+        eps = std::min(eps, 0.5 * std::fabs(dv) / an);
+    }
+    for (int it = 0; it < kFloatSteps; ++it) {
+        for (int j = 0; j < r; ++j) u[j] = v[j] + eps * w[j];
+        if (verify_witness(hm, pat, u)) return 1;
+        eps *= kStepShrink;
+    }
+    return witness_dd(hm, cl, pat, v.data(), w.data(), u, ulo);
+}
+
+}  // namespace exactrelu
