@@ -11,6 +11,8 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 SCRIPT = textwrap.dedent("""
     import os, signal, threading, sys
+    # a child of a background job inherits SIGINT as ignored: restore Python's handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np, exactrelu
     X = np.random.default_rng(0).normal(size=(400, 5))     # ~10^10 cells: hours of work
     print("ready", flush=True)
@@ -48,7 +50,8 @@ def test_ctrl_c_interrupts_the_core(call):
 
 
 SOLVE_SCRIPT = textwrap.dedent("""
-    import sys
+    import signal, sys
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np, exactrelu
     X = np.random.default_rng(0).uniform(-1, 1, (70, 2))   # the l2 cell program: minutes
     y = np.sin(3 * X[:, 0]) + X[:, 1]
