@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -33,12 +34,18 @@ SCRIPT = textwrap.dedent("""
     "enumerate_rays(X, threads=2, memory_limit=2**52)",
 ])
 def test_ctrl_c_interrupts_the_core(call):
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.replace("{call}", call)],
+    out = _interrupt(SCRIPT.replace("{call}", call), 1.0)
+    assert out.strip().splitlines()[-1] == "8"
+
+
+def _interrupt(script, wait):
+    """Run ``script`` in a child, send SIGINT ``wait`` s after it prints "ready", and
+    check that it reported the interruption and exited 0; returns its output."""
+    proc = subprocess.Popen([sys.executable, "-c", script],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
-        import time
-        time.sleep(1.0)
+        time.sleep(wait)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
     finally:
@@ -46,7 +53,7 @@ def test_ctrl_c_interrupts_the_core(call):
             proc.kill()
     assert proc.returncode == 0, (out, err)
     assert "interrupted" in out
-    assert out.strip().splitlines()[-1] == "8"
+    return out
 
 
 SOLVE_SCRIPT = textwrap.dedent("""
@@ -70,17 +77,5 @@ SOLVE_SCRIPT = textwrap.dedent("""
 def test_ctrl_c_interrupts_the_cone_solve():
     """Clarabel cannot be interrupted in-process: the cone program runs in a child
     that Ctrl-C stops, and the caller gets KeyboardInterrupt."""
-    proc = subprocess.Popen([sys.executable, "-c", SOLVE_SCRIPT],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        import time
-        time.sleep(2.0)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, (out, err)
-    assert "interrupted" in out
+    out = _interrupt(SOLVE_SCRIPT, 2.0)
     assert out.strip().splitlines()[-1] == "True"

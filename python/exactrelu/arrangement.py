@@ -29,7 +29,7 @@ from ._validation import (
     resolve_threads,
 )
 from .errors import InputError, SizeError
-from .limits import COUNT_MAX_RAYS, DEFAULT_MEMORY_LIMIT, size_limit
+from .limits import COUNT_MAX_RAYS, DEFAULT_MEMORY_LIMIT, refuse_rays
 
 __all__ = [
     "Cells",
@@ -324,14 +324,7 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
 def _check_count_size(A, limit):
     """Counting walks every ray of the arrangement: refuse when Cover's bound on them
     exceeds ``max_rays`` (default :data:`~exactrelu.limits.COUNT_MAX_RAYS`)."""
-    limit = size_limit(limit, COUNT_MAX_RAYS, "max_rays")
-    bound = _info_from_lifted(A).rays_bound
-    if bound > limit:
-        raise SizeError(
-            f"counting walks every ray of the arrangement; this one may have up to "
-            f"{bound:,} rays (Cover's bound), more than max_rays={limit:,}; pass a larger "
-            f"max_rays to wait for it, or reduce the data",
-            estimate=int(bound), limit=int(limit), what="rays")
+    refuse_rays(_info_from_lifted(A).rays_bound, limit, COUNT_MAX_RAYS, "counting walks")
 
 
 def count_cells(X, *, bias=True, threads=None, max_rays=None):

@@ -24,6 +24,7 @@ __all__ = [
     "COUNT_FIRST_LIMIT",
     "size_limit",
     "refuse_if_too_large",
+    "refuse_rays",
 ]
 
 #: ``method="full"``: entries ``n * columns`` of the dense matrix of all rays.
@@ -68,3 +69,16 @@ def refuse_if_too_large(bound, count, per_item, limit, message, what):
             raise SizeError(message(est), estimate=int(est * per_item), limit=int(limit),
                             what=what)
     return est
+
+
+def refuse_rays(bound, max_rays, default, doing):
+    """SizeError when Cover's ``bound`` on the rays exceeds ``max_rays`` (``None``:
+    ``default``); ``doing`` says what walks them. Returns the bound."""
+    limit = size_limit(max_rays, default, "max_rays")
+    if bound > limit:
+        raise SizeError(
+            f"{doing} every ray of the arrangement; this one may have up to {bound:,} rays "
+            f"(Cover's bound), more than max_rays={limit:,}; pass a larger max_rays to "
+            f"wait for it, or reduce the data", estimate=int(bound), limit=int(limit),
+            what="rays")
+    return bound

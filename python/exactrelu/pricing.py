@@ -28,8 +28,7 @@ import numpy as np
 from . import _core
 from .arrangement import arrangement_info
 from .columns import relu_columns
-from .errors import SizeError
-from .limits import PRICING_MAX_RAYS, size_limit
+from .limits import PRICING_MAX_RAYS, refuse_rays
 
 __all__ = [
     "ExactPricer",
@@ -59,15 +58,8 @@ def refined_rays_bound(prob):
 def check_pricing_size(prob, max_rays, who):
     """Refuse (SizeError) exact pricing whose rays may exceed ``max_rays`` (default
     :data:`~exactrelu.limits.PRICING_MAX_RAYS`); returns the bound."""
-    limit = size_limit(max_rays, PRICING_MAX_RAYS, "max_rays")
-    bound = refined_rays_bound(prob)
-    if bound > limit:
-        raise SizeError(
-            f"{who} prices every ray of the refined arrangement; this one may have up to "
-            f"{bound:,} rays (limit max_rays={limit:,}); pass a larger max_rays to wait "
-            f"for it, or reduce the data",
-            estimate=int(bound), limit=int(limit), what="rays")
-    return bound
+    return refuse_rays(refined_rays_bound(prob), max_rays, PRICING_MAX_RAYS,
+                       f"{who} prices")
 
 
 def pool_pays_off(prob, rays_bound=None):
