@@ -334,3 +334,41 @@ def test_time_limit_covers_enumeration_and_pricing(method):
     import signal
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert solve(X[:8], X[:8, 0], beta=0.01, time_limit=60).certified
+
+
+# ------------------------------------------------------------ witnesses
+def test_sub_ulp_cell_gets_an_exact_witness():
+    """Three points collinear in decimal but not as doubles: one cell is thinner than
+    double-double resolves; its witness comes from exact rational arithmetic."""
+    from reference import check_cells, lift
+
+    X = np.array([[-0.2, 0.7], [0.3, 0.2], [0.8, -0.3]])
+    cells = exactrelu.enumerate_cells(X)
+    assert len(cells) == exactrelu.count_cells(X) == 8
+    assert check_cells(lift(X, True), cells.patterns, cells.witnesses,
+                       witnesses_lo=cells.witnesses_lo) == []
+    # the programs that only need patterns never depended on witnesses
+    assert solve(X, [0.0, 1.0, 0.0], beta=0.01, penalty="l2").certified
+    assert solve(X, [0.0, 1.0, 0.0], beta=0.01, method="cells").certified
+
+
+@pytest.mark.parametrize("resolution", [0.1, 0.01])
+def test_thousands_of_decimal_grids_enumerate_patterns(resolution):
+    """The patterns (what every solver uses) are exact and never fail."""
+    rng = np.random.default_rng(int(1 / resolution))
+    for _ in range(1000):
+        X = np.round(rng.uniform(-1, 1, (20, 2)) / resolution) * resolution
+        cells = exactrelu.enumerate_cells(X, witnesses=False)
+        assert len(cells) == exactrelu.count_cells(X)
+
+
+@pytest.mark.xfail(strict=True, raises=exactrelu.errors.NumericalError,
+                   reason="about 1% of 0.1-grid inputs have a cell thinner than a double-double "
+                          "witness can resolve; witnesses need more precision than hi + lo")
+@pytest.mark.parametrize("resolution", [0.1])
+def test_thousands_of_decimal_grids_enumerate(resolution):
+    rng = np.random.default_rng(int(1 / resolution))
+    for _ in range(1000):
+        X = np.round(rng.uniform(-1, 1, (20, 2)) / resolution) * resolution
+        cells = exactrelu.enumerate_cells(X)
+        assert len(cells) == exactrelu.count_cells(X)

@@ -28,7 +28,8 @@ from ._validation import (
     resolve_limit,
     resolve_threads,
 )
-from .errors import InputError, SizeError
+from ._witness import exact_witnesses
+from .errors import InputError, NumericalError, SizeError
 from .limits import COUNT_MAX_RAYS, DEFAULT_MEMORY_LIMIT, refuse_rays
 
 __all__ = [
@@ -128,6 +129,8 @@ def arrangement_info(X, *, bias=True, extra_hyperplanes=None):
 #: Data whose nonzero entries all lie within 2^-SAFE_EXPONENT .. 2^SAFE_EXPONENT goes to
 #: the core as it is; other data is first rescaled by powers of two (see _equilibrate).
 SAFE_EXPONENT = 500
+#: Beyond this many cells the exact (Python) witness fallback is not attempted.
+EXACT_WITNESS_MAX_CELLS = 20_000
 #: Rounds of alternating column / row normalization in _equilibrate.
 EQUILIBRATION_ROUNDS = 8
 
@@ -314,8 +317,18 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
     memory_limit = _memory_limit(memory_limit)
     _check_size(info.cells_bound, limit, "cells", (A.shape[0] + 7) // 8 + 8 * A.shape[1] + 16,
                 memory_limit)
-    packed, wit, wit_lo = _core.enumerate_cells(A, threads, limit,
-                                                check_flag(witnesses, "witnesses"))
+    witnesses = check_flag(witnesses, "witnesses")
+    try:
+        packed, wit, wit_lo = _core.enumerate_cells(A, threads, limit, witnesses)
+    except NumericalError:
+        # a cell too thin for the core's double-double search: the patterns are exact,
+        # the witnesses come from exact rational arithmetic (small outputs only)
+        packed, wit, _ = _core.enumerate_cells(A, threads, limit, False)
+        if len(packed) > EXACT_WITNESS_MAX_CELLS:
+            raise
+        patterns = np.unpackbits(packed, axis=1, count=A.shape[0], bitorder="little")
+        rays = enumerate_rays(A, bias=False, threads=threads)
+        wit, wit_lo = exact_witnesses(A, patterns.astype(bool), rays)
     if S is not None:   # back to the original coordinates (exact: powers of two)
         wit, wit_lo = _unscale(wit, S, wit_lo)
     return Cells(packed, wit, A.shape[0], wit_lo)

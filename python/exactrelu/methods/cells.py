@@ -59,7 +59,8 @@ def _patterns(prob, ctx, patterns, l2):
             f"method='cells' needs {est:,} cells x {prob.n} rows "
             f"({est * prob.n:,} constraint rows, limit {limit:,}"
             f"{'; the l2 penalty has no other exact method' if l2 else '; use colgen'})"))
-    return enumerate_cells(prob.X, bias=prob.bias, threads=prob.threads).patterns, True
+    cells = enumerate_cells(prob.X, bias=prob.bias, threads=prob.threads, witnesses=False)
+    return cells.patterns, True
 
 
 def solve_cells_l1(prob, ctx, patterns=None):
