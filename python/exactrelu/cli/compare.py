@@ -51,6 +51,10 @@ def _load_data(args):
     ds = datasets.load_csv(args.csv)
     X, y = ds.X, ds.y
     if features is not None:
+        bad = [i for i in features if not -X.shape[1] <= i < X.shape[1]]
+        if bad:
+            raise InputError(f"--features {args.features}: {bad} out of range for the "
+                             f"{X.shape[1]} feature columns of {args.csv}")
         X = X[:, features]
     if args.n is not None and args.n < X.shape[0]:
         rows = datasets.subsample_rows(X.shape[0], args.n, args.data_seed)
