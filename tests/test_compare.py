@@ -278,8 +278,9 @@ def test_cli_progress_and_errors(tmp_path, capsys):
     assert rc == 0
     _, err = capsys.readouterr()
     assert "[1/1]" in err
-    assert main(["compare", "--dataset", "sine1d", "--csv", str(csv)]) == 1
-    assert main(["compare", "--dataset", "bogus"]) == 1
+    # mistakes in the arguments exit 2 (argparse's convention), refusals 1
+    assert main(["compare", "--dataset", "sine1d", "--csv", str(csv)]) == 2
+    assert main(["compare", "--dataset", "bogus"]) == 2
 
 
 def test_plot_functions_d2(tmp_path):
