@@ -108,3 +108,14 @@ def test_solution_network_is_balanced_and_exported():
     # neuron directions are pairwise distinct
     theta = np.hstack([net.W, net.b[:, None]]) / np.abs(net.W).sum(axis=1, keepdims=True)
     assert len(np.unique(np.round(theta, 9), axis=0)) == net.n_neurons
+
+
+def test_to_torch_without_torch_is_a_clear_error(monkeypatch):
+    import sys
+
+    from exactrelu.errors import NotSupportedError
+
+    monkeypatch.setitem(sys.modules, "torch", None)     # import torch -> ImportError
+    net = ReLUNetwork(W=[[1.0]], b=[0.0], a=[1.0])
+    with pytest.raises(NotSupportedError, match="pip install 'exactrelu\\[torch\\]'"):
+        net.to_torch()

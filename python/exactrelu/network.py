@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 
+from . import _torch
 from ._validation import as_data_matrix, as_target_vector
 from .errors import InputError, ShapeError
 from .losses import check_beta, check_loss, check_penalty, check_targets, loss_value
@@ -203,6 +204,19 @@ class ReLUNetwork:
             "s": None if self.s is None else self.s.tolist(),
             "n_features": self.n_features,
         }
+
+    def to_torch(self, dtype=None):
+        """The network as a ``torch.nn.Module`` (float64 unless ``dtype``): ``hidden``
+        (Linear d -> m), ReLU, ``output`` (Linear m -> 1) and an optional ``skip``
+        (Linear d -> 1, no bias); ``forward`` returns shape (n,). Needs torch."""
+        return _torch.to_torch(self, dtype)
+
+    @classmethod
+    def from_torch(cls, module):
+        """A network from :meth:`to_torch`'s module or a plain
+        ``nn.Sequential(Linear(d, m), ReLU(), Linear(m, 1))`` (e.g. trained in
+        PyTorch, to be certified with :func:`exactrelu.certify`). Needs torch."""
+        return _torch.from_torch(cls, module)
 
     @classmethod
     def from_dict(cls, d):
