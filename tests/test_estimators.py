@@ -22,6 +22,7 @@ _TOO_LARGE = {
     "check_regressors_int": "10-feature data: SizeError",
     "check_dtype_object": "10-feature data: SizeError",
     "check_positive_only_tag_during_fit": "10-feature (iris-like) data: SizeError",
+    "check_sample_weight_equivalence_on_dense_data": "30-feature data: SizeError",
 }
 
 

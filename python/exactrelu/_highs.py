@@ -117,14 +117,15 @@ class HighsProgram:
     cost, lower, upper : ndarray (n_cols,)
     A : sparse or dense (n_rows, n_cols)
     hessian_dim : int
-        Put ``0.5 * x_j^2`` into the objective for the first ``hessian_dim`` columns.
+        Put ``0.5 * h_j * x_j^2`` into the objective for the first ``hessian_dim``
+        columns (``h_j``: ``hessian_values``, default 1).
     verbose : bool
     options : dict, optional
         HiGHS options overriding :data:`DEFAULT_OPTIONS`.
     """
 
     def __init__(self, row_lower, row_upper, cost, lower, upper, A, *, hessian_dim=0,
-                 verbose=False, options=None):
+                 hessian_values=None, verbose=False, options=None):
         import highspy  # the solver is imported when the first program is built
 
         self._hs = highspy
@@ -159,7 +160,8 @@ class HighsProgram:
             hess.format_ = highspy.HessianFormat.kTriangular
             hess.start_ = np.arange(self.hessian_dim + 1, dtype=np.int32)
             hess.index_ = np.arange(self.hessian_dim, dtype=np.int32)
-            hess.value_ = np.ones(self.hessian_dim)
+            hess.value_ = (np.ones(self.hessian_dim) if hessian_values is None
+                           else np.asarray(hessian_values, dtype=np.float64))
             model = highspy.HighsModel()
             model.lp_ = lp
             model.hessian_ = hess

@@ -119,7 +119,7 @@ def project_multiplier(prob, lam):
     E = prob.equality_matrix()
     Q = _orth_basis(E)
     mu = lam - Q @ (Q.T @ lam)
-    box = dual_box(prob.y, prob.loss)
+    box = dual_box(prob.y, prob.loss, prob.weight)
     if box is None:
         return mu
     lo, hi = box
@@ -134,7 +134,7 @@ def project_multiplier(prob, lam):
 def _max_scale(lam, M, prob):
     """The largest alpha with ``alpha * lam`` dual feasible (``inf``: no limit)."""
     alpha_max = prob.beta / M if M > 0 else np.inf
-    box = dual_box(prob.y, prob.loss)
+    box = dual_box(prob.y, prob.loss, prob.weight)
     if box is not None:
         lo, hi = box
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -159,11 +159,12 @@ def dual_bound(prob, lam, pricer, *, project=True, source=""):
         return DualBound(np.inf, lam, M, np.inf, n_priced, source)
     # M = 0 (every ray prices to 0) leaves the scale free: the best one is finite for
     # the squared loss (the bound is then the best affine fit's loss), else 0
-    alpha = best_scale(lam, prob.y, prob.loss, alpha_max)
+    alpha = best_scale(lam, prob.y, prob.loss, alpha_max, prob.weight)
     if not np.isfinite(alpha):
         alpha = 0.0
     mu = alpha * lam
-    return DualBound(dual_value(mu, prob.y, prob.loss), mu, M, alpha, n_priced, source)
+    return DualBound(dual_value(mu, prob.y, prob.loss, prob.weight), mu, M, alpha, n_priced,
+                     source)
 
 
 def best_dual_bound(prob, candidates, pricer):
@@ -181,9 +182,12 @@ def best_dual_bound(prob, candidates, pricer):
 def zero_neuron_multiplier(prob):
     """The optimal multiplier of the problem without neurons (only c0 and s)."""
     if prob.loss == "squared":
+        # the weighted least-squares residual times the weights: E^T lam = 0
         E = prob.equality_matrix()
-        coef, *_ = np.linalg.lstsq(E, prob.y, rcond=None)
-        return prob.y - E @ coef
+        w = np.ones(prob.n) if prob.weight is None else prob.weight
+        sw = np.sqrt(w)
+        coef, *_ = np.linalg.lstsq(E * sw[:, None], prob.y * sw, rcond=None)
+        return w * (prob.y - E @ coef)
     if prob.loss == "interpolate":
         return project_multiplier(prob, prob.y)
     rp = RayProgram(prob)
@@ -191,7 +195,8 @@ def zero_neuron_multiplier(prob):
     return rp.lam
 
 
-def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_rays=None):
+def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_rays=None,
+             sample_weight=None):
     """The smallest beta at which the network without neurons is certified optimal
     (for the l1 path norm; exact for the squared loss).
 
@@ -214,7 +219,7 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_r
     """
     if loss == "interpolate":
         raise InputError("beta plays no role for loss='interpolate'")
-    user = make_problem(X, y, loss, 1.0, bias, skip, threads)
+    user = make_problem(X, y, loss, 1.0, bias, skip, threads, sample_weight)
     scaling = Scaling.for_problem(user)      # exact: the value is mapped back below
     prob = scaling.apply(user)
     check_pricing_size(prob, max_rays, "beta_max")
@@ -233,7 +238,7 @@ def _beta_max_lp(prob, lam0, price, max_rounds=500):
     with exact pricing."""
     n = prob.n
     y = prob.y
-    lo, hi = dual_box(y, prob.loss)
+    lo, hi = dual_box(y, prob.loss, prob.weight)
     opt0 = float(lam0 @ y)
     E = prob.equality_matrix()
     # columns: lam (n, in the box), t >= 0 (cost 1); rows: E^T lam = 0, y . lam >= opt0
@@ -269,7 +274,7 @@ def _beta_max_lp(prob, lam0, price, max_rounds=500):
 
 
 def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
-            threads=None, max_rays=None):
+            threads=None, max_rays=None, sample_weight=None):
     """A certified lower bound on the global optimum, and the gap of ``network``.
 
     The lower bound holds for every network with the same options, whatever
@@ -290,6 +295,8 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
     max_rays : int, optional
         Refuse (SizeError) when the rays to price may exceed this (default
         :data:`~exactrelu.limits.PRICING_MAX_RAYS`).
+    sample_weight : array_like, optional
+        Weights of the samples' loss terms, as in :func:`exactrelu.solve`.
 
     Returns
     -------
@@ -318,7 +325,7 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         )
     if not isinstance(network, ReLUNetwork):
         raise InputError(f"network must be a ReLUNetwork, got {type(network).__name__}")
-    user = make_problem(X, y, loss, beta, bias, skip, threads)
+    user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight)
     if network.n_features != user.d:
         raise ShapeError(f"the network has {network.n_features} inputs, X has {user.d} columns")
     if not user.bias and np.any(network.b != 0):
@@ -334,14 +341,16 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
             "the network's outputs or path norm overflow float64 on this X (weights up to "
             f"{max(np.abs(network.W).max(initial=0), np.abs(network.a).max(initial=0)):.3g}); "
             "rescale the network (e.g. network.balanced()) or the data")
-    upper = network.objective(user.X, user.y, loss=user.loss, beta=user.beta, penalty="l1")
+    upper = network.objective(user.X, user.y, loss=user.loss, beta=user.beta, penalty="l1",
+                              sample_weight=user.weight)
     # bounds are computed for the data scaled by powers of two (exact), then mapped back
     scaling = Scaling.for_problem(user)
     prob = scaling.apply(user)
     scaled_net = scaling.network_to(network)
     cands = []
     if prob.loss == "squared":
-        cands.append(("residual", prob.y - scaled_net.predict(prob.X)))
+        r = prob.y - scaled_net.predict(prob.X)
+        cands.append(("residual", r if prob.weight is None else prob.weight * r))
     if prob.loss == "interpolate":
         cands.append(("targets", prob.y))
     dirs = network_directions(scaled_net, prob)

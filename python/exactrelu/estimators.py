@@ -79,11 +79,12 @@ class _ExactReLUBase(BaseEstimator):
         self.max_rays = max_rays
         self.max_cells = max_cells
 
-    def _solve(self, X, y, loss):
+    def _solve(self, X, y, loss, sample_weight=None):
         max_rays = ESTIMATOR_MAX_RAYS if self.max_rays is None else self.max_rays
         sol = solve(X, y, loss=loss, beta=self.beta, penalty=self.penalty, bias=self.bias,
                     skip=self.skip, method=self.method, time_limit=self.time_limit,
-                    threads=self.threads, max_rays=max_rays, max_cells=self.max_cells)
+                    threads=self.threads, max_rays=max_rays, max_cells=self.max_cells,
+                    sample_weight=sample_weight)
         self.solution_ = sol
         self.network_ = sol.network
         self.objective_ = sol.objective
@@ -144,14 +145,15 @@ class ExactReLURegressor(RegressorMixin, _ExactReLUBase):
                          max_cells=max_cells)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Solve the training problem exactly; returns ``self``."""
+    def fit(self, X, y, sample_weight=None):
+        """Solve the training problem exactly (``sample_weight``: weights of the
+        samples' losses); returns ``self``."""
         if self.loss not in ("squared", "absolute", "interpolate"):
             raise InputError(f"ExactReLURegressor supports loss 'squared', 'absolute' or "
                              f"'interpolate'; got {self.loss!r} (use ExactReLUClassifier "
                              f"for the hinge loss)")
         X, y = _validate(self, X, y, y_numeric=True, dtype=np.float64)
-        return self._solve(X, y, self.loss)
+        return self._solve(X, y, self.loss, sample_weight)
 
     def predict(self, X):
         """The network's output on ``X``."""
@@ -179,8 +181,9 @@ class ExactReLUClassifier(ClassifierMixin, _ExactReLUBase):
     """
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Solve the hinge-loss problem exactly; returns ``self``."""
+    def fit(self, X, y, sample_weight=None):
+        """Solve the hinge-loss problem exactly (``sample_weight``: weights of the
+        samples' losses); returns ``self``."""
         X, y = _validate(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         classes, yi = np.unique(y, return_inverse=True)
@@ -193,7 +196,7 @@ class ExactReLUClassifier(ClassifierMixin, _ExactReLUBase):
             raise InputError(f"ExactReLUClassifier needs samples of 2 classes in the data, "
                              f"but the data contains only one class: {classes[0]!r}")
         self.classes_ = classes
-        return self._solve(X, np.where(yi.reshape(-1) == 1, 1.0, -1.0), "hinge")
+        return self._solve(X, np.where(yi.reshape(-1) == 1, 1.0, -1.0), "hinge", sample_weight)
 
     def decision_function(self, X):
         """The network's output: positive for ``classes_[1]``."""

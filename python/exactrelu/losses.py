@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_number
+from ._validation import as_target_vector, check_number
 from .errors import InputError
 
 __all__ = [
@@ -69,6 +69,23 @@ def check_beta(beta, loss):
     return check_number(beta, "beta")
 
 
+def check_sample_weight(weight, n, loss):
+    """``None``, or the weights as a float vector of length n: finite, >= 0, not all 0;
+    refused for interpolation (it has no loss to weight)."""
+    if weight is None:
+        return None
+    if loss == "interpolate":
+        raise InputError("sample_weight weights each sample's loss; loss='interpolate' has no "
+                         "loss (every sample is fitted exactly): drop sample_weight")
+    w = as_target_vector(weight, n, "sample_weight")
+    if np.any(w < 0):
+        i = int(np.flatnonzero(w < 0)[0])
+        raise InputError(f"sample_weight must be >= 0; sample_weight[{i}] = {w[i]}")
+    if not np.any(w > 0):
+        raise InputError("sample_weight is zero for every sample: nothing to fit")
+    return w
+
+
 def check_targets(y, loss):
     """Hinge loss needs labels in {-1, +1}; raise :class:`InputError` otherwise."""
     if loss == "hinge":
@@ -102,46 +119,60 @@ def interpolation_tolerance(y, rel=1e-7, scale=None):
     return tol
 
 
-def loss_value(f, y, loss, *, interp_rtol=1e-6, scale=None):
-    """The loss of predictions ``f`` against targets ``y`` (sums, not means).
+def loss_value(f, y, loss, *, interp_rtol=1e-6, scale=None, weight=None):
+    """The loss of predictions ``f`` against targets ``y`` (sums, not means; each
+    sample's term times ``weight[i]`` when given).
 
     For ``"interpolate"`` the value is 0 when every residual is within
     :func:`interpolation_tolerance` (``interp_rtol``, and the network's term
     ``scale`` when given) and ``inf`` otherwise.
     """
     r = np.asarray(f, float) - np.asarray(y, float)
+    w = np.ones_like(r) if weight is None else np.asarray(weight, float)
     if loss == "squared":
-        return 0.5 * float(r @ r)
+        return 0.5 * float((w * r) @ r)
     if loss == "absolute":
-        return float(np.abs(r).sum())
+        return float(w @ np.abs(r))
     if loss == "hinge":
-        return float(np.maximum(0.0, 1.0 - np.asarray(y) * np.asarray(f)).sum())
+        return float(w @ np.maximum(0.0, 1.0 - np.asarray(y) * np.asarray(f)))
     if loss == "interpolate":
         tol = interpolation_tolerance(y, interp_rtol, scale)
         return 0.0 if (r.size == 0 or np.all(np.abs(r) <= tol)) else float("inf")
     raise InputError(f"unknown loss {loss!r}")
 
 
-def dual_value(lam, y, loss):
-    """The dual objective D(lam) (without checking the constraints)."""
+def dual_value(lam, y, loss, weight=None):
+    """The dual objective D(lam) (without checking the constraints); with sample
+    weights the squared loss's is ``lam . y - 0.5 * sum lam_i^2 / w_i``."""
     lam = np.asarray(lam, float)
     if loss == "squared":
-        return float(lam @ y - 0.5 * lam @ lam)
+        return float(lam @ y - 0.5 * _weighted_norm2(lam, weight))
     return float(lam @ y)
 
 
-def dual_box(y, loss):
-    """Bounds ``(lo, hi)`` on the multiplier from dom(L*), or ``None`` when unbounded."""
+def _weighted_norm2(lam, weight):
+    """``sum lam_i^2 / w_i`` (``w_i = 0`` forces ``lam_i = 0``)."""
+    if weight is None:
+        return float(lam @ lam)
+    w = np.asarray(weight, float)
+    pos = w > 0
+    return float((lam[pos] ** 2 / w[pos]).sum())
+
+
+def dual_box(y, loss, weight=None):
+    """Bounds ``(lo, hi)`` on the multiplier from dom(L*), or ``None`` when unbounded
+    (sample weights scale the box: ``|lam_i| <= w_i``)."""
+    w = np.ones_like(y) if weight is None else np.asarray(weight, float)
     if loss == "absolute":
-        return -np.ones_like(y), np.ones_like(y)
+        return -w, w.copy()
     if loss == "hinge":
-        lo = np.where(y > 0, 0.0, -1.0)
-        hi = np.where(y > 0, 1.0, 0.0)
+        lo = np.where(y > 0, 0.0, -w)
+        hi = np.where(y > 0, w, 0.0)
         return lo, hi
     return None
 
 
-def best_scale(lam, y, loss, alpha_max):
+def best_scale(lam, y, loss, alpha_max, weight=None):
     """The scale ``alpha in [0, alpha_max]`` maximizing D(alpha * lam).
 
     D is linear (interpolate, absolute, hinge) or a concave quadratic (squared)
@@ -152,6 +183,6 @@ def best_scale(lam, y, loss, alpha_max):
     if slope <= 0 or alpha_max <= 0:
         return 0.0
     if loss == "squared":
-        nrm2 = float(lam @ lam)
+        nrm2 = _weighted_norm2(lam, weight)
         return float(min(alpha_max, slope / nrm2)) if nrm2 > 0 else 0.0
     return float(alpha_max)

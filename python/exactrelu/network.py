@@ -12,7 +12,14 @@ import numpy as np
 from . import _torch
 from ._validation import as_data_matrix, as_target_vector
 from .errors import InputError, ShapeError
-from .losses import check_beta, check_loss, check_penalty, check_targets, loss_value
+from .losses import (
+    check_beta,
+    check_loss,
+    check_penalty,
+    check_sample_weight,
+    check_targets,
+    loss_value,
+)
 
 __all__ = ["ReLUNetwork"]
 
@@ -116,18 +123,21 @@ class ReLUNetwork:
             return 0.0
         return float(np.abs(self.a) @ np.linalg.norm(self.W, ord=ord_, axis=1))
 
-    def objective(self, X, y, *, loss="squared", beta=1.0, penalty="l1"):
+    def objective(self, X, y, *, loss="squared", beta=1.0, penalty="l1", sample_weight=None):
         """The training objective ``loss(f(X), y) + beta * penalty``.
 
         For ``loss="interpolate"`` it is the penalty when the network fits ``y``
-        to within ``1e-6 * max(1, max|y|)``, and ``inf`` otherwise.
+        to within its tolerance (:func:`exactrelu.losses.interpolation_tolerance`),
+        and ``inf`` otherwise. ``sample_weight`` multiplies each sample's loss term.
         """
         loss = check_loss(loss)
         beta = check_beta(beta, loss)
         X = self._check_X(X)
         y = check_targets(as_target_vector(y, X.shape[0]), loss)
+        w = check_sample_weight(sample_weight, X.shape[0], loss)
         scale = self.term_scale(X) if loss == "interpolate" else None
-        return loss_value(self.predict(X), y, loss, scale=scale) + beta * self.penalty(penalty)
+        return (loss_value(self.predict(X), y, loss, scale=scale, weight=w)
+                + beta * self.penalty(penalty))
 
     # ------------------------------------------------------------ transforms
     def merged(self, *, decimals=11):

@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validation import as_data_matrix, as_target_vector, check_flag, resolve_threads
 from .errors import ConflictingTargetsError
-from .losses import check_beta, check_loss, check_targets
+from .losses import check_beta, check_loss, check_sample_weight, check_targets
 
 __all__ = ["Problem", "make_problem", "check_conflicts"]
 
@@ -34,6 +34,8 @@ class Problem:
         the refined arrangement whose rays carry the l1 optimum.
     norm_mask : ndarray of bool (D,)
         The weight coordinates (not the bias).
+    weight : ndarray (n,) or None
+        Positive sample weights of the loss terms (``None``: all 1).
     """
 
     X: np.ndarray
@@ -43,6 +45,7 @@ class Problem:
     bias: bool
     skip: bool
     threads: int = 1
+    weight: np.ndarray | None = None
     A: np.ndarray = field(init=False)
     A_ref: np.ndarray = field(init=False)
     norm_mask: np.ndarray = field(init=False)
@@ -82,14 +85,21 @@ class Problem:
         return Problem(self.X, y, "interpolate", 1.0, self.bias, self.skip, self.threads)
 
 
-def make_problem(X, y, loss, beta, bias, skip, threads=None):
-    """Validate user input into a :class:`Problem` (raises :mod:`exactrelu.errors`)."""
+def make_problem(X, y, loss, beta, bias, skip, threads=None, sample_weight=None):
+    """Validate user input into a :class:`Problem` (raises :mod:`exactrelu.errors`).
+
+    Samples of weight 0 contribute nothing to the objective and are dropped.
+    """
     loss = check_loss(loss)
     beta = check_beta(beta, loss)
     X = as_data_matrix(X)
     y = check_targets(as_target_vector(y, X.shape[0]), loss)
+    w = check_sample_weight(sample_weight, X.shape[0], loss)
+    if w is not None:
+        keep = w > 0
+        X, y, w = np.ascontiguousarray(X[keep]), y[keep], w[keep]
     return Problem(X, y, loss, beta, check_flag(bias, "bias"), check_flag(skip, "skip"),
-                   resolve_threads(threads))
+                   resolve_threads(threads), w)
 
 
 def check_conflicts(X, y):
@@ -226,7 +236,7 @@ class Scaling:
         X = prob.X if self.mx is None else prob.X - self.mx
         return Problem(X * self.sx, (prob.y - self.my) * self.sy, prob.loss,
                        prob.beta * self.beta_factor(prob.loss), prob.bias, prob.skip,
-                       prob.threads)
+                       prob.threads, prob.weight)
 
     def _offsets(self, W, s):
         """``(W . mx, s . mx)``: what the shift of X adds to the biases and to c."""

@@ -188,7 +188,7 @@ def _status(objective, lower, complete):
 
 def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
           method="auto", patterns=None, time_limit=None, threads=None, verbose=False,
-          max_rays=None, max_cells=None):
+          max_rays=None, max_cells=None, sample_weight=None):
     """Train a two-layer ReLU network to its certified global optimum.
 
     Minimizes ``loss(f(X), y) + beta * R(f)`` over all networks
@@ -221,7 +221,11 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     verbose : bool
     max_rays, max_cells : int, optional
         Size limits: matrix entries for ``"full"``, rays per pricing pass for
-        ``"colgen"``, constraint rows for ``"cells"``.
+        ``"colgen"``, constraint rows for ``"cells"`` (defaults in
+        :mod:`exactrelu.limits`).
+    sample_weight : array_like, shape (n,), optional
+        Nonnegative weights of the samples' loss terms (an integer weight counts as
+        repeated samples; weight 0 drops a sample). Not for ``"interpolate"``.
 
     Returns
     -------
@@ -250,7 +254,7 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     beta = check_beta(beta, loss)
     penalty = check_penalty(penalty)
     method = _check_method(method, penalty, patterns)
-    user = make_problem(X, y, loss, beta, bias, skip, threads)
+    user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight)
     if loss == "interpolate":
         check_conflicts(user.X, user.y)
     # the programs are solved for the data scaled by powers of two (exact), and the
@@ -273,14 +277,16 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     scaled_net = rp.network()
     net = scaling.network_back(scaled_net)
     _interp_check(user, net)
-    objective = net.objective(user.X, user.y, loss=loss, beta=user.beta, penalty=penalty)
+    objective = net.objective(user.X, user.y, loss=loss, beta=user.beta, penalty=penalty,
+                              sample_weight=user.weight)
     # the certificate (l1): the best of the candidate multipliers, priced exactly
     lower, multipliers = res.lower_bound / kappa, None
     with ctx.timed("certificate"):
         if res.pricer is not None:
             cands = list(res.multipliers)
             if loss == "squared":
-                cands.append(("residual", prob.y - scaled_net.predict(prob.X)))
+                r = prob.y - scaled_net.predict(prob.X)
+                cands.append(("residual", r if prob.weight is None else prob.weight * r))
             best = best_dual_bound(prob, cands, res.pricer)
             lower = best.lower / kappa
             multipliers = scaling.multipliers_back(best.multipliers, loss)

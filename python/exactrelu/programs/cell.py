@@ -85,7 +85,8 @@ def cell_program_highs(prob, patterns, *, verbose=False, options=None):
                       np.concatenate([blk.cost, zc, zc]),
                       np.concatenate([blk.lower, zlo, zlo]),
                       np.concatenate([blk.upper, np.full(2 * P * q, INF)]),
-                      M, hessian_dim=blk.hessian_dim, verbose=verbose, options=options)
+                      M, hessian_dim=blk.hessian_dim, hessian_values=blk.hessian_values,
+                      verbose=verbose, options=options)
 
     def extract():
         x = hp.x
@@ -127,16 +128,17 @@ def cell_program_cvxpy(prob, patterns, *, penalty="l2"):
     else:
         pen = cp.sum(cp.abs(Vm)) + cp.sum(cp.abs(Um))
     y = prob.y
+    w = np.ones(n) if prob.weight is None else prob.weight
     loss = prob.loss
     if loss == "interpolate":
         obj = pen
         cons.append(f == y)
     elif loss == "squared":
-        obj = 0.5 * cp.sum_squares(f - y) + prob.beta * pen
+        obj = 0.5 * cp.sum(cp.multiply(w, cp.square(f - y))) + prob.beta * pen
     elif loss == "absolute":
-        obj = cp.norm1(f - y) + prob.beta * pen
+        obj = cp.sum(cp.multiply(w, cp.abs(f - y))) + prob.beta * pen
     elif loss == "hinge":
-        obj = cp.sum(cp.pos(1 - cp.multiply(y, f))) + prob.beta * pen
+        obj = cp.sum(cp.multiply(w, cp.pos(1 - cp.multiply(y, f)))) + prob.beta * pen
     else:  # pragma: no cover - validated before
         raise InputError(f"unknown loss {loss!r}")
     problem = cp.Problem(cp.Minimize(obj), cons)

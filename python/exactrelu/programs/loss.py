@@ -44,6 +44,7 @@ class LossBlock:
     row_upper: np.ndarray
     hessian_dim: int
     n_loss: int
+    hessian_values: np.ndarray | None = None
 
     @property
     def n_fixed(self):
@@ -56,7 +57,8 @@ def loss_block(prob, shift=0.0, phase1=False):
     Rows are written for ``f - shift = y - shift`` (the free output bias absorbs the
     shift). ``phase1`` (interpolation only) gives residual columns ``r+ - r-`` with
     cost 1, as for the absolute loss: minimizing the misfit finds feasible columns.
-    Hinge rows are one-sided: ``f_i + y_i xi_i`` on the side of ``y_i``.
+    Hinge rows are one-sided: ``f_i + y_i xi_i`` on the side of ``y_i``. Sample
+    weights multiply each sample's loss term (its Hessian entry or its costs).
     """
     n = prob.n
     y = prob.y
@@ -65,23 +67,27 @@ def loss_block(prob, shift=0.0, phase1=False):
     hessian_dim = 0
     rlo, rhi = y - shift, y - shift
 
+    w = prob.weight
+
     def add(cols, c, lower, upper=INF):
         k = cols.shape[1]
         blocks.append(cols)
-        cost.append(np.full(k, c, dtype=float))
+        cost.append(np.broadcast_to(np.asarray(c, dtype=float), (k,)).copy())
         lo.append(np.full(k, lower, dtype=float))
         hi.append(np.full(k, upper, dtype=float))
 
+    ones = np.ones(n) if (w is None or phase1) else w
     if prob.loss == "squared":
         add(eye, 0.0, -INF)
         hessian_dim = n
     elif prob.loss == "absolute" or phase1:
-        add(sp.hstack([eye, -eye], format="csc"), 1.0, 0.0)
+        add(sp.hstack([eye, -eye], format="csc"), np.r_[ones, ones], 0.0)
     elif prob.loss == "hinge":
-        add(sp.diags(y, format="csc"), 1.0, 0.0)
+        add(sp.diags(y, format="csc"), ones, 0.0)
         rlo = np.where(y > 0, y, -INF)
         rhi = np.where(y > 0, INF, y)
     n_loss = sum(b.shape[1] for b in blocks)
     add(sp.csc_array(prob.equality_matrix()), 0.0, -INF)
+    hess = w if (hessian_dim and w is not None) else None
     return LossBlock(sp.hstack(blocks, format="csc"), np.concatenate(cost), np.concatenate(lo),
-                     np.concatenate(hi), rlo, rhi, hessian_dim, n_loss)
+                     np.concatenate(hi), rlo, rhi, hessian_dim, n_loss, hess)

@@ -74,6 +74,7 @@ class RayProgram:
         old = getattr(self, "hp", None)
         self.hp = HighsProgram(blk.row_lower, blk.row_upper, blk.cost, blk.lower, blk.upper,
                                blk.matrix, hessian_dim=blk.hessian_dim,
+                               hessian_values=blk.hessian_values,
                                verbose=self._verbose, options=self._options)
         if old is not None:
             self.hp.carry_counters(old)
