@@ -19,6 +19,7 @@ import numpy as np
 from scipy.sparse import csr_array
 
 from . import _core
+from ._balance import equilibrate, unscale
 from ._validation import (
     MAX_LIMIT,
     as_data_matrix,
@@ -126,76 +127,13 @@ def arrangement_info(X, *, bias=True, extra_hyperplanes=None):
     return _info_from_lifted(_lifted(X, bias, extra_hyperplanes)[0])
 
 
-#: Data whose nonzero entries all lie within 2^-SAFE_EXPONENT .. 2^SAFE_EXPONENT goes to
-#: the core as it is; other data is first rescaled by powers of two (see _equilibrate).
-SAFE_EXPONENT = 500
 #: Beyond this many cells the exact (Python) witness fallback is not attempted.
 EXACT_WITNESS_MAX_CELLS = 20_000
-#: Rounds of alternating column / row normalization in _equilibrate.
-EQUILIBRATION_ROUNDS = 8
-
-
-def _balancing_exponents(A, nz, axis):
-    """Per column (axis 0) or row (axis 1): the power of two that centres the binary
-    exponents of the nonzero entries on 0 (a geometric-mean balance), limited so that
-    no entry overflows or leaves the normal range."""
-    big = 1 << 40
-    e = np.frexp(np.abs(A))[1]
-    cnt = nz.sum(axis=axis)
-    mean = np.where(nz, e, 0).sum(axis=axis) / np.maximum(cnt, 1)
-    hi = np.where(nz, e, -big).max(axis=axis)
-    lo = np.where(nz, e, big).min(axis=axis)
-    k = np.clip(-np.rint(mean), -1021 - lo, 1023 - hi)
-    return np.where(cnt > 0, k, 0).astype(np.int64)
-
-
-def _equilibrate(A):
-    """Rescale the columns and rows of ``A`` by powers of two: exact, and it changes
-    neither the cells (patterns), nor the rays (incidences), nor which rows are
-    coordinate hyperplanes. Returns ``(A', k)`` with ``A' = R A diag(2^k)``; a point
-    ``u'`` of the rescaled arrangement is ``2^k * u'`` in the original one (see
-    :func:`_unscale`). ``k`` is ``None`` when the data needs no rescaling (all within
-    :data:`SAFE_EXPONENT`)."""
-    nz = A != 0
-    if not np.any(nz):
-        return A, None
-    e = np.frexp(np.abs(A[nz]))[1]
-    if e.min() >= -SAFE_EXPONENT and e.max() <= SAFE_EXPONENT:
-        return A, None
-    kc_total = np.zeros(A.shape[1], dtype=np.int64)
-    # alternate column and row balancing: data that is a scaled copy of tame data
-    # (log2|a_ij| = t_ij + r_i + c_j) comes back close to the tame copy
-    for _ in range(EQUILIBRATION_ROUNDS):
-        kc = _balancing_exponents(A, nz, 0)
-        A = np.ldexp(A, kc[None, :])
-        kc_total += kc
-        kr = _balancing_exponents(A, nz, 1)
-        A = np.ldexp(A, kr[:, None])
-        if not np.any(kc) and not np.any(kr):
-            break
-    return np.ascontiguousarray(A), kc_total
-
-
-def _unscale(V, k, lo=None):
-    """Rows ``u'`` of the rescaled arrangement as points ``2^k * u'`` of the original
-    one, each row further multiplied by a power of two (cells and rays are cones) so
-    that its largest entry is about 1, or smaller when its smallest entry would
-    otherwise underflow. ``lo`` (double-double low parts) gets the same
-    factors, so that ``hi + lo`` stays exact."""
-    big = np.iinfo(np.int64).max
-    e = np.frexp(V)[1] + k[None, :]
-    e_max = np.where(V != 0, e, -big).max(axis=1, keepdims=True)
-    e_min = np.where(V != 0, e, big).min(axis=1, keepdims=True)
-    # the largest entry near 1, unless the smallest would leave the normal range
-    shift = np.maximum(e_max - 1023, np.minimum(e_max, e_min + 1021))
-    shift[e_max == -big] = 0
-    f = k[None, :] - shift
-    return np.ldexp(V, f), (None if lo is None else np.ldexp(lo, f))
 
 
 def _lifted(X, bias, extra_hyperplanes):
     """The lifted data (and extra rows) as the core gets them, with the column scales
-    ``S`` of :func:`_equilibrate` (``None``: unscaled)."""
+    ``S`` of :func:`~exactrelu._balance.equilibrate` (``None``: unscaled)."""
     X = as_data_matrix(X)
     A = lift(X, check_flag(bias, "bias"))
     if extra_hyperplanes is not None:
@@ -208,7 +146,7 @@ def _lifted(X, bias, extra_hyperplanes):
                 f"{'lifted ' if bias else ''}data), got shape {E.shape}"
             )
         A = np.ascontiguousarray(np.vstack([A, E]))
-    return _equilibrate(A)
+    return equilibrate(A)
 
 
 def _memory_limit(value):
@@ -330,7 +268,7 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
         rays = enumerate_rays(A, bias=False, threads=threads)
         wit, wit_lo = exact_witnesses(A, patterns.astype(bool), rays)
     if S is not None:   # back to the original coordinates (exact: powers of two)
-        wit, wit_lo = _unscale(wit, S, wit_lo)
+        wit, wit_lo = unscale(wit, S, wit_lo)
     return Cells(packed, wit, A.shape[0], wit_lo)
 
 
@@ -424,7 +362,7 @@ def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threa
                 memory_limit)
     dirs, indptr, indices = _core.enumerate_rays(A, threads, limit)
     if S is not None:   # back to the original coordinates, unit length again
-        dirs, _ = _unscale(dirs, S)
+        dirs, _ = unscale(dirs, S)
         dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     dirs += 0.0  # no negative zeros
     return Rays(dirs, indptr, indices, A.shape[0])
