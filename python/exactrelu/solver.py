@@ -215,7 +215,10 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     patterns : array_like of bool, shape (k, n), optional
         Restrict the cell program to these activation patterns (not certified).
     time_limit : float, optional
-        Seconds; :class:`~exactrelu.errors.TimeLimitError` when exceeded.
+        Seconds; :class:`~exactrelu.errors.TimeLimitError` when exceeded. In the main
+        thread on POSIX systems the limit interrupts any stage (the C++ core included)
+        through a ``SIGALRM`` timer, which replaces (and then restores) the process's
+        own ``SIGALRM`` handler for the duration of the solve.
     threads : int, optional
         Threads for enumeration and pricing (default: all cores).
     verbose : bool
