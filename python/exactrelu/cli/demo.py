@@ -14,6 +14,7 @@ import numpy as np
 
 from ..arrangement import arrangement_info, count_cells, count_rays, cover_count
 from ..certificate import beta_max, certify
+from ..errors import SizeError
 from ..solver import solve
 
 __all__ = ["run_demo", "add_cli"]
@@ -88,7 +89,13 @@ def run_demo(n=40, d=2, seed=0, beta_fraction=0.1, out=print):
 
 
 def _main(args):
-    run_demo(n=args.n, d=args.d, seed=args.seed, beta_fraction=args.beta_fraction)
+    try:
+        run_demo(n=args.n, d=args.d, seed=args.seed, beta_fraction=args.beta_fraction)
+    except SizeError as exc:
+        raise SizeError(f"the demo with --n {args.n} --d {args.d} is too large to solve exactly "
+                        f"({exc.estimate:,} {exc.what} against a limit of {exc.limit:,}); try a "
+                        f"smaller --n or --d", estimate=exc.estimate, limit=exc.limit,
+                        what=exc.what) from None
     return 0
 
 
