@@ -59,8 +59,8 @@ def cover_count(n, rank):
     >>> cover_count(100, 4)
     323600
     """
-    n = _nonneg_int(n, "n")
-    rank = _nonneg_int(rank, "rank")
+    n = check_int(n, "n", low=0, high=MAX_LIMIT, none_ok=False)
+    rank = check_int(rank, "rank", low=0, high=MAX_LIMIT, none_ok=False)
     if n == 0 or rank == 0:
         return 1
     if rank >= n:
@@ -71,12 +71,6 @@ def cover_count(n, rank):
         term = term * (n - 1 - k) // (k + 1)
         total += term
     return 2 * total
-
-
-def _nonneg_int(v, name):
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
-        raise InputError(f"{name} must be a non-negative int, got {v!r}")
-    return int(v)
 
 
 @dataclass(frozen=True)

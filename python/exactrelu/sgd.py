@@ -46,7 +46,7 @@ from ._sgd_math import (
     to_network,
     training_objective_and_grad,
 )
-from ._validation import as_data_matrix, as_target_vector
+from ._validation import MAX_LIMIT, as_data_matrix, as_target_vector, check_int
 from .errors import InputError
 
 __all__ = ["History", "train", "objective_parts", "training_objective_and_grad", "LOSSES",
@@ -148,9 +148,7 @@ def _check_choice(value, choices, name):
 
 
 def _positive_int(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+    return check_int(value, name, low=1, high=MAX_LIMIT, none_ok=False)
 
 
 def _positive_float(value, name, shown=None):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_data_matrix, lift
+from .._validation import MAX_LIMIT, as_data_matrix, check_int, lift
 from ..errors import InputError
 
 __all__ = [
@@ -28,9 +28,7 @@ def check_gate_bias(gate_bias):
 
 
 def nonneg_int(v, name):
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
-        raise InputError(f"{name} must be a non-negative int, got {v!r}")
-    return int(v)
+    return check_int(v, name, low=0, high=MAX_LIMIT, none_ok=False)
 
 
 def as_rng(seed):
