@@ -622,7 +622,7 @@ def reference_lines(A):
 # (functions of plain arrays, so that this module never imports the code it checks)
 
 
-def check_cells(A, patterns, witnesses, ref=None, witnesses_lo=None):
+def check_cells(A, patterns, witnesses, ref=None, witnesses_lo=None, witnesses_exact=None):
     """Problems (a list of strings, empty when all is well) with a cell listing of ``A``.
 
     Checks: shapes and dtypes; no two cells share a pattern; each witness realizes
@@ -630,6 +630,8 @@ def check_cells(A, patterns, witnesses, ref=None, witnesses_lo=None):
     when ``ref`` (a :class:`CellsResult`) is given, the pattern set equals the reference.
     ``witnesses_lo`` (optional, same shape): the witness is then the exact sum
     ``witnesses + witnesses_lo`` (double-double points of sub-ulp cells).
+    ``witnesses_exact`` (optional dict: cell index -> tuple of ints): that cell's
+    witness is this exact integer point instead.
     """
     A = np.asarray(A, dtype=np.float64)
     n, D = A.shape
@@ -654,8 +656,11 @@ def check_cells(A, patterns, witnesses, ref=None, witnesses_lo=None):
     WL = None if witnesses_lo is None else np.asarray(witnesses_lo, dtype=np.float64)
     if WL is not None and WL.shape != W.shape:
         return problems + [f"witnesses_lo shape {WL.shape}, expected {W.shape}"]
+    exact = witnesses_exact or {}
     for k, (pat, w) in enumerate(zip(pats, W)):
-        if WL is None:
+        if k in exact:
+            wi = tuple(int(x) for x in exact[k])
+        elif WL is None:
             wi = int_row(w)
         else:
             both = int_row(np.concatenate([w, WL[k]]))

@@ -9,7 +9,9 @@ pattern wherever they are not 0; and a positive combination of the rays in a cel
 closure lies in the cell's interior (the cell, cut with the row space, is a pointed
 cone spanned by them). Such a point is rounded to a double-double ``hi + lo`` and
 checked exactly; a few combinations are tried, since a thin cell can be missed by
-the rounding of one of them.
+the rounding of one of them. A cell thinner still (relative width below about
+2^-106, which a product of two near-coincidences on decimal data can reach) may
+contain no double-double point at all; its witness is then the exact integer point.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 from .errors import NumericalError
 
-__all__ = ["exact_witnesses"]
+__all__ = ["exact_witnesses", "unscale_exact"]
 
 
 def _independent_rows(rows):
@@ -92,6 +94,15 @@ def _to_double_double(w):
     return hi, lo
 
 
+def _inside(point, rows, pattern, nonzero):
+    """Whether ``point`` (exact numbers) lies in the open cell of ``pattern``."""
+    for i, r in enumerate(rows):
+        val = sum(a * b for a, b in zip(r, point))
+        if (val > 0) != bool(pattern[i]) or (nonzero[i] and val == 0):
+            return False
+    return True
+
+
 def _fitting_point(w, rows, pattern, nonzero):
     """``(hi, lo)`` of the exact point ``w`` if that double-double point still lies in
     the cell of ``pattern`` (checked exactly), else None."""
@@ -99,11 +110,7 @@ def _fitting_point(w, rows, pattern, nonzero):
         return None
     h, low = _to_double_double(_integer(w))
     point = [Fraction(a) + Fraction(b) for a, b in zip(h, low)]
-    for i, r in enumerate(rows):
-        val = sum(a * b for a, b in zip(r, point))
-        if (val > 0) != bool(pattern[i]) or (nonzero[i] and val == 0):
-            return None
-    return h, low
+    return (h, low) if _inside(point, rows, pattern, nonzero) else None
 
 
 def _line_vectors(rows, rays):
@@ -125,10 +132,13 @@ def _line_vectors(rows, rays):
 
 
 def exact_witnesses(A, patterns, rays):
-    """``(hi, lo)`` witnesses (n_cells, D) of the cells ``patterns`` of the rows of ``A``.
+    """Witnesses ``(hi, lo, exact)`` of the cells ``patterns`` of the rows of ``A``.
 
-    ``rays``: :class:`~exactrelu.arrangement.Rays` of the same rows (their
-    incidences are exact; their directions are not used).
+    ``hi`` and ``lo`` are (n_cells, D) arrays whose exact sum ``hi + lo`` lies in
+    each cell; ``exact`` maps the index of each cell that contains no such
+    double-double point to a tuple of Python ints lying in it exactly (``hi + lo`` is
+    then that point rounded). ``rays``: :class:`~exactrelu.arrangement.Rays` of the
+    same rows (their incidences are exact; their directions are not used).
     """
     rows = [[Fraction(x) for x in r] for r in A]
     lines = _line_vectors(rows, rays)
@@ -152,6 +162,7 @@ def exact_witnesses(A, patterns, rays):
     candidates = [(signs * scale[None, :]).dot(V), signs.dot(V)]
     hi = np.zeros((len(P), len(rows[0])))
     lo = np.zeros_like(hi)
+    exact = {}
     for c in range(len(P)):
         for W in candidates:
             point = _fitting_point(list(W[c]), rows, P[c], nonzero)
@@ -159,9 +170,21 @@ def exact_witnesses(A, patterns, rays):
                 hi[c], lo[c] = point
                 break
         else:
-            raise NumericalError(
-                f"cell {c} (active rows {np.flatnonzero(P[c]).tolist()}) is thinner than a "
-                "double-double point can resolve (relative width below about 1e-32), so no "
-                "witness hi + lo was found for it; the patterns are exact: "
-                "enumerate_cells(..., witnesses=False) lists them")
-    return hi, lo
+            w = _integer(list(W[c]))
+            if not _inside(w, rows, P[c], nonzero):
+                raise NumericalError(
+                    f"cell {c} (active rows {np.flatnonzero(P[c]).tolist()}): the exact "
+                    "combination of its rays is not interior; the rows' arrangement is "
+                    "inconsistent with its patterns (please report this input)")
+            exact[c] = tuple(w)
+            hi[c], lo[c] = _to_double_double(w)
+    return hi, lo, exact
+
+
+def unscale_exact(w, k):
+    """The integer point ``w`` of a column-rescaled arrangement (see
+    :func:`~exactrelu._balance.equilibrate`) as a primitive integer point
+    ``2^k * w`` (up to a positive factor) of the original one."""
+    k = [int(x) for x in k]
+    m = min(k)
+    return tuple(_integer([int(x) << (kj - m) for x, kj in zip(w, k)]))

@@ -12,7 +12,7 @@ a certified error bound, and an exact modular-arithmetic fallback).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import comb
 
 import numpy as np
@@ -29,7 +29,7 @@ from ._validation import (
     resolve_limit,
     resolve_threads,
 )
-from ._witness import exact_witnesses
+from ._witness import exact_witnesses, unscale_exact
 from .errors import InputError, NumericalError, SizeError
 from .limits import COUNT_MAX_RAYS, DEFAULT_MEMORY_LIMIT, refuse_rays
 
@@ -184,12 +184,19 @@ class Cells:
         coordinates; its interior point is then ``witnesses[k] + witnesses_lo[k]`` taken
         as an exact sum of reals (a double-double), ``witnesses[k]`` alone being that
         point rounded. Rows of cells with exact double witnesses are zero.
+    witnesses_exact : dict of int to tuple of int
+        Empty in the usual case. A cell thinner still (relative width below about
+        2^-106, from two near-coincidences at once on decimal data) may contain no
+        double-double point; ``witnesses_exact[k]`` is then a point of cell ``k`` with
+        exact integer coordinates (Python ints), and ``witnesses[k] +
+        witnesses_lo[k]`` is only that point rounded.
     """
 
     packed: np.ndarray
     witnesses: np.ndarray
     n: int
     witnesses_lo: np.ndarray | None = None
+    witnesses_exact: dict = field(default_factory=dict)
 
     @property
     def patterns(self):
@@ -260,10 +267,13 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
             raise
         patterns = np.unpackbits(packed, axis=1, count=A.shape[0], bitorder="little")
         rays = enumerate_rays(A, bias=False, threads=threads)
-        wit, wit_lo = exact_witnesses(A, patterns.astype(bool), rays)
+        wit, wit_lo, exact = exact_witnesses(A, patterns.astype(bool), rays)
+    else:
+        exact = {}
     if S is not None:   # back to the original coordinates (exact: powers of two)
         wit, wit_lo = unscale(wit, S, wit_lo)
-    return Cells(packed, wit, A.shape[0], wit_lo)
+        exact = {c: unscale_exact(w, S) for c, w in exact.items()}
+    return Cells(packed, wit, A.shape[0], wit_lo, exact)
 
 
 def _check_count_size(A, limit):
