@@ -119,13 +119,15 @@ class HighsProgram:
     hessian_dim : int
         Put ``0.5 * h_j * x_j^2`` into the objective for the first ``hessian_dim``
         columns (``h_j``: ``hessian_values``, default 1).
+    hessian_matrix : sparse (n_cols, n_cols), optional
+        Instead: ``0.5 x^T H x`` with ``H`` given by its lower triangle (CSC).
     verbose : bool
     options : dict, optional
         HiGHS options overriding :data:`DEFAULT_OPTIONS`.
     """
 
     def __init__(self, row_lower, row_upper, cost, lower, upper, A, *, hessian_dim=0,
-                 hessian_values=None, verbose=False, options=None):
+                 hessian_values=None, hessian_matrix=None, verbose=False, options=None):
         import highspy  # the solver is imported when the first program is built
 
         self._hs = highspy
@@ -153,15 +155,21 @@ class HighsProgram:
         lp.a_matrix_.value_ = value
         lp.a_matrix_.num_col_ = n_cols
         lp.a_matrix_.num_row_ = n_rows
-        self.hessian_dim = int(hessian_dim)
+        self.hessian_dim = int(hessian_dim if hessian_matrix is None else n_cols)
         if self.hessian_dim:
             hess = highspy.HighsHessian()
             hess.dim_ = self.hessian_dim
             hess.format_ = highspy.HessianFormat.kTriangular
-            hess.start_ = np.arange(self.hessian_dim + 1, dtype=np.int32)
-            hess.index_ = np.arange(self.hessian_dim, dtype=np.int32)
-            hess.value_ = (np.ones(self.hessian_dim) if hessian_values is None
-                           else np.asarray(hessian_values, dtype=np.float64))
+            if hessian_matrix is not None:
+                H = hessian_matrix.tocsc()
+                hess.start_ = H.indptr.astype(np.int32)
+                hess.index_ = H.indices.astype(np.int32)
+                hess.value_ = H.data.astype(np.float64)
+            else:
+                hess.start_ = np.arange(self.hessian_dim + 1, dtype=np.int32)
+                hess.index_ = np.arange(self.hessian_dim, dtype=np.int32)
+                hess.value_ = (np.ones(self.hessian_dim) if hessian_values is None
+                               else np.asarray(hessian_values, dtype=np.float64))
             model = highspy.HighsModel()
             model.lp_ = lp
             model.hessian_ = hess

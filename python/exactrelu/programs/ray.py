@@ -8,6 +8,8 @@ that columns can be appended (column generation) or dropped, and a
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -15,6 +17,7 @@ from .._highs import HighsProgram
 from ..columns import line_keys, relu_columns
 from ..errors import SolverError
 from ..network import ReLUNetwork
+from .gram import solve_gram
 from .loss import loss_block
 
 __all__ = ["RayProgram", "build_restricted", "row_shift"]
@@ -22,6 +25,10 @@ __all__ = ["RayProgram", "build_restricted", "row_shift"]
 #: HiGHS statuses of the active-set QP solver after which the program is rebuilt with
 #: the other row shift and solved once more.
 _QP_RETRY_STATUSES = ("kSolveError", "kIterationLimit")
+#: A reduced (Gram) solution of the squared-loss program is used when its optimality
+#: conditions hold to this relative accuracy (half the 1e-9 stopping test of column
+#: generation).
+GRAM_ACCEPT_RTOL = 5e-10
 
 
 def row_shift(y, loss):
@@ -61,6 +68,7 @@ class RayProgram:
         self.costs = np.zeros(0)
         self.keys = {}
         self.solved = False
+        self._sol = None   # (x, lam, objective) of a reduced (Gram) solve, else None
         # rows are written for f - mu with the free output bias shifted by mu: right-hand
         # sides near 0 (but not 0) can make HiGHS' QP solver fail ("excessively small
         # bounds"); the unshifted form is the fallback (see run)
@@ -118,6 +126,7 @@ class RayProgram:
         if Phi is None:
             Phi = relu_columns(self.prob.A, dirs)
         cost_now = 0.0 if self.phase == 1 else self.prob.beta * costs
+        self._sol = None
         self.hp.add_columns(sp.csc_array(Phi * signs[None, :]), cost_now)
         self.dirs = np.vstack([self.dirs, dirs])
         self.signs = np.concatenate([self.signs, signs])
@@ -140,11 +149,15 @@ class RayProgram:
         the current optimum; pricing brings them back when they are needed again).
         The ``keep_last`` most recently added columns are kept."""
         k = len(self.signs)
-        idx = self.hp.inactive_columns(self.n_fixed, 1e-9 * self.prob.beta)
+        if self._sol is not None:
+            idx = self._sol[3](1e-9 * self.prob.beta) + self.n_fixed
+        else:
+            idx = self.hp.inactive_columns(self.n_fixed, 1e-9 * self.prob.beta)
         idx = idx[idx < self.n_fixed + k - keep_last]
         if len(idx) == 0:
             return 0
         self.hp.delete_columns(idx)
+        self._sol = None
         mask = np.ones(k, dtype=bool)
         mask[idx - self.n_fixed] = False
         self.dirs, self.signs, self.costs = self.dirs[mask], self.signs[mask], self.costs[mask]
@@ -154,6 +167,7 @@ class RayProgram:
     def to_phase2(self):
         """Fix the phase-1 residuals at 0 and give the neuron columns their costs."""
         n = self.prob.n
+        self._sol = None
         self.hp.change_bounds(np.arange(2 * n), 0.0, 0.0)
         self.hp.change_costs(np.arange(2 * n), 0.0)
         idx = np.arange(self.n_fixed, self.n_fixed + len(self.signs))
@@ -163,6 +177,10 @@ class RayProgram:
 
     # ------------------------------------------------------------ solution
     def run(self, time_limit=None, what="the ray program"):
+        if self.prob.loss == "squared" and self.phase == 2 and self._run_gram(time_limit):
+            self.solved = True
+            return "optimal"
+        self._sol = None
         try:
             status = self.hp.run(time_limit, what)
         except SolverError as exc:
@@ -176,28 +194,57 @@ class RayProgram:
         self.solved = True
         return status
 
+    def _run_gram(self, time_limit):
+        """Solve the squared-loss program in its reduced form (:mod:`.gram`); False
+        when that does not reach :data:`GRAM_ACCEPT_RTOL` (the full QP is solved)."""
+        prob = self.prob
+        t0 = time.perf_counter()
+        B = relu_columns(prob.A, self.dirs) * self.signs[None, :]
+        E = np.asarray(prob.equality_matrix(), dtype=float)
+        w = np.ones(prob.n) if prob.weight is None else prob.weight
+        yv = prob.y - self.shift
+        g = prob.beta * self.costs
+        sol = solve_gram(B, E, yv, w, g, time_limit=time_limit)
+        self.hp.seconds += time.perf_counter() - t0
+        if sol is None or sol.kkt > GRAM_ACCEPT_RTOL:
+            return False
+        x = np.concatenate([sol.r, sol.z, sol.a])
+        lam = w * sol.r
+        objective = 0.5 * float(np.sum(w * sol.r ** 2)) + float(g @ sol.a)
+
+        def inactive(tol):   # zero coefficients with a positive reduced cost
+            rc = g - B.T @ lam
+            return np.flatnonzero((sol.a == 0) & (rc > tol))
+
+        self._sol = (x, lam, objective, inactive)
+        return True
+
+    @property
+    def _x(self):
+        return self.hp.x if self._sol is None else self._sol[0]
+
     @property
     def objective(self):
-        return self.hp.objective
+        return self.hp.objective if self._sol is None else self._sol[2]
 
     @property
     def lam(self):
-        return self.hp.duals
+        return self.hp.duals if self._sol is None else self._sol[1]
 
     def neuron_weights(self):
         """Signed coefficient of each neuron column (``sigma_k * x_k``)."""
-        return self.signs * self.hp.x[self.n_fixed:]
+        return self.signs * self._x[self.n_fixed:]
 
     def free_terms(self):
         """``(c0, s)`` from the solution (``s`` is ``None`` without skip)."""
-        x = self.hp.x
+        x = self._x
         c0 = float(x[self.n_loss]) + self.shift
         s = x[self.n_loss + 1:self.n_fixed].copy() if self.prob.skip else None
         return c0, s
 
     def phase1_misfit(self):
         n = self.prob.n
-        return float(self.hp.x[:2 * n].sum())
+        return float(self._x[:2 * n].sum())
 
     def fit(self):
         """The fitted values ``f = Phi coef + c0 + X s`` of the current solution."""

@@ -1,0 +1,143 @@
+"""The squared-loss restricted program in its reduced (Gram) form (docs/design.md section 4).
+
+The ray QP ``min 0.5 sum_i w_i r_i^2 + beta sum_k cost_k a_k`` subject to
+``r + E z + B a = y``, ``a >= 0`` (``E``: the free output terms, ``B``: the signed
+neuron columns) has ``n`` residual variables; HiGHS' active-set QP solver, started
+cold on it every round, can stall for minutes once the restricted program holds
+many nearly parallel columns. Eliminating ``r`` leaves a bound-constrained QP in
+the ``k + f`` coefficients alone, with the Gram matrix ``M^T W M`` (``M = [B, E]``)
+as its Hessian: a few hundred variables, solved in milliseconds. Its active set is
+then *polished*: the coefficients of the active columns are recomputed from the
+stationarity equations by a least-squares solve, so that the multipliers
+``lam = w * r`` meet the stopping test of column generation (relative 1e-9) rather
+than the solver's absolute tolerances. Any failure returns ``None`` and the caller
+solves the full QP instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._highs import INF, HighsProgram
+
+__all__ = ["GramSolution", "solve_gram", "GRAM_MAX_ENTRIES"]
+
+#: The reduced form is used while ``n * (k + f)`` (the dense ``M``) stays below this.
+GRAM_MAX_ENTRIES = 50_000_000
+#: HiGHS' own tolerances for the reduced program: the polishing step gives the
+#: accuracy (HiGHS' tighter project defaults make its QP solver fail here).
+GRAM_OPTIONS = {"primal_feasibility_tolerance": 1e-7, "dual_feasibility_tolerance": 1e-7,
+                "qp_regularization_value": 1e-9}
+#: Relative violation of the optimality conditions accepted after polishing.
+GRAM_KKT_RTOL = 1e-11
+
+
+class GramSolution:
+    """Coefficients ``a`` (neuron columns), ``z`` (free terms), residuals ``r``."""
+
+    def __init__(self, a, z, r, kkt):
+        self.a, self.z, self.r, self.kkt = a, z, r, kkt
+
+
+def _kkt_violation(M, w, yv, g, x, k):
+    """Largest violation of the optimality conditions, relative to ``max(g)``:
+    gradient 0 on free and positive coefficients, >= 0 on zero ones."""
+    r = yv - M @ x
+    grad = g - M.T @ (w * r)
+    scale = max(float(np.abs(g).max()), 1e-300)
+    viol = np.where(x[:k] > 0, np.abs(grad[:k]), np.maximum(-grad[:k], 0.0))
+    free = np.abs(grad[k:])
+    return float(max(viol.max(initial=0.0), free.max(initial=0.0))) / scale, r
+
+
+def _stationary(G, M, w, yv, g, act):
+    """Coefficients on the columns ``act`` that make the gradient 0 there: the
+    normal equations ``G_SS x = (M^T w yv - g)_S`` and two steps of iterative
+    refinement with the gradient computed from ``M`` itself; ``None`` on failure."""
+    Gs = G[np.ix_(act, act)]
+    Ms = M[:, act]
+    xs = np.zeros(len(act))
+    try:
+        for _ in range(3):
+            grad = g[act] - Ms.T @ (w * (yv - Ms @ xs))
+            xs = xs - np.linalg.solve(Gs, grad)
+    except np.linalg.LinAlgError:
+        return None
+    return xs if np.all(np.isfinite(xs)) else None
+
+
+def _polish(G, M, w, yv, g, x, k, max_steps=None):
+    """Lawson-Hanson active-set steps from ``x`` (feasible, near optimal): make the
+    gradient exactly 0 on the positive columns and the free terms, stepping back to
+    the boundary when a coefficient would turn negative and adding the column whose
+    gradient is most negative; ``None`` when a least-squares solve fails."""
+    n_var = M.shape[1]
+    free = np.arange(k, n_var)
+    pos = set(np.flatnonzero(x[:k] > 0).tolist())
+    gscale = max(float(np.abs(g).max()), 1e-300)
+    x = x.copy()
+    for _ in range(max_steps or 2 * k + 10):
+        act = np.r_[np.array(sorted(pos), dtype=int), free]
+        xs = _stationary(G, M, w, yv, g, act)
+        if xs is None:
+            return None
+        na = len(pos)
+        if np.all(xs[:na] > 0):
+            x[:] = 0.0
+            x[act] = xs
+            r = yv - M @ x
+            grad = g - M.T @ (w * r)
+            cand = np.flatnonzero((x[:k] == 0) & (grad[:k] < -GRAM_KKT_RTOL * gscale))
+            if len(cand) == 0:
+                return x
+            pos.add(int(cand[np.argmin(grad[cand])]))
+            continue
+        # step from x towards xs until the first positive coefficient reaches 0
+        cur = x[act[:na]]
+        neg = xs[:na] <= 0
+        alpha = float(np.min(cur[neg] / (cur[neg] - xs[:na][neg])))
+        step = x[act] + alpha * (xs - x[act])
+        x[act] = step
+        for j, v in zip(act[:na], step[:na]):
+            if v <= 0:
+                x[j] = 0.0
+                pos.discard(int(j))
+    return x
+
+
+def solve_gram(B, E, yv, w, g, *, time_limit=None):
+    """Solve ``min 0.5 sum w (yv - B a - E z)^2 + g . a`` over ``a >= 0``, ``z`` free.
+
+    Returns a :class:`GramSolution`, or ``None`` when the reduced form does not
+    reach the accuracy the caller needs (the caller then solves the full QP).
+    """
+    n, k = B.shape
+    f = E.shape[1]
+    if n * (k + f) > GRAM_MAX_ENTRIES:
+        return None
+    M = np.hstack([B, E])
+    g_all = np.r_[g, np.zeros(f)]
+    # scale the objective so that the costs are of order 1 (tolerances are absolute)
+    s = 1.0
+    G = (M.T * w) @ M
+    q = g_all - M.T @ (w * yv)
+    lower = np.r_[np.zeros(k), np.full(f, -INF)]
+    upper = np.full(k + f, INF)
+    H = sp.csc_array(np.tril(G) * s)
+    qp = HighsProgram(np.zeros(0), np.zeros(0), q * s, lower, upper,
+                      sp.csc_array((0, k + f)), hessian_matrix=H, options=GRAM_OPTIONS)
+    try:
+        qp.run(time_limit, "the reduced squared-loss program")
+    except Exception:   # any failure: the caller falls back to the full QP
+        return None
+    x = qp.x
+    x[:k] = np.maximum(x[:k], 0.0)
+    kkt, r = _kkt_violation(M, w, yv, g_all, x, k)
+    if kkt > GRAM_KKT_RTOL:
+        xp = _polish(G, M, w, yv, g_all, x, k)
+        if xp is not None:
+            kp, rp = _kkt_violation(M, w, yv, g_all, xp, k)
+            if kp < kkt:
+                x, kkt, r = xp, kp, rp
+    return GramSolution(x[:k], x[k:], r, kkt)

@@ -1,0 +1,57 @@
+"""The squared-loss restricted program in reduced (Gram) form against the full QP."""
+
+import numpy as np
+import pytest
+
+from exactrelu.columns import relu_columns
+from exactrelu.problem import make_problem
+from exactrelu.programs import ray
+from exactrelu.programs.gram import solve_gram
+
+
+def _program(seed, skip, weighted, near_duplicates):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(60, 2))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+    w = rng.integers(0, 4, size=60).astype(float) if weighted else None
+    prob = make_problem(X, y, "squared", 0.05, True, skip, sample_weight=w)
+    dirs = rng.normal(size=(40, 3))
+    if near_duplicates:   # nearly parallel columns: what stalled the full QP solver
+        dirs = np.vstack([dirs, dirs[:20] + 1e-9 * rng.normal(size=(20, 3))])
+    dirs /= np.abs(dirs[:, :2]).sum(axis=1, keepdims=True)
+    return prob, dirs
+
+
+@pytest.mark.parametrize("skip", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("near_duplicates", [False, True])
+def test_gram_form_matches_full_qp(skip, weighted, near_duplicates, monkeypatch):
+    prob, dirs = _program(1, skip, weighted, near_duplicates)
+    rp = ray.RayProgram(prob)
+    rp.add_both_signs(dirs)
+    rp.run()
+    if not near_duplicates:   # else the reduced form may fall back to the full QP
+        assert rp._sol is not None
+    monkeypatch.setattr(ray, "solve_gram", lambda *a, **k: None)
+    full = ray.RayProgram(prob)
+    full.add_both_signs(dirs)
+    full.run()
+    assert full._sol is None
+    assert abs(rp.objective - full.objective) <= 1e-9 * max(1.0, abs(full.objective))
+    if rp._sol is not None:   # its multipliers are dual feasible on every present column
+        Phi = relu_columns(prob.A, rp.dirs) * rp.signs[None, :]
+        assert np.max(Phi.T @ rp.lam) <= prob.beta * (1 + 1e-9)
+    np.testing.assert_allclose(rp.fit(), full.fit(), atol=1e-6 * np.abs(prob.y).max())
+
+
+def test_gram_solution_meets_optimality_conditions():
+    prob, dirs = _program(2, False, False, False)
+    B = relu_columns(prob.A, dirs)
+    E = np.asarray(prob.equality_matrix(), dtype=float)
+    sol = solve_gram(B, E, prob.y, np.ones(prob.n), prob.beta * np.ones(len(dirs)))
+    assert sol is not None and sol.kkt <= 5e-10
+    assert np.all(sol.a >= 0)
+    grad = prob.beta - B.T @ sol.r
+    assert np.all(grad >= -1e-9 * prob.beta)
+    assert np.all(np.abs(grad[sol.a > 0]) <= 1e-9 * prob.beta)
+    assert np.abs(E.T @ sol.r).max() <= 1e-9 * np.abs(prob.y).sum()
