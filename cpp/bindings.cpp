@@ -1,8 +1,8 @@
 // pybind11 bindings of the private module exactrelu._core: glue only.
 //
 // Every entry point validates its arrays, releases the GIL for the work, polls for
-// Ctrl-C from the waiting thread, and lets translate_exception map C++ failures onto
-// exactrelu.errors.
+// Ctrl-C from the waiting thread (which also calls the optional progress callback),
+// and lets translate_exception map C++ failures onto exactrelu.errors.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -82,16 +82,31 @@ Matrix check_matrix(const Arr& A, const char* name) {
     return M;
 }
 
-// A run context whose poll takes the GIL and checks for signals (Ctrl-C).
+// A run context whose poll takes the GIL and checks for signals (Ctrl-C), and, when
+// `progress` is not None, whose report takes the GIL and calls progress(stage, done,
+// total). Both run on the waiting thread only (see run_tasks); an exception raised by
+// the callback stops the work and propagates unchanged, like a KeyboardInterrupt.
 struct PyRun {
     std::atomic<bool> cancel{false};
     RunContext ctx;
-    explicit PyRun(int threads) {
+    PyRun(int threads, const py::object& progress) {
         ctx.threads = threads;
         ctx.cancel = &cancel;
         ctx.poll = []() -> bool {
             py::gil_scoped_acquire gil;
             return PyErr_CheckSignals() != 0;
+        };
+        if (progress.is_none()) return;  // no reporting: nothing is called, nothing costs
+        if (!PyCallable_Check(progress.ptr())) raise_error("InputError", "progress must be callable or None");
+        // borrowed: the argument outlives the call, and copies of the std::function
+        // (made without the GIL) must not touch a reference count
+        PyObject* cb = progress.ptr();
+        ctx.report = [cb](const char* stage, long long done, long long total) -> bool {
+            py::gil_scoped_acquire gil;
+            PyObject* r = PyObject_CallFunction(cb, "sLL", stage, done, total);
+            if (r == nullptr) return true;  // the callback raised: stop, its error stays set
+            Py_DECREF(r);
+            return false;
         };
     }
 };
@@ -122,9 +137,10 @@ py::tuple analyze(const Arr& A) {
     return py::make_tuple(hp.r, hp.m);
 }
 
-py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool witnesses) {
+py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool witnesses,
+                          const py::object& progress) {
     Matrix M = check_matrix(A, "A");
-    PyRun run(threads);
+    PyRun run(threads, progress);
     Hyperplanes hp;
     CellsResult cr = nogil([&] {
         hp = preprocess(M.data, M.n, M.D);
@@ -143,9 +159,9 @@ py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool w
     return py::make_tuple(packed, wit, py::none());
 }
 
-py::tuple enumerate_rays(const Arr& A, int threads, long long max_rays) {
+py::tuple enumerate_rays(const Arr& A, int threads, long long max_rays, const py::object& progress) {
     Matrix M = check_matrix(A, "A");
-    PyRun run(threads);
+    PyRun run(threads, progress);
     Hyperplanes hp;
     long long max_lines = max_rays < 0 ? -1 : max_rays / 2;
     RaysResult rr = nogil([&] {
@@ -161,21 +177,25 @@ py::tuple enumerate_rays(const Arr& A, int threads, long long max_rays) {
     return py::make_tuple(dirs, ip, ix);
 }
 
-Counts count(const Arr& A, int threads, bool want_cells) {
+Counts count(const Arr& A, int threads, bool want_cells, const py::object& progress) {
     Matrix M = check_matrix(A, "A");
-    PyRun run(threads);
+    PyRun run(threads, progress);
     return nogil([&] {
         Hyperplanes hp = preprocess(M.data, M.n, M.D);
         return count_core(hp.matrix(), run.ctx, want_cells);
     });
 }
 
-py::object count_cells(const Arr& A, int threads) { return to_pyint(count(A, threads, true).cells); }
+py::object count_cells(const Arr& A, int threads, const py::object& progress) {
+    return to_pyint(count(A, threads, true, progress).cells);
+}
 
-py::object count_rays(const Arr& A, int threads) { return to_pyint(2 * count(A, threads, false).lines); }
+py::object count_rays(const Arr& A, int threads, const py::object& progress) {
+    return to_pyint(2 * count(A, threads, false, progress).lines);
+}
 
 py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool> norm_mask,
-                     int top_k, int threads) {
+                     int top_k, int threads, const py::object& progress) {
     Matrix M = check_matrix(A, "A");
     if (n_data < 0 || n_data > M.n) raise_error("ShapeError", "n_data must be in [0, rows of A]");
     if (lam.ndim() != 1 || lam.shape(0) != n_data)
@@ -195,7 +215,7 @@ py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool>
     pb.mask.resize(M.D);
     for (int j = 0; j < M.D; ++j) pb.mask[j] = norm_mask.at(j);
     pb.top_k = top_k;
-    PyRun run(threads);
+    PyRun run(threads, progress);
     PricedRays pr = nogil([&] { return price_rays_core(pb, run.ctx); });
     std::size_t k = pr.scores.size();
     py::array_t<double> scores(ss(k), pr.scores.data());
@@ -211,16 +231,18 @@ PYBIND11_MODULE(_core, m) {
     m.def("analyze", &analyze, py::arg("A"),
           "Exact rank and number of distinct hyperplanes of the rows of A.");
     m.def("enumerate_cells", &enumerate_cells, py::arg("A"), py::arg("threads") = 1,
-          py::arg("max_cells") = -1, py::arg("witnesses") = true,
+          py::arg("max_cells") = -1, py::arg("witnesses") = true, py::arg("progress") = py::none(),
           "Cells of the central arrangement of the rows of A: (packed patterns, witnesses, "
           "witnesses_lo or None).");
     m.def("enumerate_rays", &enumerate_rays, py::arg("A"), py::arg("threads") = 1,
-          py::arg("max_rays") = -1, "Rays: (directions, indptr, indices).");
+          py::arg("max_rays") = -1, py::arg("progress") = py::none(),
+          "Rays: (directions, indptr, indices).");
     m.def("count_cells", &count_cells, py::arg("A"), py::arg("threads") = 1,
-          "Exact number of cells (Zaslavsky).");
+          py::arg("progress") = py::none(), "Exact number of cells (Zaslavsky).");
     m.def("count_rays", &count_rays, py::arg("A"), py::arg("threads") = 1,
-          "Exact number of rays (twice the number of 1-flats).");
+          py::arg("progress") = py::none(), "Exact number of rays (twice the number of 1-flats).");
     m.def("price_rays", &price_rays, py::arg("A"), py::arg("n_data"), py::arg("lam"),
           py::arg("norm_mask"), py::arg("top_k") = 1, py::arg("threads") = 1,
+          py::arg("progress") = py::none(),
           "Top-k oriented rays by |lam . relu(A[:n_data] theta)| / ||theta[mask]||_1.");
 }

@@ -275,7 +275,7 @@ void compute_witnesses(const HypMatrix& hm, const RunContext& ctx, const std::ve
                 dst[r + j] = -u[j];
             }
         }
-    });
+    }, "witnesses");
 }
 
 // The arrangement of rank 0 (one cell) or 1 (two cells, split by every hyperplane).
@@ -314,7 +314,7 @@ CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, lon
     // 2. deduplicate per hash shard; sort into emission order (deterministic and
     // independent of the thread count)
     std::vector<std::vector<Emission>> uniq_sh(kShards);
-    run_tasks(kShards, ctx, [&](int sh) { uniq_sh[sh] = dedupe_shard(outs, sh, W); });
+    run_tasks(kShards, ctx, [&](int sh) { uniq_sh[sh] = dedupe_shard(outs, sh, W); }, "dedup");
     std::vector<Emission> uniq;
     for (auto& u : uniq_sh) uniq.insert(uniq.end(), u.begin(), u.end());
     std::sort(uniq.begin(), uniq.end());

@@ -80,15 +80,18 @@ Counts count_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells) {
     RootSplit rs = split_root(W);
     int nt = static_cast<int>(rs.classes.size());
     std::vector<FlatTally> tallies(nt, FlatTally(r));
-    run_tasks(nt, ctx, [&](int t) {
-        // the class itself is a flat of codimension 1 (a single distinct hyperplane)
-        tallies[t].flats[1] += 1;
-        tallies[t].mu[1] += 1;
-        if (1 < W.maxc()) {
-            Node ch = W.child(rs.root, rs.sweep, rs.classes[t]);
-            count_subtree(W, ch, tallies[t], want_cells);
-        }
-    });
+    run_tasks(
+        nt, ctx,
+        [&](int t) {
+            // the class itself is a flat of codimension 1 (a single distinct hyperplane)
+            tallies[t].flats[1] += 1;
+            tallies[t].mu[1] += 1;
+            if (1 < W.maxc()) {
+                Node ch = W.child(rs.root, rs.sweep, rs.classes[t]);
+                count_subtree(W, ch, tallies[t], want_cells);
+            }
+        },
+        "lines");
     std::vector<unsigned __int128> w(r + 1, 0), f(r + 1, 0);
     w[0] = 1;
     for (const FlatTally& t : tallies)

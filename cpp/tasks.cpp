@@ -1,5 +1,5 @@
 // run_tasks: a small pool of worker threads over a numbered list of tasks, with the
-// calling thread polling for Ctrl-C while it waits.
+// calling thread polling for Ctrl-C and reporting progress while it waits.
 #include "tasks.hpp"
 
 #include <algorithm>
@@ -15,8 +15,12 @@ namespace exactrelu {
 // How often the waiting thread polls for signals: short enough that Ctrl-C feels
 // immediate, long enough that the poll (which takes the GIL) costs nothing.
 constexpr std::chrono::milliseconds kPollInterval{50};
+// Least time between two progress reports of one stage (the first and the last are
+// always made): at most about ten a second, each of which takes the GIL.
+constexpr std::chrono::milliseconds kReportInterval{100};
 
-void run_tasks(int ntasks, const RunContext& ctx, const std::function<void(int)>& fn) {
+void run_tasks(int ntasks, const RunContext& ctx, const std::function<void(int)>& fn,
+               const char* stage) {
     if (ntasks <= 0) return;
     std::atomic<bool>& cancel = *ctx.cancel;
     if (ctx.threads <= 0) {  // inline (nested calls): no threads, no polling
@@ -27,6 +31,8 @@ void run_tasks(int ntasks, const RunContext& ctx, const std::function<void(int)>
         return;
     }
     std::atomic<int> next{0};
+    std::atomic<long long> done{0};  // tasks finished, for the progress reports
+    const bool reporting = static_cast<bool>(ctx.report);
     int nt = std::max(1, std::min(ctx.threads, ntasks));
     std::mutex mu;
     std::condition_variable cv;
@@ -39,6 +45,7 @@ void run_tasks(int ntasks, const RunContext& ctx, const std::function<void(int)>
                 int t = next.fetch_add(1);
                 if (t >= ntasks) break;
                 fn(t);
+                if (reporting) done.fetch_add(1, std::memory_order_relaxed);
             }
         } catch (...) {
             std::lock_guard<std::mutex> lk(mu);
@@ -51,6 +58,8 @@ void run_tasks(int ntasks, const RunContext& ctx, const std::function<void(int)>
         }
         cv.notify_all();
     };
+    // the stage starts: (stage, 0, ntasks), before any worker does
+    if (reporting && ctx.report(stage, 0, ntasks)) throw Cancelled("interrupted");
     std::vector<std::thread> pool;
     pool.reserve(nt);
     try {
@@ -61,12 +70,25 @@ void run_tasks(int ntasks, const RunContext& ctx, const std::function<void(int)>
         throw;
     }
     {
+        using clock = std::chrono::steady_clock;
+        auto last_report = clock::now();
         std::unique_lock<std::mutex> lk(mu);
         while (finished < nt) {
+            if (reporting && !interrupted && clock::now() - last_report >= kReportInterval) {
+                lk.unlock();
+                bool stop = ctx.report(stage, done.load(std::memory_order_relaxed), ntasks);
+                lk.lock();
+                last_report = clock::now();
+                if (stop) {
+                    interrupted = true;
+                    cancel.store(true);
+                }
+            }
+            if (finished >= nt) break;
             cv.wait_for(lk, kPollInterval);
             if (finished >= nt) break;
             lk.unlock();
-            bool stop = ctx.poll ? ctx.poll() : false;
+            bool stop = !interrupted && ctx.poll ? ctx.poll() : false;
             lk.lock();
             if (stop) {
                 interrupted = true;
@@ -77,6 +99,7 @@ void run_tasks(int ntasks, const RunContext& ctx, const std::function<void(int)>
     for (auto& th : pool) th.join();
     if (interrupted) throw Cancelled("interrupted");
     if (err) std::rethrow_exception(err);
+    if (reporting && ctx.report(stage, ntasks, ntasks)) throw Cancelled("interrupted");
 }
 
 }  // namespace exactrelu

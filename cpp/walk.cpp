@@ -380,16 +380,19 @@ int walk_lines(const HypMatrix& hm, const RunContext& ctx,
     if (hm.r == 2) {  // the root is the only 2-flat: a single task
         Node root = W.root();
         on_tasks_known(1);
-        run_tasks(1, ctx, [&](int t) { descend(W, root, t, on_line); });
+        run_tasks(1, ctx, [&](int t) { descend(W, root, t, on_line); }, "lines");
         return 1;
     }
     RootSplit rs = split_root(W);
     int ntasks = static_cast<int>(rs.classes.size());
     on_tasks_known(ntasks);
-    run_tasks(ntasks, ctx, [&](int t) {
-        Node ch = W.child(rs.root, rs.sweep, rs.classes[t]);
-        descend(W, ch, t, on_line);
-    });
+    run_tasks(
+        ntasks, ctx,
+        [&](int t) {
+            Node ch = W.child(rs.root, rs.sweep, rs.classes[t]);
+            descend(W, ch, t, on_line);
+        },
+        "lines");
     return ntasks;
 }
 

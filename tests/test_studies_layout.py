@@ -54,7 +54,7 @@ def test_progress_is_quiet_by_default():
 
 def test_progress_lines_and_label():
     out = io.StringIO()
-    p = Progress(True, total=2, stream=out)
+    p = Progress("lines", total=2, stream=out)
     p.message("start")
     p.step("one")
     p.step("two")
@@ -62,7 +62,7 @@ def test_progress_lines_and_label():
     assert lines[0] == "start"
     assert lines[1].startswith("[1/2] one  (") and lines[2].startswith("[2/2] two  (")
     out = io.StringIO()
-    Progress(True, label="sizes", stream=out)("news")
+    Progress("lines", label="sizes", stream=out)("news")
     assert out.getvalue().startswith("[sizes ") and out.getvalue().endswith("s] news\n")
 
 

@@ -80,6 +80,8 @@ class SolveContext:
     ----------
     deadline : Deadline
     verbose : bool
+    progress : PassProgress or None
+        The display of the core's passes (:mod:`exactrelu._progress`); ``None``: quiet.
     max_rays, max_cells : int or None
         The user's size limits (``None``: each method's default).
     timings : dict
@@ -90,6 +92,7 @@ class SolveContext:
 
     deadline: Deadline
     verbose: bool = False
+    progress: object = None
     max_rays: int | None = None
     max_cells: int | None = None
     timings: dict = field(default_factory=dict)

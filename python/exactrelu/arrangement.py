@@ -7,7 +7,9 @@ ReLU neuron; the rays (1-dimensional flats of the essentialized arrangement) are
 the only neurons an optimal network needs.
 
 All signs are decided exactly on the given doubles (a floating-point filter with
-a certified error bound, and an exact modular-arithmetic fallback).
+a certified error bound, and an exact modular-arithmetic fallback). The counting and
+enumeration functions take ``progress=`` (off by default): a transient bar per stage
+of the core's walk on stderr (docs/design.md section 7, "Progress").
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from scipy.sparse import csr_array
 
 from . import _core
 from ._balance import equilibrate, unscale
+from ._progress import core_progress, tracking
 from ._validation import (
     MAX_LIMIT,
     as_data_matrix,
@@ -211,7 +214,7 @@ class Cells:
 
 
 def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=None,
-                    witnesses=True):
+                    witnesses=True, progress=False):
     """List the full-dimensional cells of the arrangement of ``X``.
 
     Parameters
@@ -230,6 +233,12 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
     witnesses : bool
         Compute one exactly verified interior point per cell (default). Without them
         ``Cells.witnesses`` has zero rows and the enumeration is faster.
+    progress : bool or callable, optional
+        Show the progress of the enumeration's stages (the walk over the lines, the
+        deduplication, the witnesses) on stderr: a tqdm bar when tqdm is installed,
+        else plain lines. A callable is called as ``progress(what, done, total)`` from
+        the calling thread instead (an exception it raises stops the enumeration and
+        propagates). Default: quiet. See docs/design.md section 7, "Progress".
 
     Returns
     -------
@@ -252,21 +261,25 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
     A, S = _lifted(X, bias, None)
     threads = resolve_threads(threads)
     limit = resolve_limit(max_cells, "max_cells")
+    progress = core_progress(progress)
     info = _info_from_lifted(A)
     memory_limit = _memory_limit(memory_limit)
     _check_size(info.cells_bound, limit, "cells", (A.shape[0] + 7) // 8 + 8 * A.shape[1] + 16,
                 memory_limit)
     witnesses = check_flag(witnesses, "witnesses")
     try:
-        packed, wit, wit_lo = _core.enumerate_cells(A, threads, limit, witnesses)
+        with tracking(progress, "enumerate_cells") as report:
+            packed, wit, wit_lo = _core.enumerate_cells(A, threads, limit, witnesses,
+                                                        progress=report)
     except NumericalError:
         # a cell too thin for the core's double-double search: the patterns are exact,
         # the witnesses come from exact rational arithmetic (small outputs only)
-        packed, wit, _ = _core.enumerate_cells(A, threads, limit, False)
+        with tracking(progress, "enumerate_cells (patterns only)") as report:
+            packed, wit, _ = _core.enumerate_cells(A, threads, limit, False, progress=report)
         if len(packed) > EXACT_WITNESS_MAX_CELLS:
             raise
         patterns = np.unpackbits(packed, axis=1, count=A.shape[0], bitorder="little")
-        rays = enumerate_rays(A, bias=False, threads=threads)
+        rays = enumerate_rays(A, bias=False, threads=threads, progress=progress)
         wit, wit_lo, exact = exact_witnesses(A, patterns.astype(bool), rays)
     else:
         exact = {}
@@ -282,12 +295,13 @@ def _check_count_size(A, limit):
     refuse_rays(_info_from_lifted(A).rays_bound, limit, COUNT_MAX_RAYS, "counting walks")
 
 
-def count_cells(X, *, bias=True, threads=None, max_rays=None):
+def count_cells(X, *, bias=True, threads=None, max_rays=None, progress=False):
     """The exact number of cells, without listing them (Zaslavsky's theorem).
 
     The count walks the rays of the arrangement; it is refused with SizeError when
     Cover's bound on them exceeds ``max_rays`` (default
-    :data:`~exactrelu.limits.COUNT_MAX_RAYS`).
+    :data:`~exactrelu.limits.COUNT_MAX_RAYS`). ``progress`` shows the walk on stderr,
+    as in :func:`enumerate_cells` (default: quiet).
 
     Examples
     --------
@@ -298,8 +312,10 @@ def count_cells(X, *, bias=True, threads=None, max_rays=None):
     """
     A, _ = _lifted(X, bias, None)
     threads = resolve_threads(threads)
+    progress = core_progress(progress)
     _check_count_size(A, max_rays)
-    return int(_core.count_cells(A, threads))
+    with tracking(progress, "count_cells") as report:
+        return int(_core.count_cells(A, threads, progress=report))
 
 
 @dataclass(frozen=True)
@@ -337,7 +353,7 @@ class Rays:
 
 
 def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threads=None,
-                   memory_limit=None):
+                   memory_limit=None, progress=False):
     """List the rays of the (essentialized) arrangement of ``X``.
 
     Parameters
@@ -349,6 +365,10 @@ def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threa
         numbered ``n..n+k-1`` in the incidence.
     max_rays : int, optional
         Refuse before allocating when the bound on the rays exceeds this.
+    threads, memory_limit : as in :func:`enumerate_cells`.
+    progress : bool or callable, optional
+        Show the walk over the lines on stderr, as in :func:`enumerate_cells`
+        (default: quiet).
 
     Examples
     --------
@@ -360,11 +380,13 @@ def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threa
     A, S = _lifted(X, bias, extra_hyperplanes)
     threads = resolve_threads(threads)
     limit = resolve_limit(max_rays, "max_rays")
+    progress = core_progress(progress)
     info = _info_from_lifted(A)
     memory_limit = _memory_limit(memory_limit)
     _check_size(info.rays_bound, limit, "rays", 8 * A.shape[1] + 8 * max(info.rank, 1) + 8,
                 memory_limit)
-    dirs, indptr, indices = _core.enumerate_rays(A, threads, limit)
+    with tracking(progress, "enumerate_rays") as report:
+        dirs, indptr, indices = _core.enumerate_rays(A, threads, limit, progress=report)
     if S is not None:   # back to the original coordinates, unit length again
         dirs, _ = unscale(dirs, S)
         dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
@@ -372,11 +394,13 @@ def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threa
     return Rays(dirs, indptr, indices, A.shape[0])
 
 
-def count_rays(X, *, bias=True, extra_hyperplanes=None, threads=None, max_rays=None):
+def count_rays(X, *, bias=True, extra_hyperplanes=None, threads=None, max_rays=None,
+               progress=False):
     """The exact number of rays (twice the number of 1-dimensional flats).
 
     Refused with SizeError when Cover's bound on the rays exceeds ``max_rays``
-    (default :data:`~exactrelu.limits.COUNT_MAX_RAYS`).
+    (default :data:`~exactrelu.limits.COUNT_MAX_RAYS`). ``progress`` shows the walk on
+    stderr, as in :func:`enumerate_cells` (default: quiet).
 
     Examples
     --------
@@ -386,5 +410,7 @@ def count_rays(X, *, bias=True, extra_hyperplanes=None, threads=None, max_rays=N
     """
     A, _ = _lifted(X, bias, extra_hyperplanes)
     threads = resolve_threads(threads)
+    progress = core_progress(progress)
     _check_count_size(A, max_rays)
-    return int(_core.count_rays(A, threads))
+    with tracking(progress, "count_rays") as report:
+        return int(_core.count_rays(A, threads, progress=report))

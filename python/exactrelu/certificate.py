@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._highs import INF, HighsProgram
+from ._progress import core_progress
 from .columns import network_directions, relu_columns
 from .errors import CertificateError, InfeasibleError, InputError, NotSupportedError, ShapeError
 from .losses import best_scale, check_penalty, dual_box, dual_value
@@ -196,7 +197,7 @@ def zero_neuron_multiplier(prob):
 
 
 def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_rays=None,
-             sample_weight=None):
+             sample_weight=None, progress=False):
     """The smallest beta at which the network without neurons is certified optimal
     (for the l1 path norm; exact for the squared loss).
 
@@ -208,7 +209,9 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_r
     upper bound on that threshold. For the l2 (weight decay) penalty the threshold is
     at most ``sqrt(d) * beta_max``. Exact pricing of every ray is refused with
     SizeError when the rays may exceed ``max_rays`` (default
-    :data:`~exactrelu.limits.PRICING_MAX_RAYS`).
+    :data:`~exactrelu.limits.PRICING_MAX_RAYS`). ``progress`` (bool or callable,
+    default quiet) shows each exact pricing pass on stderr, as in
+    :func:`exactrelu.solve`.
 
     Examples
     --------
@@ -219,11 +222,12 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_r
     """
     if loss == "interpolate":
         raise InputError("beta plays no role for loss='interpolate'")
+    progress = core_progress(progress, "beta_max")
     user = make_problem(X, y, loss, 1.0, bias, skip, threads, sample_weight)
     scaling = Scaling.for_problem(user)      # exact: the value is mapped back below
     prob = scaling.apply(user)
     check_pricing_size(prob, max_rays, "beta_max")
-    pricer = ExactPricer(prob)
+    pricer = ExactPricer(prob, progress=progress)
     lam0 = zero_neuron_multiplier(prob)
     if prob.loss == "squared":
         M, _ = pricer.max_abs(lam0)
@@ -274,7 +278,7 @@ def _beta_max_lp(prob, lam0, price, max_rounds=500):
 
 
 def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
-            threads=None, max_rays=None, sample_weight=None):
+            threads=None, max_rays=None, sample_weight=None, progress=False):
     """A certified lower bound on the global optimum, and the gap of ``network``.
 
     The lower bound holds for every network with the same options, whatever
@@ -297,6 +301,9 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         :data:`~exactrelu.limits.PRICING_MAX_RAYS`).
     sample_weight : array_like, optional
         Weights of the samples' loss terms, as in :func:`exactrelu.solve`.
+    progress : bool or callable, optional
+        Show each exact pricing pass on stderr (``"certify: pricing pass k"``), as in
+        :func:`exactrelu.solve`. Default: quiet.
 
     Returns
     -------
@@ -325,6 +332,7 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         )
     if not isinstance(network, ReLUNetwork):
         raise InputError(f"network must be a ReLUNetwork, got {type(network).__name__}")
+    progress = core_progress(progress, "certify")
     user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight)
     if network.n_features != user.d:
         raise ShapeError(f"the network has {network.n_features} inputs, X has {user.d} columns")
@@ -361,7 +369,7 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
             cands.append(("restricted", rp.lam))
         except InfeasibleError:
             pass
-    best = best_dual_bound(prob, cands, ExactPricer(prob))
+    best = best_dual_bound(prob, cands, ExactPricer(prob, progress=progress))
     lower = best.lower / scaling.objective_factor(user.loss)
     M = best.max_score
     return Certificate(

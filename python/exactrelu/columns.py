@@ -93,7 +93,7 @@ def canonical_orientation(dirs):
     return dirs * sgn[:, None]
 
 
-def refined_ray_columns(prob, *, one_orientation=False):
+def refined_ray_columns(prob, *, one_orientation=False, progress=None):
     """Every ray of the refined arrangement as an l1-normalized column.
 
     Returns ``(dirs, Phi, n_rays)``: the directions (k, D) with unit l1 weight part,
@@ -101,10 +101,11 @@ def refined_ray_columns(prob, *, one_orientation=False):
     the number of rays listed. Pure-bias rays (on every coordinate hyperplane) are
     constants, carried by the free output bias, and are left out. With
     ``one_orientation`` only the first ray of each line is kept (with a skip
-    connection ``relu(-z) = relu(z) - z`` makes the other redundant).
+    connection ``relu(-z) = relu(z) - z`` makes the other redundant). ``progress``
+    shows the enumeration (see :func:`~exactrelu.arrangement.enumerate_rays`).
     """
     rays = enumerate_rays(prob.X, bias=prob.bias, extra_hyperplanes=prob.coordinate_hyperplanes,
-                          threads=prob.threads)
+                          threads=prob.threads, progress=progress)
     dirs = rays.directions
     inc = rays.incidence.tocsr()
     if one_orientation:

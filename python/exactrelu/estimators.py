@@ -65,10 +65,11 @@ class _ExactReLUBase(BaseEstimator):
         "threads": [Interval(Integral, 1, None, closed="left"), None],
         "max_rays": [Interval(Integral, 1, None, closed="left"), None],
         "max_cells": [Interval(Integral, 1, None, closed="left"), None],
+        "progress": ["boolean", callable],
     }
 
     def __init__(self, beta=1.0, penalty="l1", bias=True, skip=False, method="auto",
-                 time_limit=None, threads=None, max_rays=None, max_cells=None):
+                 time_limit=None, threads=None, max_rays=None, max_cells=None, progress=False):
         self.beta = beta
         self.penalty = penalty
         self.bias = bias
@@ -78,13 +79,14 @@ class _ExactReLUBase(BaseEstimator):
         self.threads = threads
         self.max_rays = max_rays
         self.max_cells = max_cells
+        self.progress = progress
 
     def _solve(self, X, y, loss, sample_weight=None):
         max_rays = ESTIMATOR_MAX_RAYS if self.max_rays is None else self.max_rays
         sol = solve(X, y, loss=loss, beta=self.beta, penalty=self.penalty, bias=self.bias,
                     skip=self.skip, method=self.method, time_limit=self.time_limit,
                     threads=self.threads, max_rays=max_rays, max_cells=self.max_cells,
-                    sample_weight=sample_weight)
+                    sample_weight=sample_weight, progress=self.progress)
         self.solution_ = sol
         self.network_ = sol.network
         self.objective_ = sol.objective
@@ -114,6 +116,10 @@ class ExactReLURegressor(RegressorMixin, _ExactReLUBase):
         Size limit passed to :func:`exactrelu.solve` (default
         :data:`ESTIMATOR_MAX_RAYS`): larger problems raise
         :class:`~exactrelu.errors.SizeError` at once.
+    progress : bool or callable, default=False
+        Show the solver's exact pricing passes (and enumerations) on stderr during
+        ``fit``: a tqdm bar when tqdm is installed, else plain lines; see
+        :func:`exactrelu.solve` and docs/design.md section 7, "Progress".
 
     Attributes
     ----------
@@ -138,11 +144,12 @@ class ExactReLURegressor(RegressorMixin, _ExactReLUBase):
     }
 
     def __init__(self, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
-                 method="auto", time_limit=None, threads=None, max_rays=None, max_cells=None):
+                 method="auto", time_limit=None, threads=None, max_rays=None, max_cells=None,
+                 progress=False):
         self.loss = loss
         super().__init__(beta=beta, penalty=penalty, bias=bias, skip=skip, method=method,
                          time_limit=time_limit, threads=threads, max_rays=max_rays,
-                         max_cells=max_cells)
+                         max_cells=max_cells, progress=progress)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -168,7 +175,7 @@ class ExactReLUClassifier(ClassifierMixin, _ExactReLUBase):
 
     Parameters
     ----------
-    beta, penalty, bias, skip, method, time_limit, threads, max_rays, max_cells :
+    beta, penalty, bias, skip, method, time_limit, threads, max_rays, max_cells, progress :
         as for :class:`ExactReLURegressor`.
 
     Examples

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _core
+from ._progress import tracking
 from .arrangement import arrangement_info
 from .columns import relu_columns
 from .limits import PRICING_MAX_RAYS, refuse_rays
@@ -90,12 +91,17 @@ class _Counted:
 
 class ExactPricer(_Counted):
     """Exact pricing ``max_t |lam . phi_t|`` over all rays of the refined arrangement,
-    streamed by the C++ core (``_core.price_rays``)."""
+    streamed by the C++ core (``_core.price_rays``).
 
-    def __init__(self, prob, threads=None):
+    ``progress`` (a :class:`~exactrelu._progress.PassProgress` or ``None``) shows each
+    pass as ``"pricing pass k"``.
+    """
+
+    def __init__(self, prob, threads=None, progress=None):
         super().__init__()
         self.prob = prob
         self.threads = prob.threads if threads is None else int(threads)
+        self.progress = progress
 
     def __call__(self, lam, top_k=1):
         """Return ``(scores, dirs, n_priced)``: the ``top_k`` rays by ``|lam . phi|``,
@@ -103,8 +109,10 @@ class ExactPricer(_Counted):
         t0 = time.perf_counter()
         lam = np.ascontiguousarray(lam, dtype=np.float64)
         p = self.prob
-        scores, dirs, n_priced = _core.price_rays(p.A_ref, p.n, lam, p.norm_mask,
-                                                  int(max(1, top_k)), self.threads)
+        with tracking(self.progress, f"pricing pass {self.calls + 1}") as report:
+            scores, dirs, n_priced = _core.price_rays(p.A_ref, p.n, lam, p.norm_mask,
+                                                      int(max(1, top_k)), self.threads,
+                                                      progress=report)
         scores = np.asarray(scores, dtype=float)
         dirs = np.asarray(dirs, dtype=float).reshape(len(scores), p.D)
         self._account(n_priced, t0)

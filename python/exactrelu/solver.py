@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._context import Deadline, SolveContext
+from ._progress import core_progress
 from .certificate import best_dual_bound
 from .errors import InputError, NotSupportedError, NumericalError, SolverError
 from .losses import check_beta, check_loss, check_penalty, interpolation_tolerance
@@ -188,7 +189,7 @@ def _status(objective, lower, complete):
 
 def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
           method="auto", patterns=None, time_limit=None, threads=None, verbose=False,
-          max_rays=None, max_cells=None, sample_weight=None):
+          max_rays=None, max_cells=None, sample_weight=None, progress=False):
     """Train a two-layer ReLU network to its certified global optimum.
 
     Minimizes ``loss(f(X), y) + beta * R(f)`` over all networks
@@ -229,6 +230,13 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     sample_weight : array_like, shape (n,), optional
         Nonnegative weights of the samples' loss terms (an integer weight counts as
         repeated samples; weight 0 drops a sample). Not for ``"interpolate"``.
+    progress : bool or callable, optional
+        Show the C++ core's passes on stderr: each exact pricing pass (column
+        generation and the certificate, ``"solve: pricing pass k"``), and the counting
+        and enumeration of methods ``"full"`` and ``"cells"``; a tqdm bar per pass when
+        tqdm is installed (``pip install 'exactrelu[progress]'``), else plain lines. A
+        callable is called as ``progress(what, done, total)`` instead. The result does
+        not depend on it. Default: quiet. See docs/design.md section 7, "Progress".
 
     Returns
     -------
@@ -257,6 +265,7 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     beta = check_beta(beta, loss)
     penalty = check_penalty(penalty)
     method = _check_method(method, penalty, patterns)
+    progress = core_progress(progress, "solve")
     user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight)
     if loss == "interpolate":
         check_conflicts(user.X, user.y)
@@ -265,8 +274,9 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     scaling = Scaling.for_problem(user)
     prob = scaling.apply(user)
     kappa = scaling.objective_factor(loss)
-    ctx = SolveContext(Deadline(time_limit), verbose=verbose, max_rays=max_rays,
-                       max_cells=max_cells, sizes={"n": prob.n, "d": prob.d})
+    ctx = SolveContext(Deadline(time_limit), verbose=verbose, progress=progress,
+                       max_rays=max_rays, max_cells=max_cells,
+                       sizes={"n": prob.n, "d": prob.d})
     with ctx.deadline.enforced(f"solving with method={method!r}"):
         res = run_method(method, penalty, prob, ctx, patterns)
     rp = res.program

@@ -15,6 +15,7 @@ from ..certificate import beta_max
 from ..errors import InputError
 from ..plotting import plot_comparison
 from ..studies.comparison import compare
+from ._flags import add_progress_flags, progress_wanted
 
 __all__ = ["add_cli", "run"]
 
@@ -69,7 +70,8 @@ def _beta(args, ds, loss):
     """``--beta``, or ``--beta-frac`` times :func:`exactrelu.beta_max` (said on stderr)."""
     if args.beta is not None:
         return args.beta
-    bmax = float(beta_max(ds.X, ds.y, loss=loss, bias=not args.no_bias, skip=args.skip))
+    bmax = float(beta_max(ds.X, ds.y, loss=loss, bias=not args.no_bias, skip=args.skip,
+                          progress=progress_wanted(args)))
     beta = args.beta_frac * bmax
     if not args.quiet:
         print(f"beta = {args.beta_frac:g} * beta_max = {args.beta_frac:g} * {bmax:.6g} "
@@ -109,7 +111,7 @@ def run(args):
     _say(args, f"dataset {ds.name}: n={ds.n}, d={ds.d}, {ds.task}; {ds.description}")
     cmp = compare(ds.X, ds.y, loss=loss, beta=beta, penalty=args.penalty, widths=widths,
                   seeds=args.seeds, bias=not args.no_bias, skip=args.skip,
-                  peers=False if args.no_mlp else "auto", progress=not args.quiet,
+                  peers=False if args.no_mlp else "auto", progress=progress_wanted(args),
                   **_sgd_options(args))
     cmp.problem["dataset"] = ds.name
     print(cmp)
@@ -167,5 +169,5 @@ def add_cli(subparsers):
     out = p.add_argument_group("output")
     out.add_argument("--plot", metavar="FILE.png", default=None, help="write a figure")
     out.add_argument("--json", metavar="FILE", default=None, help="write all results as JSON")
-    out.add_argument("--quiet", action="store_true", help="no progress display")
+    add_progress_flags(out)
     p.set_defaults(func=run)

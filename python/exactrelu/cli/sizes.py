@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from ..datasets import REAL_SOURCES, SYNTHETIC_SOURCES
 from ..errors import InputError
 from ..plotting import plot_sizes
 from ..studies.report import format_price, format_table, load, summarize
 from ..studies.sizes import SweepConfig, sweep
+from ._flags import add_progress_flags, progress_wanted
 
 __all__ = ["add_cli", "config_from_args", "run"]
 
@@ -59,10 +59,7 @@ def add_cli(subparsers):
     p.add_argument("--raw-gates", action="store_true",
                    help="draw gates for the data as given (default: for standardized data)")
     p.add_argument("--seed", type=int, default=0)
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    g.add_argument("--progress", action="store_true",
-                   help="progress on stderr (default: only when stderr is a terminal)")
+    add_progress_flags(p)
     p.set_defaults(func=run)
 
 
@@ -110,8 +107,7 @@ def run(args):
         res = load(args.from_json)
     else:
         cfg = config_from_args(args)
-        progress = False if args.quiet else (args.progress or sys.stderr.isatty())
-        res = sweep(cfg, progress=progress)
+        res = sweep(cfg, progress=progress_wanted(args))
     kind = "saved" if args.from_json else ("quick" if args.quick else "full")
     print(f"Arrangement sizes ({kind} sweep, {res.meta.get('seconds', 0.0):.1f} s, "
           f"{res.meta.get('cpu_count')} cores). cells: exact count; Cover: "

@@ -53,13 +53,15 @@ def _patterns(prob, ctx, patterns, l2):
         return _check_patterns(patterns, prob.n), False
     info = arrangement_info(prob.X, bias=prob.bias)
     refuse_if_too_large(
-        info.cells_bound, lambda: count_cells(prob.X, bias=prob.bias), prob.n, limit,
+        info.cells_bound, lambda: count_cells(prob.X, bias=prob.bias, progress=ctx.progress),
+        prob.n, limit,
         what="cell rows",
         message=lambda est: (
             f"method='cells' needs {est:,} cells x {prob.n} rows "
             f"({est * prob.n:,} constraint rows, limit {limit:,}"
             f"{'; the l2 penalty has no other exact method' if l2 else '; use colgen'})"))
-    cells = enumerate_cells(prob.X, bias=prob.bias, threads=prob.threads, witnesses=False)
+    cells = enumerate_cells(prob.X, bias=prob.bias, threads=prob.threads, witnesses=False,
+                            progress=ctx.progress)
     return cells.patterns, True
 
 
@@ -85,7 +87,8 @@ def solve_cells_l1(prob, ctx, patterns=None):
             cands = [("cells", hp.duals[:prob.n])]
     ctx.record(cell_objective=value)
     rp = sparse_refit(prob, *solution, "l1", ctx)
-    return MethodResult(rp, ExactPricer(prob), cands, complete, program_objective=value)
+    return MethodResult(rp, ExactPricer(prob, progress=ctx.progress), cands, complete,
+                        program_objective=value)
 
 
 def solve_cells_l2(prob, ctx, patterns=None):

@@ -25,7 +25,7 @@ LP_DROP_FACTOR = 20
 
 def solve_colgen(prob, ctx, k_add=None):
     rays_bound = check_pricing_size(prob, ctx.max_rays, "method='colgen'")
-    exact = ExactPricer(prob)
+    exact = ExactPricer(prob, progress=ctx.progress)
     strategy = PoolThenExact.for_problem(prob, exact, rays_bound)
     n = prob.n
     if k_add is None:

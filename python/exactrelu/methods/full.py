@@ -20,12 +20,14 @@ def solve_full(prob, ctx):
     with ctx.timed("arrangement"):
         info = arrangement_info(prob.X, bias=prob.bias, extra_hyperplanes=E)
         refuse_if_too_large(
-            info.rays_bound, lambda: count_rays(prob.X, bias=prob.bias, extra_hyperplanes=E),
+            info.rays_bound,
+            lambda: count_rays(prob.X, bias=prob.bias, extra_hyperplanes=E, progress=ctx.progress),
             prob.n, limit, what="entries",
             message=lambda est: (
                 f"method='full' needs the {est:,} rays of the refined arrangement as columns "
                 f"({est * prob.n:,} matrix entries, limit {limit:,}); use method='colgen'"))
-        dirs, Phi, n_rays = refined_ray_columns(prob, one_orientation=prob.skip)
+        dirs, Phi, n_rays = refined_ray_columns(prob, one_orientation=prob.skip,
+                                                progress=ctx.progress)
     ctx.record(rays=n_rays)
     phase1 = prob.loss == "interpolate"
     rp = RayProgram(prob, phase1=phase1, verbose=ctx.verbose)

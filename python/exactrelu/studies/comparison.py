@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from .._format import fmt_gap
-from .._progress import Progress
+from .._progress import Progress, core_progress
 from .._validation import as_data_matrix, as_target_vector
 from ..certificate import certify as certify_network
 from ..errors import ExactReLUError, InputError, NotSupportedError
@@ -230,9 +230,12 @@ def compare(
         A precomputed ``exactrelu.solve`` result for this problem (skips the solve).
     solve_options : dict, optional
         Extra keyword arguments for :func:`exactrelu.solve`.
-    progress : bool, "tqdm" or callable
-        Print one line per run to stderr, or draw a tqdm bar (when tqdm is installed);
-        a callable receives each Run instead.
+    progress : bool, "lines" or callable
+        ``True``: a tqdm bar over the runs on stderr (plain lines, one per run, when
+        tqdm is not installed or with ``"lines"``), with the exact pricing passes of the
+        solve and of each certificate shown as in :func:`exactrelu.solve`. A callable
+        receives each Run instead (and nothing is written). Default: quiet. See
+        docs/design.md section 7, "Progress".
     **sgd_options
         Passed to :func:`exactrelu.sgd.train` (``steps``, ``lr``, ``optimizer``,
         ``batch_size``, ``record_every``, ...).
@@ -249,14 +252,15 @@ def compare(
     seeds = _as_seeds(seeds)
     peer_list = _peer_list(peers, loss=loss, penalty=penalty, bias=bias, skip=skip, d=d)
     prog = Progress(False if callable(progress) else progress,
-                    total=len(widths) * len(seeds) * (1 + len(peer_list)))
+                    total=len(widths) * len(seeds) * (1 + len(peer_list)), desc="compare runs")
+    passes = None if callable(progress) else core_progress(progress)
     spec = dict(loss=loss, beta=beta, penalty=penalty, bias=bias, skip=skip)
 
     # ---- the certified optimum
     if solution is None:
         prog.message(f"exact solve (n={n}, d={d}, loss={loss}, penalty={penalty}) ...")
         t0 = time.perf_counter()
-        solution = solve(X, y, **spec, **(solve_options or {}))
+        solution = solve(X, y, **spec, **{"progress": passes, **(solve_options or {})})
         exact_seconds = time.perf_counter() - t0
     else:
         exact_seconds = float(getattr(solution, "seconds", float("nan")) or float("nan"))
@@ -274,7 +278,7 @@ def compare(
         exact_neurons=int(net0.n_neurons), exact_network=net0, runs=[], X=X, y=y,
     )
     runner = _Runner(cmp, X, y, spec, certify=certify, prog=prog,
-                     callback=progress if callable(progress) else None)
+                     callback=progress if callable(progress) else None, passes=passes)
     for width in widths:
         for seed in seeds:
             runner.sgd(width, seed, sgd_options)
@@ -287,10 +291,10 @@ def compare(
 class _Runner:
     """Runs of one comparison: trains, scores against the optimum, certifies, records."""
 
-    def __init__(self, cmp, X, y, spec, *, certify, prog, callback):
+    def __init__(self, cmp, X, y, spec, *, certify, prog, callback, passes=None):
         self.cmp, self.X, self.y, self.spec = cmp, X, y, spec
         self.certify_runs = certify
-        self.prog, self.callback = prog, callback
+        self.prog, self.callback, self.passes = prog, callback, passes
         opt = cmp.optimum
         self.target = opt + cmp.tol * max(abs(opt), _TINY)
         # slack for "below the lower bound": the bound is certified to solver precision
@@ -305,7 +309,8 @@ class _Runner:
         if not self.certify_runs or self.spec["penalty"] != "l1":
             return None, None, ""  # ray pricing bounds the l1 problem only
         try:
-            c = certify_network(canonical_network(net, self.X), self.X, self.y, **self.spec)
+            c = certify_network(canonical_network(net, self.X), self.X, self.y, **self.spec,
+                                progress=self.passes)
             return float(c.lower_bound), float(objective - c.lower_bound), ""
         except ExactReLUError as exc:
             return None, None, f"certify: {type(exc).__name__}"

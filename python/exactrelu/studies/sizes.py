@@ -300,9 +300,11 @@ def sweep(cfg=None, *, progress=None):
     Parameters
     ----------
     cfg : SweepConfig, optional
-    progress : bool, "tqdm" or callable, optional
-        Progress lines on stderr (see :class:`exactrelu._progress.Progress`), or a
-        callable that receives each line.
+    progress : bool, "lines" or callable, optional
+        ``True``: a tqdm bar over the cases on stderr, with the news of the sweep
+        written above it (plain lines when tqdm is not installed, or with
+        ``"lines"``; see :class:`exactrelu._progress.Progress` and docs/design.md
+        section 7, "Progress"); a callable receives each line instead. Default: quiet.
 
     Returns
     -------
@@ -310,16 +312,28 @@ def sweep(cfg=None, *, progress=None):
     """
     cfg = cfg or SweepConfig()
     start = time.perf_counter()
-    say = progress if callable(progress) else Progress(progress, label="sizes")
+    prog = None if callable(progress) else Progress(progress, label="sizes")
+    say = progress if prog is None else prog
     price_reserve = cfg.max_seconds * cfg.price_share if cfg.price else 0.0
     deadline = start + cfg.max_seconds - price_reserve
     model = CostModel()
     jobs = _jobs(cfg, say)
+    if prog is not None:
+        prog.total = len(jobs)
+
+    def step(k, text):   # one step per case: the bar's, or a line for the callable
+        if prog is None:
+            say(f"{k + 1}/{len(jobs)} {text}")
+        else:
+            prog.step(text)
+
     rows = []
     for k, (ds, bias, info) in enumerate(jobs):
         left = deadline - time.perf_counter()
         if left <= 0:
             rows.append(SizeRow.unmeasured(ds, bias, info, note="skipped: time budget"))
+            step(k, f"{ds.source}/{ds.form} n={ds.n} d={ds.d} bias={int(bias)}: "
+                    "skipped: time budget")
             continue
         # each computation may take the case allowance, but never more than a fair share
         # of what is left for the remaining cases
@@ -331,8 +345,8 @@ def sweep(cfg=None, *, progress=None):
                       coverage_seconds=min(allow / 2, cfg.coverage_seconds), seed=cfg.seed,
                       threads=cfg.threads, standardize_gates=cfg.standardize_gates)
         rows.append(row)
-        say(f"{k + 1}/{len(jobs)} {ds.source}/{ds.form} n={ds.n} d={ds.d} bias={int(bias)}: "
-            f"cells {fmt_int(row.cells)} / Cover {fmt_int(row.cover)}"
+        step(k, f"{ds.source}/{ds.form} n={ds.n} d={ds.d} bias={int(bias)}: "
+                f"cells {fmt_int(row.cells)} / Cover {fmt_int(row.cover)}"
             + (f", enumerated in {row.enum_seconds:.3f}s" if row.enumerated else "")
             + (f" ({row.note})" if row.note else ""))
     rows.sort(key=_row_key)
