@@ -110,7 +110,8 @@ def add_cli(subparsers):
     """Register ``python -m exactrelu demo``."""
     p = subparsers.add_parser(
         "demo", help="solve a small problem exactly for every loss and show the certificates",
-        description=run_demo.__doc__.split("\n\n")[0])
+        description="Solve a small random problem exactly for every loss, certify a perturbed "
+                    "network, and print the results.")
     p.add_argument("--n", type=int, default=40, help="number of points (default 40)")
     p.add_argument("--d", type=int, default=2, help="input dimension (default 2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
