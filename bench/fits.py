@@ -17,25 +17,17 @@ import os
 import sys
 import time
 
-import numpy as np
-
 import exactrelu
 from exactrelu.errors import SizeError, TimeLimitError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from solve import random_problem  # noqa: E402  (the same problems as bench/solve.py)
 
 ROWS = [(1, 1000), (2, 100), (2, 1000), (3, 100), (3, 200), (4, 50), (5, 30)]
 
 
-def problem(n, d, loss, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    y = np.sin(3 * X[:, 0]) + (X[:, 1] ** 2 if d > 1 else 0) + 0.1 * rng.normal(size=n)
-    if loss == "hinge":
-        y = np.where(y > np.median(y), 1.0, -1.0)
-    return X, y
-
-
 def run(n, d, loss, limit):
-    X, y = problem(n, d, loss)
+    X, y = random_problem(n, d, loss)
     row = {"n": n, "d": d, "loss": loss}
     t0 = time.perf_counter()
     try:
