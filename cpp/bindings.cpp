@@ -195,7 +195,7 @@ py::object count_rays(const Arr& A, int threads, const py::object& progress) {
 }
 
 py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool> norm_mask,
-                     int top_k, int threads, const py::object& progress) {
+                     int top_k, int threads, const py::object& progress, int pool_size) {
     Matrix M = check_matrix(A, "A");
     if (n_data < 0 || n_data > M.n) raise_error("ShapeError", "n_data must be in [0, rows of A]");
     if (lam.ndim() != 1 || lam.shape(0) != n_data)
@@ -204,6 +204,7 @@ py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool>
     if (norm_mask.ndim() != 1 || norm_mask.shape(0) != M.D)
         raise_error("ShapeError", "norm_mask must be 1-D of length " + std::to_string(M.D));
     if (top_k < 1) raise_error("InputError", "top_k must be >= 1");
+    if (pool_size < 0) raise_error("InputError", "pool_size must be >= 0");
     for (int i = 0; i < n_data; ++i)
         if (!std::isfinite(lam.data()[i])) raise_error("NonFiniteError", "lam must be finite");
     PricingProblem pb;
@@ -215,12 +216,16 @@ py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool>
     pb.mask.resize(M.D);
     for (int j = 0; j < M.D; ++j) pb.mask[j] = norm_mask.at(j);
     pb.top_k = top_k;
+    pb.pool_size = pool_size;
     PyRun run(threads, progress);
     PricedRays pr = nogil([&] { return price_rays_core(pb, run.ctx); });
     std::size_t k = pr.scores.size();
     py::array_t<double> scores(ss(k), pr.scores.data());
     py::array_t<double> dirs({ss(k), ss(M.D)}, pr.dirs.data());
-    return py::make_tuple(scores, dirs, pr.n_priced);
+    std::size_t kp = pr.pool_scores.size();
+    py::array_t<double> pool_scores(ss(kp), pr.pool_scores.data());
+    py::array_t<double> pool_dirs({ss(kp), ss(M.D)}, pr.pool_dirs.data());
+    return py::make_tuple(scores, dirs, pr.n_priced, pool_scores, pool_dirs, pr.n_shards);
 }
 
 }  // namespace
@@ -243,6 +248,8 @@ PYBIND11_MODULE(_core, m) {
           py::arg("progress") = py::none(), "Exact number of rays (twice the number of 1-flats).");
     m.def("price_rays", &price_rays, py::arg("A"), py::arg("n_data"), py::arg("lam"),
           py::arg("norm_mask"), py::arg("top_k") = 1, py::arg("threads") = 1,
-          py::arg("progress") = py::none(),
-          "Top-k oriented rays by |lam . relu(A[:n_data] theta)| / ||theta[mask]||_1.");
+          py::arg("progress") = py::none(), py::arg("pool_size") = 0,
+          "Top-k oriented rays by |lam . relu(A[:n_data] theta)| / ||theta[mask]||_1, and a "
+          "candidate pool of about pool_size more (the best of every shard): (scores, dirs, "
+          "rays priced, pool scores, pool dirs, shards).");
 }

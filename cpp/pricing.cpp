@@ -49,12 +49,29 @@ class TaskPricer {
   public:
     TaskPricer(const HypMatrix& hm, const PriceWeights& pw, int top_k) : hm_(hm), pw_(pw), top_k_(top_k) {}
 
-    void consider(const std::vector<double>& v, double score, double norm, long long order,
-                  const LineRef* L) {
-        Cand c{std::fabs(score), score, order, norm, {}, {}};
-        bool take = static_cast<int>(heap.size()) < top_k_ || Worse()(c, heap.top());
-        if (!take) return;
-        c.v = v;
+    // Would a candidate with this |score| and order enter the heap?
+    bool wanted(double absval, long long order) const {
+        if (static_cast<int>(heap.size()) < top_k_) return true;
+        const Cand& w = heap.top();
+        return absval > w.absval || (absval == w.absval && order < w.order);
+    }
+
+    // Offer a ray: its direction is v (r values) or, when v is null, sgn (al N0 + be N1)
+    // on the 2-flat of L (computed only when the ray enters the heap).
+    void consider(double score, double norm, long long order, const LineRef* L, const double* v,
+                  double al, double be, double sgn) {
+        double absval = std::fabs(score);
+        if (!wanted(absval, order)) return;
+        Cand c{absval, score, order, norm, {}, {}};
+        const int r = hm_.r;
+        c.v.resize(r);
+        if (v) {
+            for (int j = 0; j < r; ++j) c.v[j] = sgn * v[j];
+        } else {
+            const double* N0 = L->node->N.data();
+            const double* N1 = N0 + r;
+            for (int j = 0; j < r; ++j) c.v[j] = sgn * (al * N0[j] + be * N1[j]);
+        }
         if (L) append_line_incidence(*L, c.inc);
         if (static_cast<int>(heap.size()) >= top_k_) heap.pop();
         heap.push(std::move(c));
@@ -77,7 +94,7 @@ class TaskPricer {
     long long seq = 0, priced = 0, skipped = 0, rescored = 0;
 
   private:
-    void refresh_sweep(const Sweep& sw);
+    void refresh_sweep(const Node& nd, const Sweep& sw);
     bool rescore(const std::vector<int>& inc, std::vector<double>& v, double& splus, double& sminus,
                  double& nrm) const;
 
@@ -88,12 +105,41 @@ class TaskPricer {
     uint64_t sw_id_ = 0;
     std::vector<double> preA_, preB_, preC_, preD_;  // prefix sums (2 each) of the four kinds
     double S1_ = 0, S2_ = 0;                         // error-bound sums of the 2-flat
+    // the norm's rows on the 2-flat's generators (emask N0, emask N1) and the sums of
+    // |emask| against |N0|, E0, |N0| + E0, ... that bound its error
+    std::vector<double> eN0_, eN1_;
+    double xN0_ = 0, xN1_ = 0, xE0_ = 0, xE1_ = 0;
 };
 
 // A new 2-flat: prefix sums over the sorted items.
-void TaskPricer::refresh_sweep(const Sweep& sw) {
+void TaskPricer::refresh_sweep(const Node& nd, const Sweep& sw) {
     if (sw_id_ == sw.id) return;
     sw_id_ = sw.id;
+    {
+        const int r = hm_.r, dm = pw_.dm;
+        const double* N0 = nd.N.data();
+        const double* N1 = N0 + r;
+        const double* E0 = nd.Nerr.data();
+        const double* E1 = E0 + r;
+        eN0_.resize(dm);
+        eN1_.resize(dm);
+        xN0_ = xN1_ = xE0_ = xE1_ = 0;
+        for (int i = 0; i < dm; ++i) {
+            const double* em = pw_.emask.data() + static_cast<std::size_t>(i) * r;
+            double a0 = 0, a1 = 0;
+            for (int j = 0; j < r; ++j) {
+                a0 += em[j] * N0[j];
+                a1 += em[j] * N1[j];
+                double m = std::fabs(em[j]);
+                xN0_ += m * std::fabs(N0[j]);
+                xN1_ += m * std::fabs(N1[j]);
+                xE0_ += m * E0[j];
+                xE1_ += m * E1[j];
+            }
+            eN0_[i] = a0;
+            eN1_[i] = a1;
+        }
+    }
     const double* wpos = pw_.wpos.data();
     const double* wneg = pw_.wneg.data();
     const int ni = static_cast<int>(sw.items.size());
@@ -171,9 +217,9 @@ bool TaskPricer::rescore(const std::vector<int>& inc, std::vector<double>& v, do
 }
 
 void TaskPricer::price_line(int task, const LineRef& L) {
-    const int r = hm_.r;
+    const int r = hm_.r, dm = pw_.dm;
     const Sweep& sw = *L.sweep;
-    refresh_sweep(sw);
+    refresh_sweep(*L.node, sw);
     const int ni = static_cast<int>(sw.items.size());
     int a = L.first(), b = L.last();
     double f = sw.flip[a];
@@ -185,9 +231,9 @@ void TaskPricer::price_line(int task, const LineRef& L) {
     double cm1 = preC_[2 * a + 1] + (preD_[2 * ni + 1] - preD_[2 * b + 1]);
     double splus = cp0 * al + cp1 * be;
     double sminus = cm0 * al + cm1 * be;
-    std::vector<double> v(r);
-    line_direction(L, r, v.data());
-    double nrm = l1norm(v);
+    // ||v[mask]||_1 from the 2-flat's precomputed rows: O(dm) per line
+    double nrm = 0;
+    for (int i = 0; i < dm; ++i) nrm += std::fabs(al * eN0_[i] + be * eN1_[i]);
     long long order = (static_cast<long long>(task) << 32) + 2 * seq;
     ++seq;
     // certified bounds on the errors of the numerators and of the norm
@@ -197,21 +243,11 @@ void TaskPricer::price_line(int task, const LineRef& L) {
     // products around it (2 (ni + 8) u covers both sums and the products, with margin)
     double gam = (ni + 8) * 2.0 * kUnit;
     double enum_ = S1_ * aab * gam + S2_ * (aab + ea + eb) + S1_ * (ea + eb);
-    const double* N0 = L.node->N.data();
-    const double* N1 = N0 + r;
-    const double* E0 = L.node->Nerr.data();
-    const double* E1 = E0 + r;
-    double enrm = 0;
-    for (int i = 0; i < pw_.dm; ++i) {
-        const double* em = pw_.emask.data() + static_cast<std::size_t>(i) * r;
-        for (int j = 0; j < r; ++j) {
-            double ej = std::fabs(al) * E0[j] + ea * (std::fabs(N0[j]) + E0[j]) +
-                        std::fabs(be) * E1[j] + eb * (std::fabs(N1[j]) + E1[j]) +
-                        gam * (std::fabs(al * N0[j]) + std::fabs(be * N1[j]));
-            enrm += std::fabs(em[j]) * ej;
-        }
-    }
-    enrm = enrm * (1.0 + kNormSlack) + (pw_.dm * r + 2) * kUnit * nrm;
+    // the norm: errors of q (ea, eb) and of the generators (E0, E1), the rounding of
+    // the rows emask N (r terms, once per 2-flat) and of their combination here
+    double enrm = std::fabs(al) * xE0_ + ea * (xN0_ + xE0_) + std::fabs(be) * xE1_ +
+                  eb * (xN1_ + xE1_) + (gam + (r + 4) * kUnit) * (std::fabs(al) * xN0_ + std::fabs(be) * xN1_);
+    enrm = enrm * (1.0 + kNormSlack) + (dm * r + 2) * kUnit * nrm;
     double T = static_cast<int>(heap.size()) < top_k_ ? 0.0 : heap.top().absval;
     double big = std::max(std::fabs(splus), std::fabs(sminus));
     double upper = nrm > enrm ? (big + enum_) / (nrm - enrm) : HUGE_VAL;
@@ -224,10 +260,15 @@ void TaskPricer::price_line(int task, const LineRef& L) {
         if (rescore(inc, vr, sp, sm, nr)) {
             // orientation of vr relative to v is irrelevant: both rays are kept
             ++rescored;
-            v = std::move(vr);
-            splus = sp;
-            sminus = sm;
             nrm = nr > 0 ? nr : 0.0;
+            if (nrm == 0) {
+                skipped += 2;
+                return;
+            }
+            priced += 2;
+            consider(sp / nrm, nrm, order, &L, vr.data(), 0, 0, 1.0);
+            consider(sm / nrm, nrm, order + 1, &L, vr.data(), 0, 0, -1.0);
+            return;
         }
     }
     if (nrm == 0) {
@@ -235,10 +276,8 @@ void TaskPricer::price_line(int task, const LineRef& L) {
         return;
     }
     priced += 2;
-    consider(v, splus / nrm, nrm, order, &L);
-    std::vector<double> vm(r);
-    for (int j = 0; j < r; ++j) vm[j] = -v[j];
-    consider(vm, sminus / nrm, nrm, order + 1, &L);
+    consider(splus / nrm, nrm, order, &L, nullptr, al, be, 1.0);
+    consider(sminus / nrm, nrm, order + 1, &L, nullptr, al, be, -1.0);
 }
 
 // Rank 1: a single line, theta = +-e.
@@ -253,7 +292,7 @@ void price_rank_one(const HypMatrix& hm, const PriceWeights& pw, TaskPricer& s) 
         double nrm = s.l1norm(v);
         if (nrm == 0) { s.skipped++; continue; }
         s.priced++;
-        s.consider(v, score / nrm, nrm, sgn > 0 ? 0 : 1, nullptr);
+        s.consider(score / nrm, nrm, sgn > 0 ? 0 : 1, nullptr, v.data(), 0, 0, 1.0);
     }
 }
 
@@ -265,14 +304,14 @@ struct Scored {
 
 // Each candidate's direction recomputed accurately from the hyperplanes that contain its
 // line (double-double), and its score lam . relu(A theta) / ||theta[mask]||_1 re-evaluated
-// with those rows exactly 0; the candidates are then ranked again.
+// with those rows exactly 0; the candidates [begin, end) are then ranked again.
 std::vector<Scored> rescore_candidates(const Hyperplanes& hp, const PricingProblem& pb,
-                                       const PriceResult& pr) {
+                                       const PriceResult& pr, int begin, int end) {
     const int r = hp.r, D = pb.D;
     std::vector<Scored> cands;
     std::vector<char> on_line(hp.m, 0);
     std::vector<double> approx(D), theta(D);
-    for (std::size_t c = 0; c < pr.scores.size(); ++c) {
+    for (std::size_t c = static_cast<std::size_t>(begin); c < static_cast<std::size_t>(end); ++c) {
         hp.embed_vector(pr.dirs.data() + c * r, approx.data());
         const std::vector<int>& inc = pr.incs[c];
         if (inc.empty() || !refine_line_direction(hp, pb.A, inc.data(), static_cast<int>(inc.size()),
@@ -301,7 +340,6 @@ std::vector<Scored> rescore_candidates(const Hyperplanes& hp, const PricingProbl
     std::stable_sort(cands.begin(), cands.end(), [](const Scored& a, const Scored& b) {
         return std::fabs(a.score) > std::fabs(b.score);
     });
-    if (static_cast<int>(cands.size()) > pb.top_k) cands.resize(pb.top_k);
     return cands;
 }
 
@@ -327,10 +365,16 @@ PriceWeights price_weights(const Hyperplanes& hp, const PricingProblem& pb) {
     return pw;
 }
 
-PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx) {
+PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx,
+                       int pool_size) {
     PriceResult out;
     if (top_k < 1) top_k = 1;
     std::vector<TaskPricer> st;
+    auto heap_size = [&](int nt) {
+        if (pool_size <= 0 || nt <= 0) return top_k;
+        int per_shard = (pool_size + nt - 1) / nt;
+        return std::max(top_k, per_shard);
+    };
     if (hm.r == 1) {
         st.emplace_back(hm, pw, top_k);
         price_rank_one(hm, pw, st[0]);
@@ -338,27 +382,43 @@ PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, c
         walk_lines(
             hm, ctx,
             [&](int nt) {
-                for (int t = 0; t < nt; ++t) st.emplace_back(hm, pw, top_k);
+                int k = heap_size(nt);
+                for (int t = 0; t < nt; ++t) st.emplace_back(hm, pw, k);
             },
             [&](int task, const LineRef& L) { st[task].price_line(task, L); });
     }
+    out.n_shards = static_cast<int>(st.size());
+    // every shard's candidates, best first; the best per_shard of each are the pool's
+    int per_shard = pool_size > 0 && !st.empty() ? (pool_size + out.n_shards - 1) / out.n_shards : 0;
     std::vector<Cand> all;
+    std::vector<char> pooled;
     for (auto& s : st) {
         out.n_priced += s.priced;
         out.n_skipped += s.skipped;
         out.n_rescored += s.rescored;
+        std::size_t off = all.size();
         while (!s.heap.empty()) {
-            all.push_back(s.heap.top());
+            all.push_back(std::move(const_cast<Cand&>(s.heap.top())));
             s.heap.pop();
         }
+        std::reverse(all.begin() + static_cast<std::ptrdiff_t>(off), all.end());
+        for (std::size_t i = off; i < all.size(); ++i)
+            pooled.push_back(static_cast<int>(i - off) < per_shard ? 1 : 0);
     }
-    std::sort(all.begin(), all.end(), better);
-    if (static_cast<int>(all.size()) > top_k) all.resize(top_k);
+    std::vector<int> idx(all.size());
+    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
+    std::sort(idx.begin(), idx.end(), [&](int a, int b) { return better(all[a], all[b]); });
+    // the overall top_k first, then the rest of the pool in rank order
+    std::vector<Cand> ranked;
+    for (std::size_t i = 0; i < idx.size(); ++i)
+        if (static_cast<int>(i) < top_k || pooled[idx[i]]) ranked.push_back(std::move(all[idx[i]]));
+    all = std::move(ranked);
+    out.n_top = std::min(top_k, static_cast<int>(all.size()));
     for (auto& c : all) {
         out.scores.push_back(c.score);
         out.dirs.insert(out.dirs.end(), c.v.begin(), c.v.end());
         out.norms.push_back(c.norm);
-        out.incs.push_back(c.inc);
+        out.incs.push_back(std::move(c.inc));
     }
     return out;
 }
@@ -366,12 +426,23 @@ PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, c
 PricedRays price_rays_core(const PricingProblem& pb, const RunContext& ctx) {
     Hyperplanes hp = preprocess(pb.A, pb.n, pb.D);
     PriceWeights pw = price_weights(hp, pb);
-    PriceResult pr = price_core(hp.matrix(), pw, oversampled(pb.top_k), ctx);
+    PriceResult pr = price_core(hp.matrix(), pw, oversampled(pb.top_k), ctx, pb.pool_size);
     PricedRays out;
     out.n_priced = pr.n_priced;
-    for (Scored& c : rescore_candidates(hp, pb, pr)) {
-        out.scores.push_back(c.score);
-        out.dirs.insert(out.dirs.end(), c.dir.begin(), c.dir.end());
+    out.n_shards = pr.n_shards;
+    std::vector<Scored> top = rescore_candidates(hp, pb, pr, 0, pr.n_top);
+    for (std::size_t c = 0; c < top.size(); ++c) {
+        bool in_top = c < static_cast<std::size_t>(pb.top_k);
+        if (!in_top && pb.pool_size <= 0) break;
+        (in_top ? out.scores : out.pool_scores).push_back(top[c].score);
+        auto& dst = in_top ? out.dirs : out.pool_dirs;
+        dst.insert(dst.end(), top[c].dir.begin(), top[c].dir.end());
+    }
+    if (pb.pool_size > 0) {
+        for (Scored& c : rescore_candidates(hp, pb, pr, pr.n_top, static_cast<int>(pr.scores.size()))) {
+            out.pool_scores.push_back(c.score);
+            out.pool_dirs.insert(out.pool_dirs.end(), c.dir.begin(), c.dir.end());
+        }
     }
     return out;
 }

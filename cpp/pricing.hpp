@@ -20,12 +20,18 @@ struct PricingProblem {
     const double* lam = nullptr;  // n_data multipliers
     std::vector<char> mask;     // D: the coordinates whose l1 norm normalizes a ray
     int top_k = 1;
+    // Candidate pool: besides the overall top_k, about this many more rays, the best
+    // few of every shard (task) of the pass (docs/design.md section 8). 0: none.
+    int pool_size = 0;
 };
 
 struct PricedRays {
     std::vector<double> scores;  // signed lambda . relu(A theta), |.| descending
     std::vector<double> dirs;    // k x D, normalized to ||theta[mask]||_1 = 1
+    std::vector<double> pool_scores;  // the pool: the best rays of each shard not in
+    std::vector<double> pool_dirs;    // the top_k, |score| descending, normalized
     long long n_priced = 0;
+    int n_shards = 0;
 };
 
 // Top-k rays of the problem (preprocessing, streamed pass, rescoring, ranking).
@@ -51,8 +57,14 @@ struct PriceResult {
     long long n_priced = 0;
     long long n_skipped = 0;
     long long n_rescored = 0;  // lines whose float score was too uncertain: recomputed
+    int n_shards = 0;
+    int n_top = 0;             // the first n_top entries are the overall best
 };
 
-PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx);
+// The best top_k lines overall; with per_shard > 0 also the best max(top_k, per_shard)
+// of every shard (task), after the overall best (deduplicated: each line is in one
+// shard). pool_size > 0 sets per_shard = ceil(pool_size / shards) once the shards are known.
+PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx,
+                       int pool_size = 0);
 
 }  // namespace exactrelu

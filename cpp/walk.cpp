@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <cmath>
 #include <numeric>
 
@@ -111,7 +112,8 @@ struct SweepScratch {
     std::vector<char> inS;
     std::vector<int> items, first, order;
     std::vector<double> q, qerr, key;
-    std::vector<signed char> flip;
+    std::vector<uint64_t> keys64;
+    std::vector<signed char> flip, rel;
     struct Ent {
         int first;
         double k0;
@@ -201,41 +203,79 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
     // Float keys (first nonzero coordinate, then the ratios q[k] / q[first]) give a
     // nearly sorted order cheaply; an insertion sort with the exact comparator then
     // makes it exact (it only does work where float keys were too close to call).
-    sc.key.resize(static_cast<std::size_t>(ni) * e);
-    sc.ents.resize(ni);
-    for (int i = 0; i < ni; ++i) {
-        const double* qi = q + static_cast<std::size_t>(i) * e;
-        double* ki = sc.key.data() + static_cast<std::size_t>(i) * e;
-        double den = qi[first[i]];
-        for (int k = 0; k < e; ++k) ki[k] = k <= first[i] ? 0.0 : qi[k] / den;
-        sc.ents[i] = SweepScratch::Ent{first[i], first[i] + 1 < e ? ki[first[i] + 1] : 0.0, i};
-    }
-    const double* key = sc.key.data();
-    std::sort(sc.ents.begin(), sc.ents.end(), [&](const SweepScratch::Ent& x, const SweepScratch::Ent& y) {
-        if (x.first != y.first) return x.first < y.first;
-        if (x.k0 != y.k0) return x.k0 < y.k0;
-        const double* ki = key + static_cast<std::size_t>(x.idx) * e;
-        const double* kj = key + static_cast<std::size_t>(y.idx) * e;
-        for (int k = x.first + 2; k < e; ++k)
-            if (ki[k] != kj[k]) return ki[k] < kj[k];
-        return items[x.idx] < items[y.idx];
-    });
     sc.order.resize(ni);
     int* order = sc.order.data();
-    for (int i = 0; i < ni; ++i) order[i] = sc.ents[i].idx;
-    auto exact_less = [&](int i, int j) {
-        int c = cmp3(i, j);
+    if (e == 2) {
+        // 2-flats (most sweeps): one integer key per item, the order-preserving bits of
+        // the slope q1 / q0 (items with q0 == 0 last), the item's index in its low bits
+        int bits = 1;
+        while ((1 << bits) < ni) ++bits;
+        const uint64_t low = (uint64_t{1} << bits) - 1;
+        sc.keys64.resize(ni);
+        for (int i = 0; i < ni; ++i) {
+            uint64_t k;
+            if (first[i] == 0) {
+                double slope = q[2 * i + 1] / q[2 * i];
+                uint64_t b;
+                std::memcpy(&b, &slope, sizeof b);
+                b = (b >> 63) ? ~b : (b | (uint64_t{1} << 63));
+                k = b >> 1;
+            } else {
+                k = uint64_t{1} << 63;
+            }
+            sc.keys64[i] = (k & ~low) | static_cast<uint64_t>(i);
+        }
+        std::sort(sc.keys64.begin(), sc.keys64.end());
+        for (int i = 0; i < ni; ++i) order[i] = static_cast<int>(sc.keys64[i] & low);
+    } else {
+        sc.key.resize(static_cast<std::size_t>(ni) * e);
+        sc.ents.resize(ni);
+        for (int i = 0; i < ni; ++i) {
+            const double* qi = q + static_cast<std::size_t>(i) * e;
+            double* ki = sc.key.data() + static_cast<std::size_t>(i) * e;
+            double den = qi[first[i]];
+            for (int k = 0; k < e; ++k) ki[k] = k <= first[i] ? 0.0 : qi[k] / den;
+            sc.ents[i] = SweepScratch::Ent{first[i], first[i] + 1 < e ? ki[first[i] + 1] : 0.0, i};
+        }
+        const double* key = sc.key.data();
+        std::sort(sc.ents.begin(), sc.ents.end(), [&](const SweepScratch::Ent& x, const SweepScratch::Ent& y) {
+            if (x.first != y.first) return x.first < y.first;
+            if (x.k0 != y.k0) return x.k0 < y.k0;
+            const double* ki = key + static_cast<std::size_t>(x.idx) * e;
+            const double* kj = key + static_cast<std::size_t>(y.idx) * e;
+            for (int k = x.first + 2; k < e; ++k)
+                if (ki[k] != kj[k]) return ki[k] < kj[k];
+            return items[x.idx] < items[y.idx];
+        });
+        for (int i = 0; i < ni; ++i) order[i] = sc.ents[i].idx;
+    }
+    // Exact insertion sort: one exact comparison per adjacent pair when the float order
+    // was right (the common case); rel[p] = cmp3(order[p - 1], order[p]) is kept for
+    // the class boundaries (2: unknown, after an element moved past position p).
+    auto exact_less = [&](int i, int j, int& c) {
+        c = cmp3(i, j);
         if (c != 0) return c < 0;
         return items[i] < items[j];  // deterministic order inside a class
     };
+    sc.rel.assign(ni, 2);
+    signed char* rel = sc.rel.data();
     for (int p = 1; p < ni; ++p) {
         int x = order[p];
-        int t = p;
-        while (t > 0 && exact_less(x, order[t - 1])) {
+        int t = p, c = 0;
+        bool less = exact_less(x, order[t - 1], c);
+        if (!less) {
+            rel[p] = static_cast<signed char>(-c);  // cmp3(order[p - 1], x)
+            continue;
+        }
+        while (less) {
             order[t] = order[t - 1];
             --t;
+            if (t == 0) break;
+            less = exact_less(x, order[t - 1], c);
         }
         order[t] = x;
+        for (int u = std::max(t, 1); u <= p; ++u) rel[u] = 2;
+        if (t + 1 < ni) rel[t + 1] = 2;
     }
     sw.items.resize(ni);
     sw.flip.resize(ni);
@@ -250,7 +290,12 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
             sw.q[static_cast<std::size_t>(p) * e + t] = q[static_cast<std::size_t>(o) * e + t];
             sw.qerr[static_cast<std::size_t>(p) * e + t] = qerr[static_cast<std::size_t>(o) * e + t];
         }
-        if (p == 0 || cmp3(order[p - 1], o) != 0) sw.cls_start.push_back(p);
+        if (p == 0) {
+            sw.cls_start.push_back(p);
+            continue;
+        }
+        int c = rel[p] == 2 ? cmp3(order[p - 1], o) : rel[p];
+        if (c != 0) sw.cls_start.push_back(p);
     }
     sw.cls_start.push_back(ni);
 }

@@ -43,7 +43,7 @@ def test_price_rays_matches_python(n, d, seed):
     Aref = np.vstack([A, np.eye(d, D)])
     mask = np.zeros(D, bool)
     mask[:d] = True
-    scores, dirs, n_priced = _core.price_rays(Aref, n, lam, mask, 5, 2)
+    scores, dirs, n_priced, _, _, _ = _core.price_rays(Aref, n, lam, mask, 5, 2)
     # each returned score is the score of its returned direction
     np.testing.assert_allclose(np.abs(dirs[:, :d]).sum(axis=1), 1.0, rtol=1e-12)
     own = relu_columns(A, dirs).T @ lam

@@ -48,5 +48,9 @@ def price_rays(
     top_k: int = 1,
     threads: int = 1,
     progress: Report = None,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
-    """(signed scores, directions normalized to ||theta[mask]||_1 = 1, rays priced)."""
+    pool_size: int = 0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], int, NDArray[np.float64],
+           NDArray[np.float64], int]:
+    """(signed scores, directions normalized to ||theta[mask]||_1 = 1, rays priced,
+    pool scores, pool directions (about pool_size more rays, the best of every
+    shard), number of shards)."""

@@ -168,13 +168,19 @@ def dual_bound(prob, lam, pricer, *, project=True, source=""):
                      source)
 
 
-def best_dual_bound(prob, candidates, pricer):
-    """The best :class:`DualBound` of ``(source, lam)`` candidates (the first wins ties)."""
+def best_dual_bound(prob, candidates, pricer, enough=np.inf):
+    """The best :class:`DualBound` of ``(source, lam)`` candidates (the first wins ties).
+
+    Candidates after one whose bound reaches ``enough`` are not priced (each costs an
+    exact pass): the caller needs no better bound than that.
+    """
     best = None
     for source, lam in candidates:
         res = dual_bound(prob, lam, pricer, source=source)
         if best is None or res.lower > best.lower:
             best = res
+        if best.lower >= enough:
+            break
     if best is None:  # pragma: no cover - callers always pass a candidate
         raise CertificateError("no multiplier could be formed")
     return best

@@ -9,13 +9,17 @@ answer it:
     every ray, streamed through the C++ core (never stored): the answer certifies.
 :class:`MatrixPricer`
     the explicit columns of every ray (method ``"full"``).
+:class:`CandidatePool`
+    the rays that exact passes found good (the best few of every shard of each
+    pass), kept with their columns and re-priced by one matrix-vector product:
+    cheap, never a certificate.
 :class:`PoolPricer`
     a heuristic pool of rays near given anchors plus random ones, priced in numpy:
-    cheap, never a certificate.
+    cheap, never a certificate (used only when even one exact pass is very costly).
 
-:class:`PoolThenExact` is the one strategy built from them: ask the pool first
-(when exact passes are expensive) and pay for an exact pass only when the pool has
-nothing above the threshold.
+:class:`PoolThenExact` is the one strategy built from them: ask the pools first and
+pay for an exact pass only when they have nothing above the threshold; each exact
+pass refills the candidate pool.
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ import numpy as np
 from . import _core
 from ._progress import tracking
 from .arrangement import arrangement_info
-from .columns import relu_columns
+from .columns import line_keys, relu_columns
 from .limits import PRICING_MAX_RAYS, refuse_rays
 
 __all__ = [
     "ExactPricer",
     "MatrixPricer",
     "PoolPricer",
+    "CandidatePool",
     "PoolThenExact",
     "Priced",
     "POOL_WORK",
@@ -47,6 +52,10 @@ __all__ = [
 POOL_WORK = 2_000_000_000
 #: Columns of the pool's ReLU matrix scored per numpy block (bounds its memory).
 _POOL_BLOCK_ENTRIES = 4_000_000
+#: The candidate pool keeps at most this many entries of ReLU columns (n per ray) ...
+CANDIDATE_POOL_ENTRIES = 8_000_000
+#: ... and between these many rays.
+CANDIDATE_POOL_RAYS = (2_000, 50_000)
 
 
 def refined_rays_bound(prob):
@@ -70,6 +79,14 @@ def pool_pays_off(prob, rays_bound=None):
     return rays_bound * prob.n > POOL_WORK
 
 
+def _plain_relu(A, dirs):
+    """``relu(A @ dirs.T)`` without zeroing round-off-level entries: enough for the
+    heuristic pools, whose scores only rank rays (the columns a program receives and
+    the exact passes use :func:`~exactrelu.columns.relu_columns`)."""
+    Z = A @ np.atleast_2d(dirs).T
+    return np.maximum(Z, 0.0, out=Z)
+
+
 class _Counted:
     """Calls, oriented rays priced and seconds spent, accumulated over calls."""
 
@@ -91,7 +108,8 @@ class _Counted:
 
 class ExactPricer(_Counted):
     """Exact pricing ``max_t |lam . phi_t|`` over all rays of the refined arrangement,
-    streamed by the C++ core (``_core.price_rays``).
+    streamed by the C++ core (``_core.price_rays``), optionally with a candidate pool
+    (:meth:`with_pool`).
 
     ``progress`` (a :class:`~exactrelu._progress.PassProgress` or ``None``) shows each
     pass as ``"pricing pass k"``.
@@ -102,21 +120,41 @@ class ExactPricer(_Counted):
         self.prob = prob
         self.threads = prob.threads if threads is None else int(threads)
         self.progress = progress
+        self._last = None
 
     def __call__(self, lam, top_k=1):
         """Return ``(scores, dirs, n_priced)``: the ``top_k`` rays by ``|lam . phi|``,
         signed scores, directions with unit l1 weight part."""
-        t0 = time.perf_counter()
+        scores, dirs, n_priced, _ = self.with_pool(lam, top_k)
+        return scores, dirs, n_priced
+
+    def with_pool(self, lam, top_k=1, pool_size=0):
+        """:meth:`__call__` plus about ``pool_size`` more rays, the best few of every
+        shard of the pass (``(scores, dirs, n_priced, pool_dirs)``).
+
+        The same ``lam`` (bit for bit) as the previous call is answered from that
+        call when it asked for at least as much (the certificate re-prices the last
+        column generation multiplier); such an answer is not counted as a pass.
+        """
         lam = np.ascontiguousarray(lam, dtype=np.float64)
+        top_k, pool_size = int(max(1, top_k)), int(max(0, pool_size))
+        key = lam.tobytes()
+        last = self._last
+        if last is not None and last[0] == key and last[1] >= top_k and last[2] >= pool_size:
+            _, _, _, scores, dirs, n_priced, pool_dirs = last
+            return scores[:top_k], dirs[:top_k], n_priced, pool_dirs
+        t0 = time.perf_counter()
         p = self.prob
         with tracking(self.progress, f"pricing pass {self.calls + 1}") as report:
-            scores, dirs, n_priced = _core.price_rays(p.A_ref, p.n, lam, p.norm_mask,
-                                                      int(max(1, top_k)), self.threads,
-                                                      progress=report)
+            scores, dirs, n_priced, _, pool_dirs, _ = _core.price_rays(
+                p.A_ref, p.n, lam, p.norm_mask, top_k, self.threads, progress=report,
+                pool_size=pool_size)
         scores = np.asarray(scores, dtype=float)
         dirs = np.asarray(dirs, dtype=float).reshape(len(scores), p.D)
+        pool_dirs = np.asarray(pool_dirs, dtype=float).reshape(-1, p.D)
         self._account(n_priced, t0)
-        return scores, dirs, int(n_priced)
+        self._last = (key, top_k, pool_size, scores, dirs, int(n_priced), pool_dirs)
+        return scores, dirs, int(n_priced), pool_dirs
 
 
 class MatrixPricer(_Counted):
@@ -227,11 +265,78 @@ class PoolPricer(_Counted):
             return np.zeros(0), dirs, 0
         lam = np.asarray(lam, dtype=float)
         step = max(1, _POOL_BLOCK_ENTRIES // max(self.prob.n, 1))
-        sc = np.concatenate([relu_columns(self.prob.A, dirs[i:i + step]).T @ lam
+        sc = np.concatenate([_plain_relu(self.prob.A, dirs[i:i + step]).T @ lam
                              for i in range(0, len(dirs), step)])
         order = np.argsort(-np.abs(sc), kind="stable")[:max(1, int(top_k))]
         self._account(len(sc), t0)
         return sc[order], dirs[order], len(sc)
+
+
+class CandidatePool(_Counted):
+    """Rays found good by exact passes, re-priced cheaply (no certificate).
+
+    Each exact pass hands over the best few rays of every shard of its walk (not only
+    the best overall, which crowd around one ray), see docs/design.md section 8.
+    The pool stores their ReLU columns, so re-pricing a multiplier is one product
+    ``Phi.T @ lam``. It holds at most ``capacity`` rays; when full, the rays that
+    scored lowest at the last re-pricing make room.
+    """
+
+    def __init__(self, prob, capacity=None):
+        super().__init__()
+        self.prob = prob
+        if capacity is None:
+            lo, hi = CANDIDATE_POOL_RAYS
+            capacity = int(np.clip(CANDIDATE_POOL_ENTRIES // max(prob.n, 1), lo, hi))
+        self.capacity = int(capacity)
+        self.dirs = np.zeros((0, prob.D))
+        self.Phi = np.zeros((prob.n, 0))
+        self._keys = set()
+        self._last_scores = np.zeros(0)
+
+    def __len__(self):
+        return len(self.dirs)
+
+    def add(self, dirs):
+        """Add rays (rows of ``dirs``) not in the pool yet; returns how many."""
+        dirs = np.atleast_2d(np.asarray(dirs, dtype=float)).reshape(-1, self.prob.D)
+        if len(dirs) == 0:
+            return 0
+        keys = line_keys(dirs)
+        fresh = []
+        for i, k in enumerate(keys):
+            if k not in self._keys:
+                self._keys.add(k)
+                fresh.append(i)
+        if not fresh:
+            return 0
+        new = dirs[fresh]
+        over = len(self.dirs) + len(new) - self.capacity
+        if over > 0:
+            # make room: drop the lowest scorers of the last re-pricing
+            old = np.zeros(len(self.dirs)) if len(self._last_scores) != len(self.dirs) \
+                else np.abs(self._last_scores)
+            keep = np.sort(np.argsort(-old, kind="stable")[:max(0, len(self.dirs) - over)])
+            dropped = np.setdiff1d(np.arange(len(self.dirs)), keep)
+            for k in line_keys(self.dirs[dropped]) if len(dropped) else []:
+                self._keys.discard(k)
+            self.dirs, self.Phi = self.dirs[keep], self.Phi[:, keep]
+            new = new[:self.capacity]
+        self.dirs = np.vstack([self.dirs, new])
+        self.Phi = np.hstack([self.Phi, _plain_relu(self.prob.A, new)])
+        self._last_scores = np.zeros(0)
+        return len(new)
+
+    def __call__(self, lam, top_k=1):
+        """``(scores, dirs, n_priced)``: the pool's best ``top_k`` rays for ``lam``."""
+        t0 = time.perf_counter()
+        if len(self.dirs) == 0:
+            return np.zeros(0), self.dirs, 0
+        sc = self.Phi.T @ np.asarray(lam, dtype=float)
+        self._last_scores = sc
+        order = np.argsort(-np.abs(sc), kind="stable")[:max(1, int(top_k))]
+        self._account(len(sc), t0)
+        return sc[order], self.dirs[order], len(sc)
 
 
 @dataclass
@@ -254,38 +359,54 @@ class Priced:
 
 
 class PoolThenExact:
-    """Pool first, exact pass when the pool has nothing above the threshold.
+    """Candidate pool first, then the heuristic pool, then an exact pass.
 
     Parameters
     ----------
     exact : ExactPricer
     pool : PoolPricer or None
-        ``None``: every call is an exact pass.
+        The heuristic pool (``None``: none).
+    candidates : CandidatePool or None
+        Filled by every exact pass (about ``candidates.capacity / 2`` rays each);
+        ``None``: no candidate pool.
     """
 
-    def __init__(self, exact, pool=None):
+    def __init__(self, exact, pool=None, candidates=None):
         self.exact = exact
         self.pool = pool
+        self.candidates = candidates
         self.exact_passes = 0
         self.pool_passes = 0
 
     @classmethod
     def for_problem(cls, prob, exact=None, rays_bound=None):
-        """The strategy for ``prob``: with a pool when :func:`pool_pays_off`."""
+        """The strategy for ``prob``: a candidate pool and the rays adjacent to the
+        anchors always, random rays too when :func:`pool_pays_off`."""
         exact = ExactPricer(prob) if exact is None else exact
-        return cls(exact, PoolPricer(prob) if pool_pays_off(prob, rays_bound) else None)
+        n_random = None if pool_pays_off(prob, rays_bound) else 0
+        return cls(exact, PoolPricer(prob, n_random=n_random), CandidatePool(prob))
 
     def __call__(self, lam, k, thresh, anchors=None, force_exact=False):
-        """The best ``k`` rays: from the pool when one of them scores above
-        ``thresh`` (``anchors``, an array or a callable returning one, seeds the
-        pool), else from an exact pass."""
-        if self.pool is not None and not force_exact:
-            if callable(anchors):
-                anchors = anchors()
-            scores, dirs, _ = self.pool(lam, k, anchors)
-            if len(scores) and np.abs(scores[0]) > thresh:
-                self.pool_passes += 1
-                return Priced(scores, dirs, False)
+        """The best ``k`` rays: from the candidate pool or the heuristic pool when one
+        of theirs scores above ``thresh`` (``anchors``, an array or a callable
+        returning one, seeds the heuristic pool), else from an exact pass."""
+        if not force_exact:
+            if self.candidates is not None and len(self.candidates):
+                scores, dirs, _ = self.candidates(lam, k)
+                if len(scores) and np.abs(scores[0]) > thresh:
+                    self.pool_passes += 1
+                    return Priced(scores, dirs, False)
+            if self.pool is not None:
+                if callable(anchors):
+                    anchors = anchors()
+                scores, dirs, _ = self.pool(lam, k, anchors)
+                if len(scores) and np.abs(scores[0]) > thresh:
+                    self.pool_passes += 1
+                    return Priced(scores, dirs, False)
         self.exact_passes += 1
-        scores, dirs, _ = self.exact(lam, k)
+        if self.candidates is None:
+            scores, dirs, _ = self.exact(lam, k)
+        else:
+            scores, dirs, _, extra = self.exact.with_pool(lam, k, self.candidates.capacity // 2)
+            self.candidates.add(np.vstack([dirs, extra]))
         return Priced(scores, dirs, True)

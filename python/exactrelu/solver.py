@@ -300,7 +300,9 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
             if loss == "squared":
                 r = prob.y - scaled_net.predict(prob.X)
                 cands.append(("residual", r if prob.weight is None else prob.weight * r))
-            best = best_dual_bound(prob, cands, res.pricer)
+            # a bound that certifies is enough: later candidates would cost a pass each
+            enough = (objective - 0.5 * CERT_RTOL * max(1.0, abs(objective))) * kappa
+            best = best_dual_bound(prob, cands, res.pricer, enough=enough)
             lower = best.lower / kappa
             multipliers = scaling.multipliers_back(best.multipliers, loss)
             ctx.record(max_dual_ratio=best.max_score / prob.beta)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..certificate import zero_neuron_multiplier
+from ..certificate import project_multiplier, zero_neuron_multiplier
 from ..pricing import ExactPricer, PoolThenExact, check_pricing_size
 from ..programs import RayProgram
 from .base import MethodResult, add_priced, find_feasible_columns
@@ -56,7 +56,9 @@ def solve_colgen(prob, ctx, k_add=None):
     while True:
         rp.run(ctx.remaining("column generation"), what="the restricted ray program")
         ctx.remaining("column generation")
-        found = price(rp.lam, k_price, thresh, force_exact)
+        # the certificate projects the program's multiplier the same way: its exact
+        # pass is then the last one of this loop, answered without a new walk
+        found = price(project_multiplier(prob, rp.lam), k_price, thresh, force_exact)
         force_exact = False
         M = found.max_abs
         rounds += 1
