@@ -160,7 +160,21 @@ int bareiss_sign(std::vector<__int128>& a, int k) {
 
 // Determinant modulo p < 2^31 by division-free elimination (residues < 2^31, so every
 // product fits 64 bits); a single inverse at the end removes the pivot powers.
-uint64_t det_mod(std::vector<uint64_t>& a, int k, uint64_t p) {
+// Barrett reduction modulo a 31-bit prime p of any x < 2^64 (one multiply-high and one
+// correction instead of a 64-bit division).
+struct Barrett {
+    uint64_t p, m;  // m = floor((2^64 - 1) / p)
+    explicit Barrett(uint64_t p_) : p(p_), m(~uint64_t{0} / p_) {}
+    uint64_t reduce(uint64_t x) const {
+        uint64_t q = static_cast<uint64_t>((static_cast<unsigned __int128>(x) * m) >> 64);
+        uint64_t r = x - q * p;
+        while (r >= p) r -= p;
+        return r;
+    }
+};
+
+uint64_t det_mod(uint64_t* a, int k, uint64_t p) {
+    const Barrett br(p);
     bool neg = false;
     uint64_t scale = 1;  // product of pv^(k - c - 1)
     for (int c = 0; c < k; ++c) {
@@ -176,28 +190,30 @@ uint64_t det_mod(std::vector<uint64_t>& a, int k, uint64_t p) {
         for (int i = c + 1; i < k; ++i) {
             uint64_t f = a[i * k + c];
             if (f == 0) {
-                for (int j = c + 1; j < k; ++j) a[i * k + j] = (a[i * k + j] * pv) % p;
+                for (int j = c + 1; j < k; ++j) a[i * k + j] = br.reduce(a[i * k + j] * pv);
             } else {
+                // both products < 2^62: their sum fits 64 bits
                 for (int j = c + 1; j < k; ++j)
-                    a[i * k + j] = (a[i * k + j] * pv + (p - f) * a[c * k + j]) % p;
+                    a[i * k + j] = br.reduce(a[i * k + j] * pv + (p - f) * a[c * k + j]);
             }
-            scale = (scale * pv) % p;
+            scale = br.reduce(scale * pv);
         }
     }
     uint64_t det = 1;
-    for (int c = 0; c < k; ++c) det = (det * a[c * k + c]) % p;
-    det = (det * powmod(scale, p - 2, p)) % p;
+    for (int c = 0; c < k; ++c) det = br.reduce(det * a[c * k + c]);
+    det = br.reduce(det * powmod(scale, p - 2, p));
     return neg ? (p - det) % p : det;
 }
 
-// (mag * 2^e) mod p for p < 2^31, e >= 0, in steps of 32 bits.
+// (mag * 2^e) mod p for e >= 0.
 inline uint64_t shl_mod(uint64_t mag, int e, uint64_t p) {
-    uint64_t v = mag % p;
+    const Barrett br(p);
+    uint64_t v = br.reduce(mag);
     while (e >= 32) {
-        v = (v << 32) % p;
+        v = br.reduce(v << 32);
         e -= 32;
     }
-    return (v << e) % p;
+    return br.reduce(v << e);
 }
 
 }  // namespace
@@ -255,7 +271,13 @@ int det_sign_exact(const double* m, int k) {
     std::size_t np = static_cast<std::size_t>((log2_hadamard + 2.0) / kBitsPerPrime) + 2;
     const std::vector<uint64_t>& ps = primes(np);
     std::vector<uint64_t> res(np);
-    std::vector<uint64_t> a(static_cast<std::size_t>(k) * k);
+    uint64_t a_small[64];
+    std::vector<uint64_t> a_big;
+    uint64_t* a = a_small;
+    if (k > 8) {
+        a_big.resize(static_cast<std::size_t>(k) * k);
+        a = a_big.data();
+    }
     for (std::size_t t = 0; t < np; ++t) {
         uint64_t p = ps[t];
         for (int i = 0; i < k; ++i)

@@ -20,7 +20,58 @@ constexpr double kBoundSafety = 1.000001;
 
 FlatWalker::FlatWalker(const HypMatrix& hm, std::vector<int> rows, int maxc,
                        const std::atomic<bool>* cancel)
-    : hm_(hm), rows_(std::move(rows)), maxc_(maxc), cancel_(cancel) {}
+    : hm_(hm), rows_(std::move(rows)), maxc_(maxc), cancel_(cancel) {
+    static std::atomic<uint64_t> next_uid{1};
+    uid_ = next_uid.fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+// Per-thread memo of exact full-rank minor signs: open addressing on a key that
+// packs up to 8 sorted row ids of 16 bits (+1, so 0 marks an empty slot); emptied
+// when it fills up or serves another walker.
+struct MinorMemo {
+    static constexpr std::size_t kSlots = std::size_t{1} << 17;
+    std::vector<unsigned __int128> keys;
+    std::vector<signed char> vals;
+    std::size_t used = 0;
+    uint64_t owner = 0;
+    void reset(uint64_t uid) {
+        if (keys.empty()) {
+            keys.assign(kSlots, 0);
+            vals.assign(kSlots, 0);
+        } else if (used) {
+            std::fill(keys.begin(), keys.end(), 0);
+        }
+        used = 0;
+        owner = uid;
+    }
+};
+
+}  // namespace
+
+int FlatWalker::full_minor_sign(const int* ids) const {
+    const int r = hm_.r;
+    unsigned __int128 key = 0;
+    for (int i = 0; i < r; ++i) key = (key << 16) | static_cast<unsigned __int128>(ids[i] + 1);
+    thread_local MinorMemo memo;
+    if (memo.owner != uid_ || memo.used * 2 > MinorMemo::kSlots) memo.reset(uid_);
+    uint64_t h = static_cast<uint64_t>(key) ^ static_cast<uint64_t>(key >> 64);
+    h *= 0x9E3779B97F4A7C15ull;
+    std::size_t slot = static_cast<std::size_t>(h >> 47) & (MinorMemo::kSlots - 1);
+    while (memo.keys[slot] != 0) {
+        if (memo.keys[slot] == key) return memo.vals[slot];
+        slot = (slot + 1) & (MinorMemo::kSlots - 1);
+    }
+    double m[64];
+    for (int i = 0; i < r; ++i)
+        for (int j = 0; j < r; ++j) m[i * r + j] = row(ids[i])[j];
+    int d = det_sign_exact(m, r);
+    memo.keys[slot] = key;
+    memo.vals[slot] = static_cast<signed char>(d);
+    ++memo.used;
+    return d;
+}
 
 FlatWalker FlatWalker::over_lines(const HypMatrix& hm, const std::atomic<bool>* cancel) {
     std::vector<int> rows(hm.m);
@@ -321,6 +372,36 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
     // exact: sigma_k sigma_l det(P) det([T; a_i; a_j] on [J, k, l])
     int c = nd.c, n2 = c + 2;
     int kc = nd.free_cols[k], lc = nd.free_cols[l];
+    if (n2 == hm_.r && n2 <= 8 && rows_.size() < 65535) {
+        // every column: the minor depends on the rows only (memoized, sorted), with the
+        // parities of the row and column orders
+        int ids[8];
+        for (int a = 0; a < c; ++a) ids[a] = nd.T[a];
+        ids[c] = si;
+        ids[c + 1] = sj;
+        int parity = 0;
+        for (int a = 1; a < n2; ++a)
+            for (int b = a; b > 0 && ids[b - 1] > ids[b]; --b) {
+                std::swap(ids[b - 1], ids[b]);
+                parity ^= 1;
+            }
+        for (int a = 1; a < n2; ++a)
+            if (ids[a] == ids[a - 1]) return 0;  // a repeated row (cannot happen)
+        // columns [J, kc, lc]: J is sorted, so the inversions involve kc and lc only
+        for (int jc : nd.J) {
+            if (jc > kc) parity ^= 1;
+            if (jc > lc) parity ^= 1;
+        }
+        if (kc > lc) parity ^= 1;
+        int d = full_minor_sign(ids) * (parity ? -1 : 1);
+        int sk = 0, sl = 0;
+        for (int jc : nd.J) {
+            if (jc > kc) ++sk;
+            if (jc > lc) ++sl;
+        }
+        int sigma = (((sk + sl) & 1) ? -1 : 1);
+        return sigma * nd.det_sign * d;
+    }
     std::vector<int> cols = nd.J;
     cols.push_back(kc);
     cols.push_back(lc);

@@ -83,10 +83,16 @@ class FlatWalker {
     int minor2(const Node& node, const double* qi, const double* ei, int si, const double* qj,
                const double* ej, int sj, int k, int l) const;
 
+    // Exact sign of the full-rank minor det(rows[sorted ids]) (r ids, r x r), memoized
+    // per thread and walker: on degenerate data the same vanishing minors recur at
+    // every 2-flat through a line.
+    int full_minor_sign(const int* ids) const;
+
     HypMatrix hm_;
     std::vector<int> rows_;
     int maxc_;
     const std::atomic<bool>* cancel_;
+    uint64_t uid_;  // identifies the walker (and its matrix) to the per-thread cache
 };
 
 // Append to `out` the hyperplanes containing the child flat through class cls of the
