@@ -115,9 +115,11 @@ def derived(r):
     rays = s.get("rays_priced")
     pricing = t.get("pricing")
     rate = passes * rays / pricing if passes and rays and pricing else None
+    other = None
+    if "total" in t:
+        other = t["total"] - (pricing or 0) - (t.get("solver") or 0)
     return {"exact": passes, "pool": s.get("pool_pricing_passes"), "rays": rays,
-            "rate": rate, "pricing": pricing, "master": t.get("solver"),
-            "other": (t["total"] - (pricing or 0) - (t.get("solver") or 0)) if "total" in t else None}
+            "rate": rate, "pricing": pricing, "master": t.get("solver"), "other": other}
 
 
 def fmt(v, spec):
@@ -135,7 +137,8 @@ def print_table(title, rows):
         print(f"{name:<16}{fmt(r.get('seconds'), '.2f'):>9}{fmt(r.get('objective'), '.12g'):>19}"
               f"{str(r.get('certified', '-')):>6}{fmt(d['exact'], 'd'):>6}{fmt(d['pool'], 'd'):>6}"
               f"{fmt(d['rays'], ',d'):>11}{fmt(d['rate'] and d['rate'] / 1e6, '.2f'):>9}"
-              f"{fmt(d['pricing'], '.2f'):>9}{fmt(d['master'], '.2f'):>8}{fmt(d['other'], '.2f'):>8}"
+              f"{fmt(d['pricing'], '.2f'):>9}{fmt(d['master'], '.2f'):>8}"
+              f"{fmt(d['other'], '.2f'):>8}"
               f"  {r.get('status')}")
 
 
