@@ -77,6 +77,7 @@ Counts count_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells) {
         return out;
     }
     FlatWalker W = FlatWalker::over_lines(hm, ctx.cancel);
+    W.prepare_exact();
     RootSplit rs = split_root(W);
     int nt = static_cast<int>(rs.classes.size());
     std::vector<FlatTally> tallies(nt, FlatTally(r));

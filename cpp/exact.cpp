@@ -290,8 +290,20 @@ int det_sign_exact(const double* m, int k) {
             }
         res[t] = det_mod(a, k, p);
     }
+    return sign_from_residues(res.data(), np);
+}
+
+int sign_from_residues(const uint64_t* res, std::size_t np) {
+    const std::vector<uint64_t>& ps = primes(np);
     // Garner: x = c0 + c1 p0 + c2 p0 p1 + ...
-    std::vector<uint64_t> c(np);
+    uint64_t c_small[kCachedPrimes];
+    std::vector<uint64_t> c_big;
+    uint64_t* c = c_small;
+    if (np > kCachedPrimes) {
+        c_big.resize(np);
+        c = c_big.data();
+    }
+    bool zero = true;
     for (std::size_t t = 0; t < np; ++t) {
         uint64_t p = ps[t];
         // value of the already-built prefix modulo p
@@ -303,10 +315,8 @@ int det_sign_exact(const double* m, int k) {
         uint64_t diff = (res[t] + p - acc) % p;
         uint64_t inv = t < kCachedPrimes ? garner_inverses()[t] : powmod(prod, p - 2, p);
         c[t] = mulmod(diff, inv, p);
+        if (c[t]) zero = false;
     }
-    bool zero = true;
-    for (uint64_t d : c)
-        if (d) { zero = false; break; }
     if (zero) return 0;
     // compare x with (P-1)/2, whose digits are (p_t - 1)/2
     for (std::size_t t = np; t-- > 0;) {
@@ -315,6 +325,44 @@ int det_sign_exact(const double* m, int k) {
         if (c[t] < h) return 1;
     }
     return 1;  // x == (P-1)/2 exactly: positive
+}
+
+std::size_t primes_for_bits(double log2_bound) {
+    return static_cast<std::size_t>((log2_bound + 2.0) / kBitsPerPrime) + 2;
+}
+
+uint64_t det_prime(std::size_t t) { return primes(t + 1)[t]; }
+
+uint64_t det_mod_prime(uint64_t* a, int k, uint64_t p) { return det_mod(a, k, p); }
+
+double row_residues(const double* row, int r, std::size_t np, uint64_t* out) {
+    if (r > 64) throw NumericalFailure("row_residues: rows of at most 64 entries");
+    int64_t mant[64];
+    int ex[64];
+    int emin = 1 << 30;
+    bool nonzero = false;
+    for (int j = 0; j < r; ++j) {
+        decompose(row[j], mant[j], ex[j]);
+        if (mant[j] != 0) { emin = std::min(emin, ex[j]); nonzero = true; }
+    }
+    int maxbits = 0;
+    for (int j = 0; j < r && nonzero; ++j) {
+        int64_t mm = mant[j];
+        if (mm == 0) continue;
+        maxbits = std::max(maxbits, 64 - __builtin_clzll(static_cast<uint64_t>(mm < 0 ? -mm : mm)) +
+                                        (ex[j] - emin));
+    }
+    const std::vector<uint64_t>& ps = primes(np);
+    for (std::size_t t = 0; t < np; ++t) {
+        uint64_t p = ps[t];
+        for (int j = 0; j < r; ++j) {
+            int64_t mm = mant[j];
+            if (mm == 0) { out[t * r + j] = 0; continue; }
+            uint64_t v = shl_mod(static_cast<uint64_t>(mm < 0 ? -mm : mm), ex[j] - emin, p);
+            out[t * r + j] = mm < 0 ? (p - v) % p : v;
+        }
+    }
+    return maxbits;
 }
 
 int sum_sign_exact(double* terms, int k) {

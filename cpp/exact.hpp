@@ -30,6 +30,21 @@ constexpr double kTinyBound = 1e-300;
 // Exact sign of the determinant of the k x k row-major matrix m.
 int det_sign_exact(const double* m, int k);
 
+// --- the modular machinery, for callers that precompute residues ------------------
+// Sign of the integer x with residues res[t] modulo the first np primes, given
+// |x| < (p_0 ... p_{np-1}) / 2.
+int sign_from_residues(const uint64_t* res, std::size_t np);
+// How many primes make their product exceed 2^(log2_bound + 1).
+std::size_t primes_for_bits(double log2_bound);
+// The t-th prime (31 bits).
+uint64_t det_prime(std::size_t t);
+// Determinant modulo p of the k x k matrix a of residues (a is overwritten).
+uint64_t det_mod_prime(uint64_t* a, int k, uint64_t p);
+// Residues modulo the first np primes (out: np x r) of the row scaled by a power of two
+// to integers (a positive scale, so determinant signs are kept); returns the bits of
+// its largest scaled entry (0 for a zero row).
+double row_residues(const double* row, int r, std::size_t np, uint64_t* out);
+
 // Exact sign of a determinant: filter with the given float value and error bound,
 // then the exact fallback.
 inline int det_sign_filtered(double value, double errbound, const double* m, int k) {

@@ -50,6 +50,28 @@ struct MinorMemo {
 
 }  // namespace
 
+void FlatWalker::prepare_exact() {
+    const int r = hm_.r;
+    const int nrows = static_cast<int>(rows_.size());
+    if (r > 8 || nrows == 0 || !res_.empty()) return;
+    // bits of each row, then enough primes for the r widest rows together
+    std::vector<double> bits(nrows);
+    for (int s = 0; s < nrows; ++s) bits[s] = row_residues(row(s), r, 0, nullptr);
+    std::vector<double> top(bits);
+    std::sort(top.begin(), top.end(), std::greater<double>());
+    double bound = r * (0.5 * std::log2(static_cast<double>(r)) + 0.01);
+    for (int i = 0; i < r && i < nrows; ++i) bound += top[i];
+    std::size_t np = primes_for_bits(bound);
+    if (np > 64) return;  // absurd exponent ranges: the general fallback
+    np_ = np;
+    rowbits_ = std::move(bits);
+    res_.resize(static_cast<std::size_t>(nrows) * np * r);
+    for (int s = 0; s < nrows; ++s)
+        row_residues(row(s), r, np, res_.data() + static_cast<std::size_t>(s) * np * r);
+    primes_.resize(np);
+    for (std::size_t t = 0; t < np; ++t) primes_[t] = det_prime(t);
+}
+
 int FlatWalker::full_minor_sign(const int* ids) const {
     const int r = hm_.r;
     unsigned __int128 key = 0;
@@ -63,10 +85,29 @@ int FlatWalker::full_minor_sign(const int* ids) const {
         if (memo.keys[slot] == key) return memo.vals[slot];
         slot = (slot + 1) & (MinorMemo::kSlots - 1);
     }
-    double m[64];
-    for (int i = 0; i < r; ++i)
-        for (int j = 0; j < r; ++j) m[i * r + j] = row(ids[i])[j];
-    int d = det_sign_exact(m, r);
+    int d;
+    if (np_ > 0) {
+        // from the precomputed residues: a determinant per prime, then the sign
+        double bound = r * (0.5 * std::log2(static_cast<double>(r)) + 0.01);
+        for (int i = 0; i < r; ++i) bound += rowbits_[ids[i]];
+        std::size_t np = std::min(np_, primes_for_bits(bound));
+        uint64_t a[64], res[64];
+        bool zero = true;
+        for (std::size_t t = 0; t < np; ++t) {
+            for (int i = 0; i < r; ++i) {
+                const uint64_t* src = res_.data() + (static_cast<std::size_t>(ids[i]) * np_ + t) * r;
+                for (int j = 0; j < r; ++j) a[i * r + j] = src[j];
+            }
+            res[t] = det_mod_prime(a, r, primes_[t]);
+            if (res[t]) zero = false;
+        }
+        d = zero ? 0 : sign_from_residues(res, np);
+    } else {
+        double m[64];
+        for (int i = 0; i < r; ++i)
+            for (int j = 0; j < r; ++j) m[i * r + j] = row(ids[i])[j];
+        d = det_sign_exact(m, r);
+    }
     memo.keys[slot] = key;
     memo.vals[slot] = static_cast<signed char>(d);
     ++memo.used;
@@ -503,6 +544,7 @@ int walk_lines(const HypMatrix& hm, const RunContext& ctx,
                const std::function<void(int)>& on_tasks_known,
                const std::function<void(int, const LineRef&)>& on_line) {
     FlatWalker W = FlatWalker::over_lines(hm, ctx.cancel);
+    W.prepare_exact();
     if (hm.r == 2) {  // the root is the only 2-flat: a single task
         Node root = W.root();
         on_tasks_known(1);

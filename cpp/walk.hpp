@@ -67,6 +67,9 @@ class FlatWalker {
     int maxc() const { return maxc_; }
     const std::vector<int>& rows() const { return rows_; }
     const double* row(int local) const { return hm_.row(rows_[local]); }
+    // Precompute the rows' residues for the exact full-rank minors (before threads start;
+    // without it those minors are computed from scratch).
+    void prepare_exact();
     void check_cancel() const {
         if (cancel_ && cancel_->load(std::memory_order_relaxed)) throw Cancelled("cancelled");
     }
@@ -92,7 +95,14 @@ class FlatWalker {
     std::vector<int> rows_;
     int maxc_;
     const std::atomic<bool>* cancel_;
-    uint64_t uid_;  // identifies the walker (and its matrix) to the per-thread cache
+    uint64_t uid_;
+    // residues of every row modulo the first np_ primes (rows x np_ x r) and the bits of
+    // each row's largest scaled entry: the exact full-rank minors start from them
+    // (empty until prepare_exact)
+    std::vector<uint64_t> res_;
+    std::vector<double> rowbits_;
+    std::vector<uint64_t> primes_;
+    std::size_t np_ = 0;  // identifies the walker (and its matrix) to the per-thread cache
 };
 
 // Append to `out` the hyperplanes containing the child flat through class cls of the
