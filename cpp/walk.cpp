@@ -50,6 +50,82 @@ struct MinorMemo {
 
 }  // namespace
 
+namespace {
+
+// The class cache of same_class_zero: the 2-flat's basis, the class's first row (the
+// representative), its cofactor residues (np x r) and the rows known to be in it.
+struct ClassCache {
+    uint64_t owner = 0;
+    std::vector<int> T;
+    int rep = -1;
+    std::vector<uint64_t> cof;
+    std::vector<int> members;
+    bool has(int x) const { return std::find(members.begin(), members.end(), x) != members.end(); }
+};
+thread_local ClassCache g_class;
+
+}  // namespace
+
+bool FlatWalker::same_class_zero(const std::vector<int>& T, int x, int y) const {
+    ClassCache& cc = g_class;
+    if (np_ == 0 || cc.owner != uid_ || cc.rep < 0 || cc.T != T) return false;
+    int other;
+    if (cc.has(x)) other = y;
+    else if (cc.has(y)) other = x;
+    else return false;
+    if (cc.cof.empty()) class_cofactors();
+    const int r = hm_.r;
+    for (std::size_t t = 0; t < np_; ++t) {
+        const uint64_t p = primes_[t];
+        const uint64_t* a = res_.data() + (static_cast<std::size_t>(other) * np_ + t) * r;
+        const uint64_t* cf = cc.cof.data() + t * r;
+        uint64_t acc = 0;
+        for (int j = 0; j < r; ++j) acc = (acc + a[j] * cf[j]) % p;
+        if (acc != 0) return false;
+    }
+    cc.members.push_back(other);
+    return true;
+}
+
+void FlatWalker::note_zero(const std::vector<int>& T, int x, int y) const {
+    ClassCache& cc = g_class;
+    if (np_ == 0) return;
+    if (cc.owner == uid_ && cc.rep >= 0 && cc.T == T && (cc.has(x) || cc.has(y))) {
+        if (!cc.has(x)) cc.members.push_back(x);
+        if (!cc.has(y)) cc.members.push_back(y);
+        return;
+    }
+    // a new class; its cofactors are computed when a third row is tested against it
+    cc.owner = uid_;
+    cc.T = T;
+    cc.rep = y;
+    cc.members.assign({x, y});
+    cc.cof.clear();
+}
+
+void FlatWalker::class_cofactors() const {
+    // the cofactors of [T; a_rep] (signs irrelevant for a zero test)
+    ClassCache& cc = g_class;
+    const std::vector<int>& T = cc.T;
+    const int r = hm_.r, c = static_cast<int>(T.size());
+    cc.cof.resize(np_ * r);
+    std::vector<int> rws(T);
+    rws.push_back(cc.rep);
+    uint64_t m[64];
+    for (std::size_t t = 0; t < np_; ++t) {
+        for (int l = 0; l < r; ++l) {
+            for (int i = 0; i <= c; ++i) {
+                const uint64_t* src = res_.data() + (static_cast<std::size_t>(rws[i]) * np_ + t) * r;
+                int jj = 0;
+                for (int j = 0; j < r; ++j)
+                    if (j != l) m[i * (r - 1) + jj++] = src[j];
+            }
+            uint64_t v = det_mod_prime(m, r - 1, primes_[t]);
+            cc.cof[t * r + l] = (l & 1) && v ? primes_[t] - v : v;
+        }
+    }
+}
+
 void FlatWalker::prepare_exact() {
     const int r = hm_.r;
     const int nrows = static_cast<int>(rows_.size());
@@ -417,6 +493,7 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
         // every column: the minor depends on the rows only (memoized, sorted), with the
         // parities of the row and column orders
         int ids[8];
+        if (same_class_zero(nd.T, si, sj)) return 0;
         for (int a = 0; a < c; ++a) ids[a] = nd.T[a];
         ids[c] = si;
         ids[c + 1] = sj;
@@ -435,6 +512,7 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
         }
         if (kc > lc) parity ^= 1;
         int d = full_minor_sign(ids) * (parity ? -1 : 1);
+        if (d == 0) note_zero(nd.T, si, sj);
         int sk = 0, sl = 0;
         for (int jc : nd.J) {
             if (jc > kc) ++sk;

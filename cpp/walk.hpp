@@ -90,6 +90,14 @@ class FlatWalker {
     // per thread and walker: on degenerate data the same vanishing minors recur at
     // every 2-flat through a line.
     int full_minor_sign(const int* ids) const;
+    // At a 2-flat with basis T: true when det([T; a_x; a_y]) is certainly 0 because a
+    // row of the thread's current class (rows through one line of the 2-flat, found by
+    // earlier zero minors) is x or y and the other lies on the same line, tested by
+    // the cofactors of that class's first row (residues; r multiplications per prime
+    // instead of a determinant). False: unknown.
+    bool same_class_zero(const std::vector<int>& T, int x, int y) const;
+    void note_zero(const std::vector<int>& T, int x, int y) const;
+    void class_cofactors() const;
 
     HypMatrix hm_;
     std::vector<int> rows_;
