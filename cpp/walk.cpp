@@ -73,6 +73,8 @@ bool FlatWalker::same_class_zero(const std::vector<int>& T, int x, int y) const 
     if (cc.has(x)) other = y;
     else if (cc.has(y)) other = x;
     else return false;
+    // the cofactors cost about 2.5 determinants: worth it from the fourth row of a class
+    if (cc.members.size() < 3) return false;
     if (cc.cof.empty()) class_cofactors();
     const int r = hm_.r;
     for (std::size_t t = 0; t < np_; ++t) {
@@ -95,7 +97,7 @@ void FlatWalker::note_zero(const std::vector<int>& T, int x, int y) const {
         if (!cc.has(y)) cc.members.push_back(y);
         return;
     }
-    // a new class; its cofactors are computed when a third row is tested against it
+    // a new class; its cofactors are computed when a fourth row is tested against it
     cc.owner = uid_;
     cc.T = T;
     cc.rep = y;
