@@ -225,14 +225,55 @@ class PoolPricer(_Counted):
         # the first r incident hyperplanes of each anchor (stable order)
         order = np.argsort(~inc[good], axis=1, kind="stable")[:, :r]   # (S, r)
         S = order.shape[0]
-        cap = max(1, (self.max_pool - self.n_random) // max(1, r * N))
+        budget = max(1, self.max_pool - self.n_random)
+        if S * r * N <= budget:   # every ray of every 2-flat through each anchor
+            base = np.broadcast_to(order[:, None, None, :], (S, r, N, r)).copy()
+            pos = np.arange(r)
+            base[:, pos, :, pos] = np.arange(N)[None, None, :]
+            return base.reshape(-1, r)
+        # else on each 2-flat through an anchor, the K rays nearest to it on each side
+        cap = max(1, budget // (4 * r))
+        anc = anchors[good]
         if S > cap:
-            order = order[self.rng.choice(S, cap, replace=False)]
-            S = cap
-        base = np.broadcast_to(order[:, None, None, :], (S, r, N, r)).copy()
-        pos = np.arange(r)
-        base[:, pos, :, pos] = np.arange(N)[None, None, :]
-        return base.reshape(-1, r)
+            sel = np.sort(self.rng.choice(S, cap, replace=False))
+            order, anc, S = order[sel], anc[sel], cap
+        K = max(2, budget // (2 * S * r))
+        out = []
+        for s_ in range(S):
+            for j in range(r):
+                near = self._nearest_on_flat(anc[s_], np.delete(order[s_], j), K)
+                if len(near):
+                    sub = np.broadcast_to(order[s_], (len(near), r)).copy()
+                    sub[:, j] = near
+                    out.append(sub)
+        return np.vstack(out) if out else None
+
+    def _nearest_on_flat(self, v, rows, K):
+        """The hyperplanes whose rays on the 2-flat ``{A[rows] theta = 0}`` (through
+        ``v``) are nearest to ``v`` in angle, ``K`` on each side."""
+        A = self.prob.A_ref
+        _, sv, Vt = np.linalg.svd(A[rows])
+        if len(sv) and sv[-1] <= 1e-10 * sv[0]:
+            return np.zeros(0, dtype=int)
+        B = Vt[len(rows):]                                  # basis of the 2-flat
+        vh = v / np.linalg.norm(v)
+        w = B[0] - (B[0] @ vh) * vh
+        w2 = B[1] - (B[1] @ vh) * vh
+        if np.linalg.norm(w2) > np.linalg.norm(w):
+            w = w2
+        w /= np.linalg.norm(w)
+        t, u = A @ vh, A @ w
+        scale = np.abs(A) @ (np.abs(vh) + np.abs(w))
+        ok = np.abs(t) > 1e-9 * np.maximum(scale, 1e-300)
+        phi = np.full(len(t), np.inf)
+        phi[ok] = np.arctan2(-t[ok], u[ok])
+        phi[ok] = np.where(phi[ok] > np.pi / 2, phi[ok] - np.pi,
+                           np.where(phi[ok] <= -np.pi / 2, phi[ok] + np.pi, phi[ok]))
+        idx = np.flatnonzero(ok)
+        pos, neg = idx[phi[idx] > 0], idx[phi[idx] < 0]
+        pos = pos[np.argsort(phi[pos], kind="stable")[:K]]
+        neg = neg[np.argsort(-phi[neg], kind="stable")[:K]]
+        return np.r_[pos, neg]
 
     def pool(self, anchors):
         """The pool's directions (both orientations, deduplicated, in a fixed order)."""
