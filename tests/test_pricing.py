@@ -52,3 +52,109 @@ def test_price_rays_matches_python(n, d, seed):
     ref = _python_scores(X, lam)
     assert abs(scores[0]) == pytest.approx(np.abs(ref).max(), rel=1e-9, abs=1e-12)
     assert np.all(np.diff(np.abs(scores)) <= 1e-12)
+
+
+def _lifted(X):
+    n, d = X.shape
+    D = d + 1
+    A = np.hstack([X, np.ones((n, 1))])
+    mask = np.zeros(D, bool)
+    mask[:d] = True
+    return A, np.vstack([A, np.eye(d, D)]), mask
+
+
+def _binary_column_data(n, seed):
+    """Decimals with a binary column, standardized (ties everywhere: many hyperplanes
+    through one line, the case the exact minors are memoized for)."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.integers(20, 30, n) / 10.0, rng.integers(0, 2, n),
+                         rng.integers(40, 46, n) / 10.0])
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("data", ["decimal", "binary"])
+def test_candidate_pool_of_a_pass(seed, data):
+    """pool_size: the top rays are unchanged; the pool holds other rays, each with its
+    true score and none better than the top; 1 and 2 threads agree. (Rays of rounded
+    standardized data can be distinct yet 1e-16 apart: no test of distinctness here.)"""
+    n, d = (16, 3)
+    X = _decimal_standardized(n, d, seed) if data == "decimal" else _binary_column_data(n, seed)
+    A, Aref, mask = _lifted(X)
+    lam = np.random.default_rng(seed + 7).normal(size=n)
+    lam -= lam.mean()
+    s0, d0, n0, p0s, p0d, _ = _core.price_rays(Aref, n, lam, mask, 5, 2)
+    assert len(p0s) == 0 and len(p0d) == 0
+    out1 = _core.price_rays(Aref, n, lam, mask, 5, 1, pool_size=200)
+    out2 = _core.price_rays(Aref, n, lam, mask, 5, 2, pool_size=200)
+    for a, b in zip(out1, out2):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    s1, d1, n1, ps, pd, shards = out1
+    np.testing.assert_array_equal(s1, s0)
+    np.testing.assert_array_equal(d1, d0)
+    assert n1 == n0 and shards >= 1
+    assert 0 < len(ps) <= 200 + shards * 2 * 5 + 8
+    # the pool's scores are the scores of its directions
+    np.testing.assert_allclose(ps, relu_columns(A, pd).T @ lam, rtol=1e-9, atol=1e-9)
+    # no pool ray beats the overall top
+    assert np.abs(ps).max() <= np.abs(s1).min() + 1e-12
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_price_rays_on_many_hyperplanes_through_one_line(seed):
+    """A binary column among decimals: every exact minor of a group goes through the
+    memo and the class cofactors; the maximum must still be the brute-force one."""
+    X = _binary_column_data(14, seed)
+    n = X.shape[0]
+    A, Aref, mask = _lifted(X)
+    lam = np.random.default_rng(seed).normal(size=n)
+    lam -= lam.mean()
+    ref = _python_scores(X, lam)
+    for threads in (1, 2):
+        scores, dirs, _, _, _, _ = _core.price_rays(Aref, n, lam, mask, 3, threads)
+        assert abs(scores[0]) == pytest.approx(np.abs(ref).max(), rel=1e-9, abs=1e-12)
+        np.testing.assert_allclose(scores, relu_columns(A, dirs).T @ lam, rtol=1e-9, atol=1e-9)
+    assert exactrelu.count_rays(X, extra_hyperplanes=np.eye(3, 4)) == len(
+        exactrelu.enumerate_rays(X, extra_hyperplanes=np.eye(3, 4)))
+
+
+def test_candidate_pool_prices_and_deduplicates():
+    from exactrelu.pricing import CandidatePool
+    from exactrelu.problem import make_problem
+    X = _decimal_standardized(30, 2, 0)
+    y = np.sin(X[:, 0])
+    prob = make_problem(X, y, "squared", 1.0, True, False)
+    rng = np.random.default_rng(1)
+    dirs = rng.normal(size=(50, prob.D))
+    dirs /= np.abs(dirs[:, :2]).sum(axis=1, keepdims=True)
+    pool = CandidatePool(prob, capacity=40)
+    assert pool.add(dirs[:30]) == 30
+    assert pool.add(dirs[:30]) == 0          # already there
+    assert pool.add(dirs[30:]) == 20         # the lowest scorers make room
+    assert len(pool) == 40
+    lam = rng.normal(size=30)
+    scores, top, n_priced = pool(lam, 5)
+    assert n_priced == 40
+    np.testing.assert_allclose(scores, relu_columns(prob.A, top).T @ lam, rtol=1e-12)
+    assert np.all(np.diff(np.abs(scores)) <= 0)
+
+
+def test_certificate_reuses_the_last_exact_pass(monkeypatch):
+    """The certificate prices the projected multiplier of the last round again: the
+    answer comes from that round's pass (no extra walk over the arrangement)."""
+    calls = []
+    real = _core.price_rays
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_core, "price_rays", counting)
+    X = _decimal_standardized(40, 2, 3)
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+    for loss in ("squared", "hinge"):
+        yy = y if loss == "squared" else np.where(y > np.median(y), 1.0, -1.0)
+        calls.clear()
+        sol = exactrelu.solve(X, yy, loss=loss, beta=0.5, method="colgen")
+        assert sol.certified
+        assert len(calls) == sol.sizes["exact_pricing_passes"]
