@@ -238,42 +238,46 @@ class PoolPricer(_Counted):
             sel = np.sort(self.rng.choice(S, cap, replace=False))
             order, anc, S = order[sel], anc[sel], cap
         K = max(2, budget // (2 * S * r))
-        out = []
-        for s_ in range(S):
-            for j in range(r):
-                near = self._nearest_on_flat(anc[s_], np.delete(order[s_], j), K)
-                if len(near):
-                    sub = np.broadcast_to(order[s_], (len(near), r)).copy()
-                    sub[:, j] = near
-                    out.append(sub)
-        return np.vstack(out) if out else None
+        # every (anchor, dropped hyperplane) at once: the 2-flat of the other r - 1
+        rest = np.stack([np.delete(order, j, axis=1) for j in range(r)], axis=1)  # S,r,r-1
+        rest = rest.reshape(S * r, r - 1)
+        anc = np.repeat(anc, r, axis=0)
+        near = self._nearest_on_flats(anc, rest, K)                 # (S*r, 2K), -1: none
+        sub = np.repeat(order, r, axis=0).reshape(S * r, r)
+        j = np.tile(np.arange(r), S)
+        out = np.repeat(sub, near.shape[1], axis=0)
+        out[np.arange(len(out)), np.repeat(j, near.shape[1])] = near.reshape(-1)
+        return out[near.reshape(-1) >= 0]
 
-    def _nearest_on_flat(self, v, rows, K):
-        """The hyperplanes whose rays on the 2-flat ``{A[rows] theta = 0}`` (through
-        ``v``) are nearest to ``v`` in angle, ``K`` on each side."""
+    def _nearest_on_flats(self, v, rows, K):
+        """For each 2-flat ``{A[rows[i]] theta = 0}`` through ``v[i]``: the hyperplanes
+        whose rays on it are nearest to ``v[i]`` in angle, ``K`` on each side
+        (``-1`` where there are fewer, or the rows do not span a 2-flat)."""
         A = self.prob.A_ref
-        _, sv, Vt = np.linalg.svd(A[rows])
-        if len(sv) and sv[-1] <= 1e-10 * sv[0]:
-            return np.zeros(0, dtype=int)
-        B = Vt[len(rows):]                                  # basis of the 2-flat
-        vh = v / np.linalg.norm(v)
-        w = B[0] - (B[0] @ vh) * vh
-        w2 = B[1] - (B[1] @ vh) * vh
-        if np.linalg.norm(w2) > np.linalg.norm(w):
-            w = w2
-        w /= np.linalg.norm(w)
-        t, u = A @ vh, A @ w
-        scale = np.abs(A) @ (np.abs(vh) + np.abs(w))
-        ok = np.abs(t) > 1e-9 * np.maximum(scale, 1e-300)
-        phi = np.full(len(t), np.inf)
-        phi[ok] = np.arctan2(-t[ok], u[ok])
-        phi[ok] = np.where(phi[ok] > np.pi / 2, phi[ok] - np.pi,
-                           np.where(phi[ok] <= -np.pi / 2, phi[ok] + np.pi, phi[ok]))
-        idx = np.flatnonzero(ok)
-        pos, neg = idx[phi[idx] > 0], idx[phi[idx] < 0]
-        pos = pos[np.argsort(phi[pos], kind="stable")[:K]]
-        neg = neg[np.argsort(-phi[neg], kind="stable")[:K]]
-        return np.r_[pos, neg]
+        P = len(v)
+        _, sv, Vt = np.linalg.svd(A[rows])                       # (P, r-1, D)
+        ok_flat = sv[:, -1] > 1e-10 * sv[:, 0] if sv.shape[1] else np.ones(P, bool)
+        B = Vt[:, rows.shape[1]:, :]                              # (P, 2, D)
+        vh = v / np.linalg.norm(v, axis=1, keepdims=True)
+        W = B - np.einsum("pkd,pd->pk", B, vh)[:, :, None] * vh[:, None, :]
+        pick = np.argmax(np.linalg.norm(W, axis=2), axis=1)
+        w = W[np.arange(P), pick]
+        w /= np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-300)
+        t, u = vh @ A.T, w @ A.T                                  # (P, N)
+        scale = (np.abs(vh) + np.abs(w)) @ np.abs(A).T
+        ok = (np.abs(t) > 1e-9 * np.maximum(scale, 1e-300)) & ok_flat[:, None]
+        phi = np.arctan2(-t, u)
+        phi = np.where(phi > np.pi / 2, phi - np.pi, np.where(phi <= -np.pi / 2, phi + np.pi, phi))
+        kk = min(K, A.shape[0])
+        pos = np.where(ok & (phi > 0), phi, np.inf)
+        neg = np.where(ok & (phi < 0), -phi, np.inf)
+        out = []
+        for key in (pos, neg):
+            idx = np.argpartition(key, kk - 1, axis=1)[:, :kk] if kk < key.shape[1] \
+                else np.argsort(key, axis=1, kind="stable")
+            idx = np.where(np.isfinite(np.take_along_axis(key, idx, axis=1)), idx, -1)
+            out.append(idx)
+        return np.hstack(out)
 
     def pool(self, anchors):
         """The pool's directions (both orientations, deduplicated, in a fixed order)."""

@@ -17,6 +17,7 @@ solves the full QP instead.
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 from .._highs import INF, HighsProgram
@@ -31,6 +32,8 @@ GRAM_OPTIONS = {"primal_feasibility_tolerance": 1e-7, "dual_feasibility_toleranc
                 "qp_regularization_value": 1e-9}
 #: Relative violation of the optimality conditions accepted after polishing.
 GRAM_KKT_RTOL = 1e-11
+#: Polishing starts from the solver's coefficients above this fraction of the largest.
+POLISH_START_RTOL = 1e-6
 
 
 class GramSolution:
@@ -59,10 +62,11 @@ def _stationary(G, M, w, yv, g, act):
     Ms = M[:, act]
     xs = np.zeros(len(act))
     try:
+        lu = scipy.linalg.lu_factor(Gs, check_finite=False)
         for _ in range(3):
             grad = g[act] - Ms.T @ (w * (yv - Ms @ xs))
-            xs = xs - np.linalg.solve(Gs, grad)
-    except np.linalg.LinAlgError:
+            xs = xs - scipy.linalg.lu_solve(lu, grad, check_finite=False)
+    except (np.linalg.LinAlgError, ValueError):
         return None
     return xs if np.all(np.isfinite(xs)) else None
 
@@ -74,9 +78,18 @@ def _polish(G, M, w, yv, g, x, k, max_steps=None):
     gradient is most negative; ``None`` when a least-squares solve fails."""
     n_var = M.shape[1]
     free = np.arange(k, n_var)
+    x = x.copy()
+    # the solver's tiny positive coefficients (its tolerance) start at 0: each would
+    # otherwise cost a step back
+    xmax = float(x[:k].max(initial=0.0))
+    x[:k][x[:k] <= POLISH_START_RTOL * xmax] = 0.0
     pos = set(np.flatnonzero(x[:k] > 0).tolist())
     gscale = max(float(np.abs(g).max()), 1e-300)
-    x = x.copy()
+    # a column that joins and leaves again at once (zero-length step: its coefficient
+    # came out <= 0, which exact arithmetic excludes) is numerically dependent on the
+    # others: it is not offered again (else the steps cycle until max_steps)
+    bounced = np.zeros(k, dtype=bool)
+    last = -1
     for _ in range(max_steps or 2 * k + 10):
         act = np.r_[np.array(sorted(pos), dtype=int), free]
         xs = _stationary(G, M, w, yv, g, act)
@@ -88,10 +101,12 @@ def _polish(G, M, w, yv, g, x, k, max_steps=None):
             x[act] = xs
             r = yv - M @ x
             grad = g - M.T @ (w * r)
-            cand = np.flatnonzero((x[:k] == 0) & (grad[:k] < -GRAM_KKT_RTOL * gscale))
+            cand = np.flatnonzero((x[:k] == 0) & ~bounced &
+                                  (grad[:k] < -GRAM_KKT_RTOL * gscale))
             if len(cand) == 0:
                 return x
-            pos.add(int(cand[np.argmin(grad[cand])]))
+            last = int(cand[np.argmin(grad[cand])])
+            pos.add(last)
             continue
         # step from x towards xs until the first positive coefficient reaches 0
         cur = x[act[:na]]
@@ -103,6 +118,9 @@ def _polish(G, M, w, yv, g, x, k, max_steps=None):
             if v <= 0:
                 x[j] = 0.0
                 pos.discard(int(j))
+        if alpha <= 0.0 and last >= 0 and last not in pos:
+            bounced[last] = True
+        last = -1
     return x
 
 
