@@ -21,6 +21,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from .._highs import INF, HighsProgram
+from ..errors import TimeLimitError
 
 __all__ = ["GramSolution", "solve_gram", "GRAM_MAX_ENTRIES"]
 
@@ -147,9 +148,11 @@ def solve_gram(B, E, yv, w, g, *, time_limit=None):
                       sp.csc_array((0, k + f)), hessian_matrix=H, options=GRAM_OPTIONS)
     try:
         qp.run(time_limit, "the reduced squared-loss program")
-    except Exception:   # any failure: the caller falls back to the full QP
-        return None
-    x = qp.x
+        x = qp.x
+    except TimeLimitError:
+        raise
+    except Exception:   # HiGHS failed: the active-set steps alone, from 0
+        x = np.zeros(k + f)
     x[:k] = np.maximum(x[:k], 0.0)
     kkt, r = _kkt_violation(M, w, yv, g_all, x, k)
     if kkt > GRAM_KKT_RTOL:
