@@ -20,7 +20,8 @@ struct FlatTally {
 // Tally the flats below nd (down to the walker's maxc); with want_mu also |mu| of each.
 void count_subtree(const FlatWalker& W, const Node& nd, FlatTally& out, bool want_mu) {
     W.check_cancel();
-    Sweep sw;
+    SweepLease lease;
+    Sweep& sw = *lease.sw;
     W.sweep(nd, sw);
     int ncls = static_cast<int>(sw.cls_start.size()) - 1;
     for (int cls = 0; cls < ncls; ++cls) {

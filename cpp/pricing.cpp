@@ -5,6 +5,7 @@
 #include "pricing.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <queue>
 
@@ -45,23 +46,59 @@ struct Worse {
 };
 
 // The best candidates of one task, and the prefix sums of the 2-flat being swept.
+using CandHeap = std::priority_queue<Cand, std::vector<Cand>, Worse>;
+
+// What a 2-flat's sweep precomputes for its lines, per thread (buffers keep their
+// capacity from one 2-flat to the next): the prefix sums (2 each) of the four kinds,
+// the error-bound sums, the norm's rows on the generators (emask N0, emask N1) and the
+// sums of |emask| against |N0|, E0, ... that bound the norm's error.
+struct SweepSums {
+    uint64_t sw_id = 0;
+    std::vector<double> preA, preB, preC, preD;
+    double S1 = 0, S2 = 0;
+    std::vector<double> eN0, eN1;
+    double xN0 = 0, xN1 = 0, xE0 = 0, xE1 = 0;
+};
+SweepSums& sweep_sums() {
+    thread_local SweepSums s;
+    return s;
+}
+
+// Would a candidate with this |score| and order enter a heap of capacity k?
+inline bool heap_wants(const CandHeap& h, int k, double absval, long long order) {
+    if (k <= 0) return false;
+    if (static_cast<int>(h.size()) < k) return true;
+    const Cand& w = h.top();
+    return absval > w.absval || (absval == w.absval && order < w.order);
+}
+
 class TaskPricer {
   public:
-    TaskPricer(const HypMatrix& hm, const PriceWeights& pw, int top_k) : hm_(hm), pw_(pw), top_k_(top_k) {}
+    // top_k: the task's share of the overall best (a full heap of it bounds the overall
+    // top_k-th score from below: shared through `floor`); pool_k: the task's (shard's)
+    // own best, for the candidate pool.
+    TaskPricer(const HypMatrix& hm, const PriceWeights& pw, int top_k, int pool_k,
+               std::atomic<double>* floor)
+        : hm_(hm), pw_(pw), top_k_(top_k), pool_k_(pool_k), floor_(floor) {}
 
-    // Would a candidate with this |score| and order enter the heap?
-    bool wanted(double absval, long long order) const {
-        if (static_cast<int>(heap.size()) < top_k_) return true;
-        const Cand& w = heap.top();
-        return absval > w.absval || (absval == w.absval && order < w.order);
+    // The score below which a ray enters neither heap (0 while they are not full).
+    double threshold() const {
+        double t = static_cast<int>(heap.size()) < top_k_ ? 0.0 : heap.top().absval;
+        if (floor_) t = std::max(t, floor_->load(std::memory_order_relaxed));
+        if (pool_k_ > 0) t = std::min(t, static_cast<int>(pool.size()) < pool_k_ ? 0.0 : pool.top().absval);
+        return t;
     }
 
     // Offer a ray: its direction is v (r values) or, when v is null, sgn (al N0 + be N1)
-    // on the 2-flat of L (computed only when the ray enters the heap).
+    // on the 2-flat of L (computed only when the ray enters a heap).
     void consider(double score, double norm, long long order, const LineRef* L, const double* v,
                   double al, double be, double sgn) {
         double absval = std::fabs(score);
-        if (!wanted(absval, order)) return;
+        // below the shared floor a ray cannot be among the overall top_k
+        bool to_top = heap_wants(heap, top_k_, absval, order) &&
+                      !(floor_ && absval < floor_->load(std::memory_order_relaxed));
+        bool to_pool = heap_wants(pool, pool_k_, absval, order);
+        if (!to_top && !to_pool) return;
         Cand c{absval, score, order, norm, {}, {}};
         const int r = hm_.r;
         c.v.resize(r);
@@ -73,8 +110,20 @@ class TaskPricer {
             for (int j = 0; j < r; ++j) c.v[j] = sgn * (al * N0[j] + be * N1[j]);
         }
         if (L) append_line_incidence(*L, c.inc);
-        if (static_cast<int>(heap.size()) >= top_k_) heap.pop();
-        heap.push(std::move(c));
+        if (to_pool) {
+            if (static_cast<int>(pool.size()) >= pool_k_) pool.pop();
+            if (to_top) pool.push(c);
+            else pool.push(std::move(c));
+        }
+        if (to_top) {
+            if (static_cast<int>(heap.size()) >= top_k_) heap.pop();
+            heap.push(std::move(c));
+            if (floor_ && static_cast<int>(heap.size()) >= top_k_) {
+                double t = heap.top().absval, cur = floor_->load(std::memory_order_relaxed);
+                while (t > cur && !floor_->compare_exchange_weak(cur, t, std::memory_order_relaxed)) {
+                }
+            }
+        }
     }
 
     // ||theta[mask]||_1 of the ray v (essential coordinates).
@@ -90,7 +139,7 @@ class TaskPricer {
 
     void price_line(int task, const LineRef& L);
 
-    std::priority_queue<Cand, std::vector<Cand>, Worse> heap;
+    CandHeap heap, pool;
     long long seq = 0, priced = 0, skipped = 0, rescored = 0;
 
   private:
@@ -100,30 +149,28 @@ class TaskPricer {
 
     const HypMatrix& hm_;
     const PriceWeights& pw_;
-    int top_k_;
+    int top_k_, pool_k_;
+    std::atomic<double>* floor_;
     // cache for the 2-flat currently swept
-    uint64_t sw_id_ = 0;
-    std::vector<double> preA_, preB_, preC_, preD_;  // prefix sums (2 each) of the four kinds
-    double S1_ = 0, S2_ = 0;                         // error-bound sums of the 2-flat
+
     // the norm's rows on the 2-flat's generators (emask N0, emask N1) and the sums of
     // |emask| against |N0|, E0, |N0| + E0, ... that bound its error
-    std::vector<double> eN0_, eN1_;
-    double xN0_ = 0, xN1_ = 0, xE0_ = 0, xE1_ = 0;
 };
 
 // A new 2-flat: prefix sums over the sorted items.
 void TaskPricer::refresh_sweep(const Node& nd, const Sweep& sw) {
-    if (sw_id_ == sw.id) return;
-    sw_id_ = sw.id;
+    SweepSums& S = sweep_sums();
+    if (S.sw_id == sw.id) return;
+    S.sw_id = sw.id;
     {
         const int r = hm_.r, dm = pw_.dm;
         const double* N0 = nd.N.data();
         const double* N1 = N0 + r;
         const double* E0 = nd.Nerr.data();
         const double* E1 = E0 + r;
-        eN0_.resize(dm);
-        eN1_.resize(dm);
-        xN0_ = xN1_ = xE0_ = xE1_ = 0;
+        S.eN0.resize(dm);
+        S.eN1.resize(dm);
+        S.xN0 = S.xN1 = S.xE0 = S.xE1 = 0;
         for (int i = 0; i < dm; ++i) {
             const double* em = pw_.emask.data() + static_cast<std::size_t>(i) * r;
             double a0 = 0, a1 = 0;
@@ -131,19 +178,22 @@ void TaskPricer::refresh_sweep(const Node& nd, const Sweep& sw) {
                 a0 += em[j] * N0[j];
                 a1 += em[j] * N1[j];
                 double m = std::fabs(em[j]);
-                xN0_ += m * std::fabs(N0[j]);
-                xN1_ += m * std::fabs(N1[j]);
-                xE0_ += m * E0[j];
-                xE1_ += m * E1[j];
+                S.xN0 += m * std::fabs(N0[j]);
+                S.xN1 += m * std::fabs(N1[j]);
+                S.xE0 += m * E0[j];
+                S.xE1 += m * E1[j];
             }
-            eN0_[i] = a0;
-            eN1_[i] = a1;
+            S.eN0[i] = a0;
+            S.eN1[i] = a1;
         }
     }
     const double* wpos = pw_.wpos.data();
     const double* wneg = pw_.wneg.data();
     const int ni = static_cast<int>(sw.items.size());
-    for (auto* v : {&preA_, &preB_, &preC_, &preD_}) v->assign(2 * (ni + 1), 0.0);
+    for (auto* v : {&S.preA, &S.preB, &S.preC, &S.preD}) {
+        v->resize(2 * (ni + 1));
+        (*v)[0] = (*v)[1] = 0.0;
+    }
     for (int p = 0; p < ni; ++p) {
         int h = sw.items[p];
         double f = sw.flip[p];
@@ -154,24 +204,24 @@ void TaskPricer::refresh_sweep(const Node& nd, const Sweep& sw) {
         double km = f > 0 ? -wneg[h] : wpos[h];   // K(-f)
         double lf = f > 0 ? wneg[h] : -wpos[h];   // L(f)
         double lm = f > 0 ? -wpos[h] : wneg[h];   // L(-f)
-        preA_[2 * p + 2] = preA_[2 * p] + kf * q0;
-        preA_[2 * p + 3] = preA_[2 * p + 1] + kf * q1;
-        preB_[2 * p + 2] = preB_[2 * p] + km * q0;
-        preB_[2 * p + 3] = preB_[2 * p + 1] + km * q1;
-        preC_[2 * p + 2] = preC_[2 * p] + lf * q0;
-        preC_[2 * p + 3] = preC_[2 * p + 1] + lf * q1;
-        preD_[2 * p + 2] = preD_[2 * p] + lm * q0;
-        preD_[2 * p + 3] = preD_[2 * p + 1] + lm * q1;
+        S.preA[2 * p + 2] = S.preA[2 * p] + kf * q0;
+        S.preA[2 * p + 3] = S.preA[2 * p + 1] + kf * q1;
+        S.preB[2 * p + 2] = S.preB[2 * p] + km * q0;
+        S.preB[2 * p + 3] = S.preB[2 * p + 1] + km * q1;
+        S.preC[2 * p + 2] = S.preC[2 * p] + lf * q0;
+        S.preC[2 * p + 3] = S.preC[2 * p + 1] + lf * q1;
+        S.preD[2 * p + 2] = S.preD[2 * p] + lm * q0;
+        S.preD[2 * p + 3] = S.preD[2 * p + 1] + lm * q1;
     }
-    S1_ = S2_ = 0;
+    S.S1 = S.S2 = 0;
     for (int p = 0; p < ni; ++p) {
         int h = sw.items[p];
         double W = std::fabs(wpos[h]) + std::fabs(wneg[h]);
-        S1_ += W * (std::fabs(sw.q[2 * p]) + std::fabs(sw.q[2 * p + 1]));
-        S2_ += W * (sw.qerr[2 * p] + sw.qerr[2 * p + 1]);
+        S.S1 += W * (std::fabs(sw.q[2 * p]) + std::fabs(sw.q[2 * p + 1]));
+        S.S2 += W * (sw.qerr[2 * p] + sw.qerr[2 * p + 1]);
     }
-    S1_ *= 1.0 + kSumSlack;
-    S2_ *= 1.0 + kSumSlack;
+    S.S1 *= 1.0 + kSumSlack;
+    S.S2 *= 1.0 + kSumSlack;
 }
 
 // Scores of both rays of the line on the hyperplanes `inc`, from a direction recomputed
@@ -220,20 +270,21 @@ void TaskPricer::price_line(int task, const LineRef& L) {
     const int r = hm_.r, dm = pw_.dm;
     const Sweep& sw = *L.sweep;
     refresh_sweep(*L.node, sw);
+    const SweepSums& S = sweep_sums();
     const int ni = static_cast<int>(sw.items.size());
     int a = L.first(), b = L.last();
     double f = sw.flip[a];
     double al = f * sw.q[2 * a + 1], be = -f * sw.q[2 * a];  // v = al N0 + be N1
     // +v: before with K(f), after with K(-f)
-    double cp0 = preA_[2 * a] + (preB_[2 * ni] - preB_[2 * b]);
-    double cp1 = preA_[2 * a + 1] + (preB_[2 * ni + 1] - preB_[2 * b + 1]);
-    double cm0 = preC_[2 * a] + (preD_[2 * ni] - preD_[2 * b]);
-    double cm1 = preC_[2 * a + 1] + (preD_[2 * ni + 1] - preD_[2 * b + 1]);
+    double cp0 = S.preA[2 * a] + (S.preB[2 * ni] - S.preB[2 * b]);
+    double cp1 = S.preA[2 * a + 1] + (S.preB[2 * ni + 1] - S.preB[2 * b + 1]);
+    double cm0 = S.preC[2 * a] + (S.preD[2 * ni] - S.preD[2 * b]);
+    double cm1 = S.preC[2 * a + 1] + (S.preD[2 * ni + 1] - S.preD[2 * b + 1]);
     double splus = cp0 * al + cp1 * be;
     double sminus = cm0 * al + cm1 * be;
     // ||v[mask]||_1 from the 2-flat's precomputed rows: O(dm) per line
     double nrm = 0;
-    for (int i = 0; i < dm; ++i) nrm += std::fabs(al * eN0_[i] + be * eN1_[i]);
+    for (int i = 0; i < dm; ++i) nrm += std::fabs(al * S.eN0[i] + be * S.eN1[i]);
     long long order = (static_cast<long long>(task) << 32) + 2 * seq;
     ++seq;
     // certified bounds on the errors of the numerators and of the norm
@@ -242,13 +293,13 @@ void TaskPricer::price_line(int task, const LineRef& L) {
     // relative rounding of a prefix-sum difference of at most ni terms and the few
     // products around it (2 (ni + 8) u covers both sums and the products, with margin)
     double gam = (ni + 8) * 2.0 * kUnit;
-    double enum_ = S1_ * aab * gam + S2_ * (aab + ea + eb) + S1_ * (ea + eb);
+    double enum_ = S.S1 * aab * gam + S.S2 * (aab + ea + eb) + S.S1 * (ea + eb);
     // the norm: errors of q (ea, eb) and of the generators (E0, E1), the rounding of
     // the rows emask N (r terms, once per 2-flat) and of their combination here
-    double enrm = std::fabs(al) * xE0_ + ea * (xN0_ + xE0_) + std::fabs(be) * xE1_ +
-                  eb * (xN1_ + xE1_) + (gam + (r + 4) * kUnit) * (std::fabs(al) * xN0_ + std::fabs(be) * xN1_);
+    double enrm = std::fabs(al) * S.xE0 + ea * (S.xN0 + S.xE0) + std::fabs(be) * S.xE1 +
+                  eb * (S.xN1 + S.xE1) + (gam + (r + 4) * kUnit) * (std::fabs(al) * S.xN0 + std::fabs(be) * S.xN1);
     enrm = enrm * (1.0 + kNormSlack) + (dm * r + 2) * kUnit * nrm;
-    double T = static_cast<int>(heap.size()) < top_k_ ? 0.0 : heap.top().absval;
+    double T = threshold();
     double big = std::max(std::fabs(splus), std::fabs(sminus));
     double upper = nrm > enrm ? (big + enum_) / (nrm - enrm) : HUGE_VAL;
     bool uncertain = upper > T && (upper - big / std::max(nrm, kTinyBound)) > kRescoreTolerance * upper;
@@ -370,49 +421,44 @@ PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, c
     PriceResult out;
     if (top_k < 1) top_k = 1;
     std::vector<TaskPricer> st;
-    auto heap_size = [&](int nt) {
-        if (pool_size <= 0 || nt <= 0) return top_k;
-        int per_shard = (pool_size + nt - 1) / nt;
-        return std::max(top_k, per_shard);
-    };
+    std::atomic<double> floor{0.0};
     if (hm.r == 1) {
-        st.emplace_back(hm, pw, top_k);
+        st.emplace_back(hm, pw, top_k, 0, nullptr);
         price_rank_one(hm, pw, st[0]);
     } else if (hm.r >= 2) {
         walk_lines(
             hm, ctx,
             [&](int nt) {
-                int k = heap_size(nt);
-                for (int t = 0; t < nt; ++t) st.emplace_back(hm, pw, k);
+                int per_shard = pool_size > 0 && nt > 0 ? (pool_size + nt - 1) / nt : 0;
+                for (int t = 0; t < nt; ++t) st.emplace_back(hm, pw, top_k, per_shard, &floor);
             },
             [&](int task, const LineRef& L) { st[task].price_line(task, L); });
     }
     out.n_shards = static_cast<int>(st.size());
-    // every shard's candidates, best first; the best per_shard of each are the pool's
-    int per_shard = pool_size > 0 && !st.empty() ? (pool_size + out.n_shards - 1) / out.n_shards : 0;
-    std::vector<Cand> all;
-    std::vector<char> pooled;
+    // the overall top_k from every task's share (the union holds it: no ray below the
+    // floor is among them), then every shard's own best not already there
+    std::vector<Cand> all, extra;
     for (auto& s : st) {
         out.n_priced += s.priced;
         out.n_skipped += s.skipped;
         out.n_rescored += s.rescored;
-        std::size_t off = all.size();
         while (!s.heap.empty()) {
             all.push_back(std::move(const_cast<Cand&>(s.heap.top())));
             s.heap.pop();
         }
-        std::reverse(all.begin() + static_cast<std::ptrdiff_t>(off), all.end());
-        for (std::size_t i = off; i < all.size(); ++i)
-            pooled.push_back(static_cast<int>(i - off) < per_shard ? 1 : 0);
+        while (!s.pool.empty()) {
+            extra.push_back(std::move(const_cast<Cand&>(s.pool.top())));
+            s.pool.pop();
+        }
     }
-    std::vector<int> idx(all.size());
-    for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int>(i);
-    std::sort(idx.begin(), idx.end(), [&](int a, int b) { return better(all[a], all[b]); });
-    // the overall top_k first, then the rest of the pool in rank order
-    std::vector<Cand> ranked;
-    for (std::size_t i = 0; i < idx.size(); ++i)
-        if (static_cast<int>(i) < top_k || pooled[idx[i]]) ranked.push_back(std::move(all[idx[i]]));
-    all = std::move(ranked);
+    std::sort(all.begin(), all.end(), better);
+    if (static_cast<int>(all.size()) > top_k) all.resize(top_k);
+    std::vector<long long> taken;
+    for (const Cand& c : all) taken.push_back(c.order);
+    std::sort(taken.begin(), taken.end());
+    std::sort(extra.begin(), extra.end(), better);
+    for (auto& c : extra)
+        if (!std::binary_search(taken.begin(), taken.end(), c.order)) all.push_back(std::move(c));
     out.n_top = std::min(top_k, static_cast<int>(all.size()));
     for (auto& c : all) {
         out.scores.push_back(c.score);

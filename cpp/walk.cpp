@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstring>
 #include <cmath>
+#include <memory>
 #include <numeric>
 
 namespace exactrelu {
@@ -603,7 +604,8 @@ namespace {
 void descend(const FlatWalker& W, const Node& nd, int task,
              const std::function<void(int, const LineRef&)>& on_line) {
     W.check_cancel();
-    Sweep sw;
+    SweepLease lease;
+    Sweep& sw = *lease.sw;
     W.sweep(nd, sw);
     int ncls = static_cast<int>(sw.cls_start.size()) - 1;
     int r = W.r();

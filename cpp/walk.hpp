@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "flats.hpp"
@@ -44,6 +45,29 @@ struct Sweep {
 };
 
 struct SweepScratch;
+
+// Sweeps are reused within a thread (their buffers keep their capacity: at n in the
+// thousands a fresh sweep per node cost a page fault per touched page).
+struct SweepLease {
+    static std::vector<std::unique_ptr<Sweep>>& spare() {
+        thread_local std::vector<std::unique_ptr<Sweep>> s;
+        return s;
+    }
+    std::unique_ptr<Sweep> sw;
+    SweepLease() {
+        auto& s = spare();
+        if (s.empty()) {
+            sw = std::make_unique<Sweep>();
+        } else {
+            sw = std::move(s.back());
+            s.pop_back();
+        }
+    }
+    ~SweepLease() { spare().push_back(std::move(sw)); }
+    SweepLease(const SweepLease&) = delete;
+    SweepLease& operator=(const SweepLease&) = delete;
+};
+
 
 class FlatWalker {
   public:
