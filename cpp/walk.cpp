@@ -492,11 +492,18 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
     // exact: sigma_k sigma_l det(P) det([T; a_i; a_j] on [J, k, l])
     int c = nd.c, n2 = c + 2;
     int kc = nd.free_cols[k], lc = nd.free_cols[l];
+    int sk = 0, sl = 0;
+    for (int jc : nd.J) {
+        if (jc > kc) ++sk;
+        if (jc > lc) ++sl;
+    }
+    int sigma = (((sk + sl) & 1) ? -1 : 1);
+    int d;
     if (n2 == hm_.r && n2 <= 8 && rows_.size() < 65535) {
         // every column: the minor depends on the rows only (memoized, sorted), with the
         // parities of the row and column orders
-        int ids[8];
         if (same_class_zero(nd.T, si, sj)) return 0;
+        int ids[8];
         for (int a = 0; a < c; ++a) ids[a] = nd.T[a];
         ids[c] = si;
         ids[c + 1] = sj;
@@ -509,40 +516,24 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
         for (int a = 1; a < n2; ++a)
             if (ids[a] == ids[a - 1]) return 0;  // a repeated row (cannot happen)
         // columns [J, kc, lc]: J is sorted, so the inversions involve kc and lc only
-        for (int jc : nd.J) {
-            if (jc > kc) parity ^= 1;
-            if (jc > lc) parity ^= 1;
-        }
-        if (kc > lc) parity ^= 1;
-        int d = full_minor_sign(ids) * (parity ? -1 : 1);
+        parity ^= (sk + sl + (kc > lc ? 1 : 0)) & 1;
+        d = full_minor_sign(ids) * (parity ? -1 : 1);
         if (d == 0) note_zero(nd.T, si, sj);
-        int sk = 0, sl = 0;
-        for (int jc : nd.J) {
-            if (jc > kc) ++sk;
-            if (jc > lc) ++sl;
+    } else {
+        std::vector<int> cols = nd.J;
+        cols.push_back(kc);
+        cols.push_back(lc);
+        std::vector<double> m(static_cast<std::size_t>(n2) * n2);
+        for (int a = 0; a < c; ++a)
+            for (int b = 0; b < n2; ++b) m[a * n2 + b] = row(nd.T[a])[cols[b]];
+        const double* ai = row(si);
+        const double* aj = row(sj);
+        for (int b = 0; b < n2; ++b) {
+            m[c * n2 + b] = ai[cols[b]];
+            m[(c + 1) * n2 + b] = aj[cols[b]];
         }
-        int sigma = (((sk + sl) & 1) ? -1 : 1);
-        return sigma * nd.det_sign * d;
+        d = det_sign_exact(m.data(), n2);
     }
-    std::vector<int> cols = nd.J;
-    cols.push_back(kc);
-    cols.push_back(lc);
-    std::vector<double> m(static_cast<std::size_t>(n2) * n2);
-    for (int a = 0; a < c; ++a)
-        for (int b = 0; b < n2; ++b) m[a * n2 + b] = row(nd.T[a])[cols[b]];
-    const double* ai = row(si);
-    const double* aj = row(sj);
-    for (int b = 0; b < n2; ++b) {
-        m[c * n2 + b] = ai[cols[b]];
-        m[(c + 1) * n2 + b] = aj[cols[b]];
-    }
-    int d = det_sign_exact(m.data(), n2);
-    int sk = 0, sl = 0;
-    for (int jc : nd.J) {
-        if (jc > kc) ++sk;
-        if (jc > lc) ++sl;
-    }
-    int sigma = (((sk + sl) & 1) ? -1 : 1);
     return sigma * nd.det_sign * d;
 }
 
