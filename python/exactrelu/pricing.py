@@ -334,13 +334,26 @@ class CandidatePool(_Counted):
             lo, hi = CANDIDATE_POOL_RAYS
             capacity = int(np.clip(CANDIDATE_POOL_ENTRIES // max(prob.n, 1), lo, hi))
         self.capacity = int(capacity)
-        self.dirs = np.zeros((0, prob.D))
-        self.Phi = np.zeros((prob.n, 0))
+        # rows of _cols are the stored columns (filled in place: no copy of the whole
+        # pool per addition), rows of _dirs their directions; the first _size are used
+        self._cols = None
+        self._dirs = np.zeros((self.capacity, prob.D))
+        self._size = 0
         self._keys = set()
         self._last_scores = np.zeros(0)
 
     def __len__(self):
-        return len(self.dirs)
+        return self._size
+
+    @property
+    def dirs(self):
+        return self._dirs[:self._size]
+
+    @property
+    def Phi(self):
+        """The stored ReLU columns, ``(n, len(self))``."""
+        return (self._cols[:self._size] if self._cols is not None
+                else np.zeros((0, self.prob.n))).T
 
     def add(self, dirs):
         """Add rays (rows of ``dirs``) not in the pool yet; returns how many."""
@@ -365,10 +378,17 @@ class CandidatePool(_Counted):
             dropped = np.setdiff1d(np.arange(len(self.dirs)), keep)
             for k in line_keys(self.dirs[dropped]) if len(dropped) else []:
                 self._keys.discard(k)
-            self.dirs, self.Phi = self.dirs[keep], self.Phi[:, keep]
+            m = len(keep)
+            self._dirs[:m] = self._dirs[keep]
+            self._cols[:m] = self._cols[keep]
+            self._size = m
             new = new[:self.capacity]
-        self.dirs = np.vstack([self.dirs, new])
-        self.Phi = np.hstack([self.Phi, _plain_relu(self.prob.A, new)])
+        if self._cols is None:
+            self._cols = np.empty((self.capacity, self.prob.n))
+        k0, k1 = self._size, self._size + len(new)
+        self._dirs[k0:k1] = new
+        self._cols[k0:k1] = _plain_relu(self.prob.A, new).T
+        self._size = k1
         self._last_scores = np.zeros(0)
         return len(new)
 
@@ -377,7 +397,7 @@ class CandidatePool(_Counted):
         t0 = time.perf_counter()
         if len(self.dirs) == 0:
             return np.zeros(0), self.dirs, 0
-        sc = self.Phi.T @ np.asarray(lam, dtype=float)
+        sc = self._cols[:self._size] @ np.asarray(lam, dtype=float)
         self._last_scores = sc
         order = np.argsort(-np.abs(sc), kind="stable")[:max(1, int(top_k))]
         self._account(len(sc), t0)
