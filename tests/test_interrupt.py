@@ -1,12 +1,11 @@
 """Ctrl-C reaches a long enumeration: the core polls for signals and stops cleanly."""
 
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
+
+from interrupting import run_until_interrupted
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -34,26 +33,8 @@ SCRIPT = textwrap.dedent("""
     "enumerate_rays(X, threads=2, memory_limit=2**52)",
 ])
 def test_ctrl_c_interrupts_the_core(call):
-    out = _interrupt(SCRIPT.replace("{call}", call), 1.0)
+    out = run_until_interrupted(SCRIPT.replace("{call}", call), 1.0)
     assert out.strip().splitlines()[-1] == "8"
-
-
-def _interrupt(script, wait):
-    """Run ``script`` in a child, send SIGINT ``wait`` s after it prints "ready", and
-    check that it reported the interruption and exited 0; returns its output."""
-    proc = subprocess.Popen([sys.executable, "-c", script],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(wait)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, (out, err)
-    assert "interrupted" in out
-    return out
 
 
 SOLVE_SCRIPT = textwrap.dedent("""
@@ -77,5 +58,5 @@ SOLVE_SCRIPT = textwrap.dedent("""
 def test_ctrl_c_interrupts_the_cone_solve():
     """Clarabel cannot be interrupted in-process: the cone program runs in a child
     that Ctrl-C stops, and the caller gets KeyboardInterrupt."""
-    out = _interrupt(SOLVE_SCRIPT, 2.0)
+    out = run_until_interrupted(SOLVE_SCRIPT, 2.0)
     assert out.strip().splitlines()[-1] == "True"

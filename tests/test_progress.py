@@ -6,11 +6,9 @@ and plain lines when it is not; the command line shows progress on a terminal,
 ``--progress`` forces it and ``--quiet`` silences stderr. No timings are asserted.
 """
 
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ import exactrelu
 from exactrelu import _core
 from exactrelu._progress import Progress, core_progress, display_mode
 from exactrelu.errors import InputError
+from interrupting import run_until_interrupted
 
 
 def _data(n=14, d=2, seed=0):
@@ -290,17 +289,7 @@ def test_ctrl_c_interrupts_with_progress():
             sys.exit(0)
         sys.exit(3)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, (out, err)
+    out = run_until_interrupted(script, 1.0)
     assert out.split() == ["interrupted", "8"]
 
 
