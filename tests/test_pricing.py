@@ -158,3 +158,15 @@ def test_certificate_reuses_the_last_exact_pass(monkeypatch):
         sol = exactrelu.solve(X, yy, loss=loss, beta=0.5, method="colgen")
         assert sol.certified
         assert len(calls) == sol.sizes["exact_pricing_passes"]
+
+
+def test_candidate_pool_more_than_its_capacity_at_once():
+    from exactrelu.pricing import CandidatePool
+    from exactrelu.problem import make_problem
+    X = _decimal_standardized(20, 2, 1)
+    prob = make_problem(X, np.cos(X[:, 0]), "squared", 1.0, True, False)
+    dirs = np.random.default_rng(2).normal(size=(30, prob.D))
+    pool = CandidatePool(prob, capacity=10)
+    assert pool.add(dirs) == 10 and len(pool) == 10
+    assert pool.add(dirs[10:]) == 10        # the ones that did not fit are not "known"
+    np.testing.assert_allclose(pool.Phi, relu_columns(prob.A, pool.dirs), atol=1e-12)

@@ -369,6 +369,12 @@ class CandidatePool(_Counted):
         if not fresh:
             return 0
         new = dirs[fresh]
+        if len(new) > self.capacity:   # more than fits: the first ones are kept
+            for k in line_keys(new[self.capacity:]):
+                self._keys.discard(k)
+            new = new[:self.capacity]
+        if self._cols is None:
+            self._cols = np.empty((self.capacity, self.prob.n))
         over = len(self.dirs) + len(new) - self.capacity
         if over > 0:
             # make room: drop the lowest scorers of the last re-pricing
@@ -382,9 +388,6 @@ class CandidatePool(_Counted):
             self._dirs[:m] = self._dirs[keep]
             self._cols[:m] = self._cols[keep]
             self._size = m
-            new = new[:self.capacity]
-        if self._cols is None:
-            self._cols = np.empty((self.capacity, self.prob.n))
         k0, k1 = self._size, self._size + len(new)
         self._dirs[k0:k1] = new
         self._cols[k0:k1] = _plain_relu(self.prob.A, new).T
