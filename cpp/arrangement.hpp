@@ -18,10 +18,14 @@ struct CellsResult {
     // For cells too thin to hold a double point: the exact witness is witnesses + lo
     // (as real numbers); empty when every witness is exact in doubles.
     std::vector<double> witnesses_lo;
+    // Per pair of opposite cells (2c, 2c + 1): task << 32 | emission in the task of the
+    // first line it was found at; cells are in key order (docs/design.md section 9).
+    std::vector<int64_t> keys;
     std::size_t n_cells() const { return words ? bits.size() / words : 0; }
 };
 
-// Cells of the arrangement hm (rank r, distinct rows). max_cells < 0: no limit.
+// Cells of the arrangement hm (rank r, distinct rows) found in ctx's shard (a cell
+// seen by several shards is in each). max_cells < 0: no limit.
 CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, long long max_cells,
                                  bool want_witnesses);
 
@@ -35,10 +39,11 @@ struct RaysResult {
     std::vector<double> dirs;            // n_lines x r (one direction per line)
     std::vector<int64_t> indptr{0};      // CSR over lines: incident hyperplanes
     std::vector<int32_t> indices;
+    std::vector<int64_t> keys;           // per line: task << 32 | its rank in the task
     std::size_t n_lines(int r) const { return r ? dirs.size() / r : 0; }
 };
 
-// Lines of the arrangement hm. max_lines < 0: no limit.
+// Lines of the arrangement hm (of ctx's shard), in key order. max_lines < 0: no limit.
 RaysResult enumerate_lines_core(const HypMatrix& hm, const RunContext& ctx, long long max_lines);
 
 // The rays in terms of the data: two opposite unit directions per line (dirs: 2 n_lines x
@@ -60,5 +65,17 @@ struct Counts {
     unsigned __int128 lines = 0;
 };
 Counts count_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells);
+
+// Tallies of a walk, per codimension c: the number of flats and the sum of their |mu|.
+struct FlatTally {
+    std::vector<uint64_t> flats;
+    std::vector<uint64_t> mu;
+    explicit FlatTally(int r) : flats(r + 1, 0), mu(r + 1, 0) {}
+};
+// A count in shards (docs/design.md section 9): the tallies of the root tasks of ctx's
+// shard (one per task, in task order; with want_cells also |mu|), and the counts of
+// the union of every shard's tallies (in any order). count_core = merge of one shard.
+std::vector<FlatTally> count_shard_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells);
+Counts count_merge(int r, const std::vector<FlatTally>& tallies);
 
 }  // namespace exactrelu

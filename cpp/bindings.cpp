@@ -137,10 +137,24 @@ py::tuple analyze(const Arr& A) {
     return py::make_tuple(hp.r, hp.m);
 }
 
-py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool witnesses,
-                          const py::object& progress) {
+void set_shard(RunContext& ctx, int shard_index, int shard_count) {
+    if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
+        raise_error("InputError", "need 0 <= shard_index < shard_count, got shard_index=" +
+                                      std::to_string(shard_index) + ", shard_count=" + std::to_string(shard_count));
+    ctx.shard_index = shard_index;
+    ctx.shard_count = shard_count;
+}
+
+py::array_t<int64_t> keys_array(const std::vector<int64_t>& keys) {
+    return py::array_t<int64_t>(ss(keys.size()), keys.data());
+}
+
+// The cells of one shard (all of them: shard 0 of 1) with their keys.
+py::tuple cells_of_shard(const Arr& A, int threads, long long max_cells, bool witnesses,
+                         const py::object& progress, int shard_index, int shard_count) {
     Matrix M = check_matrix(A, "A");
     PyRun run(threads, progress);
+    set_shard(run.ctx, shard_index, shard_count);
     Hyperplanes hp;
     CellsResult cr = nogil([&] {
         hp = preprocess(M.data, M.n, M.D);
@@ -155,13 +169,26 @@ py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool w
     double* wt = witnesses ? wit.mutable_data() : nullptr;
     double* wl = has_lo ? wlo.mutable_data() : nullptr;
     nogil([&] { cells_to_rows(hp, cr, pk, wt, wl); });
-    if (has_lo) return py::make_tuple(packed, wit, wlo);
-    return py::make_tuple(packed, wit, py::none());
+    py::object lo = has_lo ? py::object(wlo) : py::object(py::none());
+    return py::make_tuple(packed, wit, lo, keys_array(cr.keys));
 }
 
-py::tuple enumerate_rays(const Arr& A, int threads, long long max_rays, const py::object& progress) {
+py::tuple enumerate_cells(const Arr& A, int threads, long long max_cells, bool witnesses,
+                          const py::object& progress) {
+    py::tuple t = cells_of_shard(A, threads, max_cells, witnesses, progress, 0, 1);
+    return py::make_tuple(t[0], t[1], t[2]);
+}
+
+py::tuple enumerate_cells_shard(const Arr& A, int shard_index, int shard_count, long long max_cells,
+                                bool witnesses, int threads) {
+    return cells_of_shard(A, threads, max_cells, witnesses, py::none(), shard_index, shard_count);
+}
+
+py::tuple rays_of_shard(const Arr& A, int threads, long long max_rays, const py::object& progress,
+                        int shard_index, int shard_count) {
     Matrix M = check_matrix(A, "A");
     PyRun run(threads, progress);
+    set_shard(run.ctx, shard_index, shard_count);
     Hyperplanes hp;
     long long max_lines = max_rays < 0 ? -1 : max_rays / 2;
     RaysResult rr = nogil([&] {
@@ -174,7 +201,17 @@ py::tuple enumerate_rays(const Arr& A, int threads, long long max_rays, const py
     nogil([&] { rays_to_data(hp, M.data, rr, d, indptr, indices); });
     py::array_t<int64_t> ip(ss(indptr.size()), indptr.data());
     py::array_t<int64_t> ix(ss(indices.size()), indices.data());
-    return py::make_tuple(dirs, ip, ix);
+    return py::make_tuple(dirs, ip, ix, keys_array(rr.keys));
+}
+
+py::tuple enumerate_rays(const Arr& A, int threads, long long max_rays, const py::object& progress) {
+    py::tuple t = rays_of_shard(A, threads, max_rays, progress, 0, 1);
+    return py::make_tuple(t[0], t[1], t[2]);
+}
+
+py::tuple enumerate_rays_shard(const Arr& A, int shard_index, int shard_count, long long max_rays,
+                               int threads) {
+    return rays_of_shard(A, threads, max_rays, py::none(), shard_index, shard_count);
 }
 
 Counts count(const Arr& A, int threads, bool want_cells, const py::object& progress) {
@@ -194,8 +231,48 @@ py::object count_rays(const Arr& A, int threads, const py::object& progress) {
     return to_pyint(2 * count(A, threads, false, progress).lines);
 }
 
-py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool> norm_mask,
-                     int top_k, int threads, const py::object& progress, int pool_size) {
+using U64Arr = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>;
+
+// (r, tallies): the rank and one row per task of the shard, (flats, |mu|) by codimension.
+py::tuple count_shard(const Arr& A, bool want_cells, int shard_index, int shard_count, int threads) {
+    Matrix M = check_matrix(A, "A");
+    PyRun run(threads, py::none());
+    set_shard(run.ctx, shard_index, shard_count);
+    int r = 0;
+    std::vector<FlatTally> t = nogil([&] {
+        Hyperplanes hp = preprocess(M.data, M.n, M.D);
+        r = hp.r;
+        return count_shard_core(hp.matrix(), run.ctx, want_cells);
+    });
+    U64Arr out({ss(t.size()), ss(2), ss(r + 1)});
+    uint64_t* p = out.mutable_data();
+    for (std::size_t i = 0; i < t.size(); ++i)
+        for (int c = 0; c <= r; ++c) {
+            p[(2 * i) * (r + 1) + c] = t[i].flats[c];
+            p[(2 * i + 1) * (r + 1) + c] = t[i].mu[c];
+        }
+    return py::make_tuple(r, out);
+}
+
+// (cells, rays) from the rank and the tallies of every shard (stacked in any order).
+py::tuple merge_counts(int r, const U64Arr& tallies) {
+    if (r < 0 || r > kMaxDim) raise_error("InputError", "count_merge: rank out of range");
+    if (tallies.ndim() != 3 || tallies.shape(1) != 2 || tallies.shape(2) != r + 1)
+        raise_error("ShapeError", "count_merge: tallies must have shape (k, 2, r + 1)");
+    std::vector<FlatTally> t(tallies.shape(0), FlatTally(r));
+    const uint64_t* p = tallies.data();
+    for (std::size_t i = 0; i < t.size(); ++i)
+        for (int c = 0; c <= r; ++c) {
+            t[i].flats[c] = p[(2 * i) * (r + 1) + c];
+            t[i].mu[c] = p[(2 * i + 1) * (r + 1) + c];
+        }
+    Counts cn = exactrelu::count_merge(r, t);
+    return py::make_tuple(to_pyint(cn.cells), to_pyint(2 * cn.lines));
+}
+
+// The validated pricing problem of the arguments (the arrays must outlive it).
+PricingProblem pricing_problem(const Arr& A, int n_data, const Arr& lam, const py::array_t<bool>& norm_mask,
+                               int top_k, int pool_size) {
     Matrix M = check_matrix(A, "A");
     if (n_data < 0 || n_data > M.n) raise_error("ShapeError", "n_data must be in [0, rows of A]");
     if (lam.ndim() != 1 || lam.shape(0) != n_data)
@@ -217,15 +294,114 @@ py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool>
     for (int j = 0; j < M.D; ++j) pb.mask[j] = norm_mask.at(j);
     pb.top_k = top_k;
     pb.pool_size = pool_size;
-    PyRun run(threads, progress);
-    PricedRays pr = nogil([&] { return price_rays_core(pb, run.ctx); });
+    return pb;
+}
+
+py::tuple priced_to_python(const PricedRays& pr, int D) {
     std::size_t k = pr.scores.size();
     py::array_t<double> scores(ss(k), pr.scores.data());
-    py::array_t<double> dirs({ss(k), ss(M.D)}, pr.dirs.data());
+    py::array_t<double> dirs({ss(k), ss(D)}, pr.dirs.data());
     std::size_t kp = pr.pool_scores.size();
     py::array_t<double> pool_scores(ss(kp), pr.pool_scores.data());
-    py::array_t<double> pool_dirs({ss(kp), ss(M.D)}, pr.pool_dirs.data());
+    py::array_t<double> pool_dirs({ss(kp), ss(D)}, pr.pool_dirs.data());
     return py::make_tuple(scores, dirs, pr.n_priced, pool_scores, pool_dirs, pr.n_shards);
+}
+
+py::tuple price_rays(const Arr& A, int n_data, const Arr& lam, py::array_t<bool> norm_mask,
+                     int top_k, int threads, const py::object& progress, int pool_size) {
+    PricingProblem pb = pricing_problem(A, n_data, lam, norm_mask, top_k, pool_size);
+    PyRun run(threads, progress);
+    PricedRays pr = nogil([&] { return price_rays_core(pb, run.ctx); });
+    return priced_to_python(pr, pb.D);
+}
+
+// A shard's candidates as a tuple of plain values and arrays (picklable):
+// (r, n_tasks, n_priced, n_skipped, n_rescored, n_top, scores, orders, norms, dirs,
+// inc_ptr, inc); the first n_top candidates are the shard's top, the rest its pool.
+py::tuple shard_to_python(const PriceShard& sh) {
+    std::vector<const PriceCand*> cs;
+    for (auto& c : sh.top) cs.push_back(&c);
+    for (auto& c : sh.pool) cs.push_back(&c);
+    const std::size_t k = cs.size();
+    const int r = sh.r;
+    py::array_t<double> scores(ss(k)), norms(ss(k)), dirs({ss(k), ss(r)});
+    py::array_t<int64_t> orders(ss(k)), inc_ptr(ss(k + 1));
+    std::size_t ninc = 0;
+    for (auto* c : cs) ninc += c->inc.size();
+    py::array_t<int32_t> inc(ss(ninc));
+    double *ps = scores.mutable_data(), *pn = norms.mutable_data(), *pd = dirs.mutable_data();
+    int64_t *po = orders.mutable_data(), *pp = inc_ptr.mutable_data();
+    int32_t* pi = inc.mutable_data();
+    pp[0] = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+        const PriceCand& c = *cs[i];
+        if (static_cast<int>(c.v.size()) != r) raise_error("ExactReLUError", "internal error: candidate size");
+        ps[i] = c.score;
+        pn[i] = c.norm;
+        po[i] = c.order;
+        std::copy(c.v.begin(), c.v.end(), pd + i * r);
+        std::copy(c.inc.begin(), c.inc.end(), pi + pp[i]);
+        pp[i + 1] = pp[i] + static_cast<int64_t>(c.inc.size());
+    }
+    return py::make_tuple(r, sh.n_tasks, sh.n_priced, sh.n_skipped, sh.n_rescored, ss(sh.top.size()), scores,
+                          orders, norms, dirs, inc_ptr, inc);
+}
+
+PriceShard shard_from_python(const py::tuple& t) {
+    if (t.size() != 12) raise_error("InputError", "a pricing shard is a tuple of 12 items");
+    PriceShard sh;
+    sh.r = t[0].cast<int>();
+    sh.n_tasks = t[1].cast<int>();
+    sh.n_priced = t[2].cast<long long>();
+    sh.n_skipped = t[3].cast<long long>();
+    sh.n_rescored = t[4].cast<long long>();
+    auto ntop = t[5].cast<py::ssize_t>();
+    auto scores = t[6].cast<Arr>();
+    auto orders = t[7].cast<py::array_t<int64_t, py::array::c_style | py::array::forcecast>>();
+    auto norms = t[8].cast<Arr>();
+    auto dirs = t[9].cast<Arr>();
+    auto inc_ptr = t[10].cast<py::array_t<int64_t, py::array::c_style | py::array::forcecast>>();
+    auto inc = t[11].cast<py::array_t<int32_t, py::array::c_style | py::array::forcecast>>();
+    const py::ssize_t k = scores.shape(0);
+    const int r = sh.r;
+    if (scores.ndim() != 1 || orders.ndim() != 1 || orders.shape(0) != k || norms.ndim() != 1 ||
+        norms.shape(0) != k || dirs.ndim() != 2 || dirs.shape(0) != k || dirs.shape(1) != r ||
+        inc_ptr.ndim() != 1 || inc_ptr.shape(0) != k + 1 || inc.ndim() != 1 || ntop < 0 || ntop > k)
+        raise_error("ShapeError", "inconsistent arrays in a pricing shard");
+    const int64_t* pp = inc_ptr.data();
+    if (pp[0] != 0 || pp[k] != inc.shape(0)) raise_error("ShapeError", "inconsistent inc_ptr in a pricing shard");
+    for (py::ssize_t i = 0; i < k; ++i) {
+        if (pp[i + 1] < pp[i]) raise_error("ShapeError", "inconsistent inc_ptr in a pricing shard");
+        PriceCand c;
+        c.score = scores.data()[i];
+        c.absval = std::fabs(c.score);
+        c.order = orders.data()[i];
+        c.norm = norms.data()[i];
+        c.v.assign(dirs.data() + i * r, dirs.data() + (i + 1) * r);
+        c.inc.assign(inc.data() + pp[i], inc.data() + pp[i + 1]);
+        (i < ntop ? sh.top : sh.pool).push_back(std::move(c));
+    }
+    return sh;
+}
+
+py::tuple price_shard(const Arr& A, int n_data, const Arr& lam, py::array_t<bool> norm_mask, int top_k,
+                      int pool_size, int shard_index, int shard_count, int threads) {
+    PricingProblem pb = pricing_problem(A, n_data, lam, norm_mask, top_k, pool_size);
+    PyRun run(threads, py::none());
+    set_shard(run.ctx, shard_index, shard_count);
+    PriceShard sh = nogil([&] { return price_rays_shard(pb, run.ctx); });
+    return shard_to_python(sh);
+}
+
+py::tuple price_merge(const Arr& A, int n_data, const Arr& lam, py::array_t<bool> norm_mask, int top_k,
+                      int pool_size, const py::list& shards) {
+    PricingProblem pb = pricing_problem(A, n_data, lam, norm_mask, top_k, pool_size);
+    std::vector<PriceShard> sh;
+    for (const py::handle& t : shards) sh.push_back(shard_from_python(t.cast<py::tuple>()));
+    for (const PriceShard& s : sh)
+        if (s.n_tasks != sh.front().n_tasks) raise_error("InputError", "shards of different passes");
+    PricedRays pr = nogil([&] { return price_rays_merge(pb, sh); });
+    return priced_to_python(pr, pb.D);
 }
 
 }  // namespace
@@ -252,4 +428,24 @@ PYBIND11_MODULE(_core, m) {
           "Top-k oriented rays by |lam . relu(A[:n_data] theta)| / ||theta[mask]||_1, and a "
           "candidate pool of about pool_size more (the best of every shard): (scores, dirs, "
           "rays priced, pool scores, pool dirs, shards).");
+    // Shards (docs/design.md section 9): shard s of S computes the root tasks t with
+    // t % S == s; the merges give exactly the answers of the one-shard functions above.
+    m.def("price_shard", &price_shard, py::arg("A"), py::arg("n_data"), py::arg("lam"), py::arg("norm_mask"),
+          py::arg("top_k"), py::arg("pool_size"), py::arg("shard_index"), py::arg("shard_count"),
+          py::arg("threads") = 1, "The candidates of one shard of a pricing pass (a picklable tuple).");
+    m.def("price_merge", &price_merge, py::arg("A"), py::arg("n_data"), py::arg("lam"), py::arg("norm_mask"),
+          py::arg("top_k"), py::arg("pool_size"), py::arg("shards"),
+          "The pass of price_rays from the results of price_shard for every shard.");
+    m.def("enumerate_cells_shard", &enumerate_cells_shard, py::arg("A"), py::arg("shard_index"),
+          py::arg("shard_count"), py::arg("max_cells") = -1, py::arg("witnesses") = true, py::arg("threads") = 1,
+          "The cells one shard finds: (packed, witnesses, witnesses_lo or None, keys); pairs of "
+          "opposite cells, in key order, one key per pair.");
+    m.def("enumerate_rays_shard", &enumerate_rays_shard, py::arg("A"), py::arg("shard_index"),
+          py::arg("shard_count"), py::arg("max_rays") = -1, py::arg("threads") = 1,
+          "The rays of one shard: (directions, indptr, indices, keys); one key per line (pair of rays).");
+    m.def("count_shard", &count_shard, py::arg("A"), py::arg("want_cells"), py::arg("shard_index"),
+          py::arg("shard_count"), py::arg("threads") = 1,
+          "(rank, tallies (k, 2, rank + 1)): flats and |mu| per codimension of the shard's tasks.");
+    m.def("count_merge", &merge_counts, py::arg("r"), py::arg("tallies"),
+          "(cells, rays) from the stacked tallies of every shard.");
 }

@@ -282,6 +282,7 @@ void compute_witnesses(const HypMatrix& hm, const RunContext& ctx, const std::ve
 CellsResult small_rank_cells(const HypMatrix& hm, int W) {
     CellsResult res;
     res.words = W;
+    res.keys = {0};
     if (hm.r == 0) {
         res.bits.assign(W, 0);
         return res;
@@ -298,7 +299,12 @@ CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, lon
                                  bool want_witnesses) {
     const int m = hm.m;
     const int W = pattern_words(m);
-    if (hm.r <= 1) return small_rank_cells(hm, W);
+    if (hm.r <= 1) {
+        if (ctx.in_shard(0)) return small_rank_cells(hm, W);
+        CellsResult none;
+        none.words = W;
+        return none;
+    }
     CellsResult res;
     res.words = W;
     // 1. collect the cells around every line, per task
@@ -324,6 +330,9 @@ CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, lon
                         std::to_string(max_cells));
     // 3. each kept cell and its negation
     res.bits.resize(2 * K * W);
+    res.keys.resize(K);
+    for (std::size_t c = 0; c < K; ++c)
+        res.keys[c] = (static_cast<int64_t>(uniq[c].first) << 32) | static_cast<int64_t>(uniq[c].second);
     uint64_t lastmask = (m % 64) ? ((uint64_t(1) << (m % 64)) - 1) : ~uint64_t(0);
     for (std::size_t c = 0; c < K; ++c) {
         const uint64_t* p = outs[uniq[c].first].pats.data() + static_cast<std::size_t>(uniq[c].second) * W;

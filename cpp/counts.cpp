@@ -10,13 +10,6 @@ namespace {
 
 uint64_t mobius_abs(const HypMatrix& hm, const std::vector<int>& rows, int rank);
 
-// Tallies of a walk, per codimension c: the number of flats and the sum of their |mu|.
-struct FlatTally {
-    std::vector<uint64_t> flats;
-    std::vector<uint64_t> mu;
-    explicit FlatTally(int r) : flats(r + 1, 0), mu(r + 1, 0) {}
-};
-
 // Tally the flats below nd (down to the walker's maxc); with want_mu also |mu| of each.
 void count_subtree(const FlatWalker& W, const Node& nd, FlatTally& out, bool want_mu) {
     W.check_cancel();
@@ -65,8 +58,30 @@ uint64_t mobius_abs(const HypMatrix& hm, const std::vector<int>& rows, int rank)
 
 }  // namespace
 
-Counts count_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells) {
+std::vector<FlatTally> count_shard_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells) {
     const int r = hm.r;
+    if (r <= 1) return {};  // no walk: count_merge knows these arrangements
+    FlatWalker W = FlatWalker::over_lines(hm, ctx.cancel);
+    W.prepare_exact();
+    RootSplit rs = split_root(W);
+    std::vector<int> mine = shard_tasks(static_cast<int>(rs.classes.size()), ctx);
+    std::vector<FlatTally> tallies(mine.size(), FlatTally(r));
+    run_tasks(
+        static_cast<int>(mine.size()), ctx,
+        [&](int i) {
+            // the class itself is a flat of codimension 1 (a single distinct hyperplane)
+            tallies[i].flats[1] += 1;
+            tallies[i].mu[1] += 1;
+            if (1 < W.maxc()) {
+                Node ch = W.child(rs.root, rs.sweep, rs.classes[mine[i]]);
+                count_subtree(W, ch, tallies[i], want_cells);
+            }
+        },
+        "lines");
+    return tallies;
+}
+
+Counts count_merge(int r, const std::vector<FlatTally>& tallies) {
     Counts out;
     if (r == 0) {
         out.cells = 1;
@@ -77,23 +92,6 @@ Counts count_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells) {
         out.lines = 1;
         return out;
     }
-    FlatWalker W = FlatWalker::over_lines(hm, ctx.cancel);
-    W.prepare_exact();
-    RootSplit rs = split_root(W);
-    int nt = static_cast<int>(rs.classes.size());
-    std::vector<FlatTally> tallies(nt, FlatTally(r));
-    run_tasks(
-        nt, ctx,
-        [&](int t) {
-            // the class itself is a flat of codimension 1 (a single distinct hyperplane)
-            tallies[t].flats[1] += 1;
-            tallies[t].mu[1] += 1;
-            if (1 < W.maxc()) {
-                Node ch = W.child(rs.root, rs.sweep, rs.classes[t]);
-                count_subtree(W, ch, tallies[t], want_cells);
-            }
-        },
-        "lines");
     std::vector<unsigned __int128> w(r + 1, 0), f(r + 1, 0);
     w[0] = 1;
     for (const FlatTally& t : tallies)
@@ -109,6 +107,10 @@ Counts count_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells) {
         if (((r - 1 - k) & 1) == 0) s += w[k];
     out.cells = 2 * s;
     return out;
+}
+
+Counts count_core(const HypMatrix& hm, const RunContext& ctx, bool want_cells) {
+    return count_merge(hm.r, count_shard_core(hm, ctx, want_cells));
 }
 
 }  // namespace exactrelu

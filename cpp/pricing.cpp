@@ -27,14 +27,7 @@ constexpr double kNormSlack = 1e-9;
 // its float value is not certified to this relative accuracy.
 constexpr double kRescoreTolerance = 1e-7;
 
-struct Cand {
-    double absval;
-    double score;
-    long long order;  // enumeration order (task, sequence): deterministic tie-break
-    double norm;
-    std::vector<double> v;
-    std::vector<int> inc;  // hyperplanes containing the line
-};
+using Cand = PriceCand;
 
 // Heap order (top = the worst candidate kept), also the final ranking reversed.
 bool better(const Cand& a, const Cand& b) {
@@ -416,17 +409,20 @@ PriceWeights price_weights(const Hyperplanes& hp, const PricingProblem& pb) {
     return pw;
 }
 
-PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx,
-                       int pool_size) {
-    PriceResult out;
+PriceShard price_shard_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx,
+                            int pool_size) {
+    PriceShard out;
     if (top_k < 1) top_k = 1;
     std::vector<TaskPricer> st;
     std::atomic<double> floor{0.0};
     if (hm.r == 1) {
-        st.emplace_back(hm, pw, top_k, 0, nullptr);
-        price_rank_one(hm, pw, st[0]);
+        out.n_tasks = 1;
+        if (ctx.in_shard(0)) {
+            st.emplace_back(hm, pw, top_k, 0, nullptr);
+            price_rank_one(hm, pw, st[0]);
+        }
     } else if (hm.r >= 2) {
-        walk_lines(
+        out.n_tasks = walk_lines(
             hm, ctx,
             [&](int nt) {
                 int per_shard = pool_size > 0 && nt > 0 ? (pool_size + nt - 1) / nt : 0;
@@ -434,22 +430,40 @@ PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, c
             },
             [&](int task, const LineRef& L) { st[task].price_line(task, L); });
     }
-    out.n_shards = static_cast<int>(st.size());
-    // the overall top_k from every task's share (the union holds it: no ray below the
-    // floor is among them), then every shard's own best not already there
-    std::vector<Cand> all, extra;
+    // this shard's top_k from every task's share (the union holds it: no ray below the
+    // floor is among them), and every task's own best
     for (auto& s : st) {
         out.n_priced += s.priced;
         out.n_skipped += s.skipped;
         out.n_rescored += s.rescored;
         while (!s.heap.empty()) {
-            all.push_back(std::move(const_cast<Cand&>(s.heap.top())));
+            out.top.push_back(std::move(const_cast<Cand&>(s.heap.top())));
             s.heap.pop();
         }
         while (!s.pool.empty()) {
-            extra.push_back(std::move(const_cast<Cand&>(s.pool.top())));
+            out.pool.push_back(std::move(const_cast<Cand&>(s.pool.top())));
             s.pool.pop();
         }
+    }
+    std::sort(out.top.begin(), out.top.end(), better);
+    if (static_cast<int>(out.top.size()) > top_k) out.top.resize(top_k);
+    std::sort(out.pool.begin(), out.pool.end(), better);
+    return out;
+}
+
+PriceResult price_merge_core(std::vector<PriceShard>& shards, int top_k) {
+    PriceResult out;
+    if (top_k < 1) top_k = 1;
+    // the overall top_k (within the shards' own top_k), then every task's own best not
+    // already there; `better` orders by |score|, then by the global (task, line) order
+    std::vector<Cand> all, extra;
+    for (auto& sh : shards) {
+        out.n_priced += sh.n_priced;
+        out.n_skipped += sh.n_skipped;
+        out.n_rescored += sh.n_rescored;
+        out.n_shards = std::max(out.n_shards, sh.n_tasks);
+        for (auto& c : sh.top) all.push_back(std::move(c));
+        for (auto& c : sh.pool) extra.push_back(std::move(c));
     }
     std::sort(all.begin(), all.end(), better);
     if (static_cast<int>(all.size()) > top_k) all.resize(top_k);
@@ -469,10 +483,17 @@ PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, c
     return out;
 }
 
-PricedRays price_rays_core(const PricingProblem& pb, const RunContext& ctx) {
-    Hyperplanes hp = preprocess(pb.A, pb.n, pb.D);
-    PriceWeights pw = price_weights(hp, pb);
-    PriceResult pr = price_core(hp.matrix(), pw, oversampled(pb.top_k), ctx, pb.pool_size);
+PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx,
+                       int pool_size) {
+    std::vector<PriceShard> one;
+    one.push_back(price_shard_core(hm, pw, top_k, ctx, pool_size));
+    return price_merge_core(one, top_k);
+}
+
+namespace {
+
+// The final ranking of a merged pass: candidates rescored from the data rows.
+PricedRays finish_pricing(const Hyperplanes& hp, const PricingProblem& pb, const PriceResult& pr) {
     PricedRays out;
     out.n_priced = pr.n_priced;
     out.n_shards = pr.n_shards;
@@ -491,6 +512,31 @@ PricedRays price_rays_core(const PricingProblem& pb, const RunContext& ctx) {
         }
     }
     return out;
+}
+
+}  // namespace
+
+PricedRays price_rays_core(const PricingProblem& pb, const RunContext& ctx) {
+    Hyperplanes hp = preprocess(pb.A, pb.n, pb.D);
+    PriceWeights pw = price_weights(hp, pb);
+    PriceResult pr = price_core(hp.matrix(), pw, oversampled(pb.top_k), ctx, pb.pool_size);
+    return finish_pricing(hp, pb, pr);
+}
+
+PriceShard price_rays_shard(const PricingProblem& pb, const RunContext& ctx) {
+    Hyperplanes hp = preprocess(pb.A, pb.n, pb.D);
+    PriceWeights pw = price_weights(hp, pb);
+    PriceShard sh = price_shard_core(hp.matrix(), pw, oversampled(pb.top_k), ctx, pb.pool_size);
+    sh.r = hp.r;
+    return sh;
+}
+
+PricedRays price_rays_merge(const PricingProblem& pb, std::vector<PriceShard>& shards) {
+    Hyperplanes hp = preprocess(pb.A, pb.n, pb.D);
+    for (const PriceShard& sh : shards)
+        if (sh.r != hp.r) throw std::invalid_argument("a shard's rank differs from the data's");
+    PriceResult pr = price_merge_core(shards, oversampled(pb.top_k));
+    return finish_pricing(hp, pb, pr);
 }
 
 }  // namespace exactrelu

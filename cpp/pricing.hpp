@@ -37,6 +37,31 @@ struct PricedRays {
 // Top-k rays of the problem (preprocessing, streamed pass, rescoring, ranking).
 PricedRays price_rays_core(const PricingProblem& pb, const RunContext& ctx);
 
+// A candidate line of a pass: its oriented direction v (essential coordinates, not
+// normalized), signed score, enumeration order (task << 32 | 2 * line in the task +
+// orientation: the deterministic tie-break) and incident hyperplanes.
+struct PriceCand {
+    double absval;
+    double score;
+    long long order;
+    double norm;
+    std::vector<double> v;
+    std::vector<int> inc;
+};
+
+// One shard of a pass (docs/design.md section 9): the best top_k of its tasks and
+// every task's own best for the pool, each sorted; price_rays_core is the merge of
+// the one shard holding every task.
+struct PriceShard {
+    std::vector<PriceCand> top, pool;
+    long long n_priced = 0, n_skipped = 0, n_rescored = 0;
+    int n_tasks = 0;  // tasks of the whole pass
+    int r = 0;        // rank of the arrangement
+};
+PriceShard price_rays_shard(const PricingProblem& pb, const RunContext& ctx);
+// The pass from all of its shards (in any order; consumed): as price_rays_core.
+PricedRays price_rays_merge(const PricingProblem& pb, std::vector<PriceShard>& shards);
+
 // --- the streamed pass over the essential arrangement --------------------------------
 
 // wpos[h] / wneg[h]: sum of lambda_i * |scale_i| over data rows on hyperplane h with
@@ -66,5 +91,9 @@ struct PriceResult {
 // shard). pool_size > 0 sets per_shard = ceil(pool_size / shards) once the shards are known.
 PriceResult price_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx,
                        int pool_size = 0);
+// price_core in two steps: the candidates of ctx's shard, and the merge of all shards.
+PriceShard price_shard_core(const HypMatrix& hm, const PriceWeights& pw, int top_k, const RunContext& ctx,
+                            int pool_size = 0);
+PriceResult price_merge_core(std::vector<PriceShard>& shards, int top_k);
 
 }  // namespace exactrelu

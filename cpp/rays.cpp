@@ -16,8 +16,11 @@ RaysResult enumerate_lines_core(const HypMatrix& hm, const RunContext& ctx, long
     RaysResult res;
     if (r == 0) return res;
     if (r == 1) {
-        res.dirs = {1.0};
-        res.indptr = {0, 0};
+        if (ctx.in_shard(0)) {
+            res.dirs = {1.0};
+            res.indptr = {0, 0};
+            res.keys = {0};
+        }
         return res;
     }
     struct Out {
@@ -39,7 +42,10 @@ RaysResult enumerate_lines_core(const HypMatrix& hm, const RunContext& ctx, long
             append_line_incidence(L, o.inc);
             o.ptr.push_back(static_cast<int32_t>(o.inc.size()));
         });
-    for (auto& o : outs) {
+    for (std::size_t t = 0; t < outs.size(); ++t) {
+        const Out& o = outs[t];
+        for (std::size_t i = 1; i < o.ptr.size(); ++i)
+            res.keys.push_back((static_cast<int64_t>(t) << 32) | static_cast<int64_t>(i - 1));
         res.dirs.insert(res.dirs.end(), o.dirs.begin(), o.dirs.end());
         int64_t base = res.indices.size();
         for (std::size_t i = 1; i < o.ptr.size(); ++i) res.indptr.push_back(base + o.ptr[i]);

@@ -29,6 +29,13 @@ struct RunContext {
     std::atomic<bool>* cancel = nullptr;  // never null in a context given to run_tasks
     std::function<bool()> poll;           // may be empty
     ProgressReport report;                // may be empty (no progress reporting)
+    // The shard this run computes (docs/design.md section 9): of the root tasks of a
+    // walk (walk_lines, count_core) only those with task % shard_count == shard_index
+    // run; the others contribute nothing. 1 shard: everything. Nested runs use 1.
+    int shard_index = 0;
+    int shard_count = 1;
+
+    bool in_shard(int task) const { return task % shard_count == shard_index; }
 
     bool cancelled() const { return cancel->load(std::memory_order_relaxed); }
     void check_cancel() const {

@@ -621,20 +621,29 @@ int walk_lines(const HypMatrix& hm, const RunContext& ctx,
     if (hm.r == 2) {  // the root is the only 2-flat: a single task
         Node root = W.root();
         on_tasks_known(1);
-        run_tasks(1, ctx, [&](int t) { descend(W, root, t, on_line); }, "lines");
+        if (ctx.in_shard(0)) run_tasks(1, ctx, [&](int t) { descend(W, root, t, on_line); }, "lines");
         return 1;
     }
     RootSplit rs = split_root(W);
     int ntasks = static_cast<int>(rs.classes.size());
     on_tasks_known(ntasks);
+    std::vector<int> mine = shard_tasks(ntasks, ctx);
     run_tasks(
-        ntasks, ctx,
-        [&](int t) {
+        static_cast<int>(mine.size()), ctx,
+        [&](int i) {
+            int t = mine[i];
             Node ch = W.child(rs.root, rs.sweep, rs.classes[t]);
             descend(W, ch, t, on_line);
         },
         "lines");
     return ntasks;
+}
+
+std::vector<int> shard_tasks(int ntasks, const RunContext& ctx) {
+    std::vector<int> mine;
+    for (int t = 0; t < ntasks; ++t)
+        if (ctx.in_shard(t)) mine.push_back(t);
+    return mine;
 }
 
 }  // namespace exactrelu

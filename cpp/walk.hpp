@@ -169,9 +169,12 @@ inline void append_line_incidence(const LineRef& L, std::vector<int>& out) {
 // Walk every line of the arrangement hm (rank r >= 2) in a deterministic order, split
 // into tasks. on_tasks_known(ntasks) is called once before any line; on_line(task, L)
 // is called for each line, on the worker thread running `task`. Returns the number of
-// tasks.
+// tasks. Only the tasks of ctx's shard run (ctx.in_shard); task numbers are global.
 int walk_lines(const HypMatrix& hm, const RunContext& ctx,
                const std::function<void(int)>& on_tasks_known,
                const std::function<void(int, const LineRef&)>& on_line);
+
+// The tasks 0..ntasks-1 of ctx's shard, increasing.
+std::vector<int> shard_tasks(int ntasks, const RunContext& ctx);
 
 }  // namespace exactrelu

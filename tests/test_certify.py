@@ -154,3 +154,27 @@ def test_beta_max_examples():
     assert beta_max(X, y) == pytest.approx(1 / 3)
     with pytest.raises(InputError):
         beta_max(X, y, loss="interpolate")
+
+
+def test_projection_onto_box_and_subspace_matches_a_cone_solver():
+    """The multiplier projection (Newton on the dual, exact line search) against
+    Clarabel, on random boxes and subspaces E = [1, X] (HiGHS' QP solver once failed
+    on such a projection with 'Solve error')."""
+    import cvxpy as cp
+
+    from exactrelu.certificate import _project_box_subspace
+
+    rng = np.random.default_rng(0)
+    for _ in range(120):
+        n, k = int(rng.integers(3, 30)), int(rng.integers(1, 4))
+        E = np.hstack([np.ones((n, 1)), np.round(rng.standard_normal((n, k - 1)), 1)])
+        lam = rng.standard_normal(n) * rng.choice([0.5, 1.0, 3.0])
+        hi = rng.choice([1.0, 0.5], n)
+        lo = np.where(rng.random(n) < 0.5, -hi, 0.0)
+        x = _project_box_subspace(lam, E, lo, hi)
+        assert x is not None
+        assert np.all(x >= lo) and np.all(x <= hi) and np.abs(E.T @ x).max() < 1e-10
+        z = cp.Variable(n)
+        cp.Problem(cp.Minimize(cp.sum_squares(z - lam)),
+                   [E.T @ z == 0, z >= lo, z <= hi]).solve(solver="CLARABEL")
+        assert np.linalg.norm(x - lam) <= np.linalg.norm(z.value - lam) + 1e-6

@@ -54,3 +54,68 @@ def price_rays(
     """(signed scores, directions normalized to ||theta[mask]||_1 = 1, rays priced,
     pool scores, pool directions (about pool_size more rays, the best of every
     shard), number of shards)."""
+
+# --- shards (docs/design.md section 9): shard s of S runs the root tasks t with
+# t % S == s; merging the results of every shard gives exactly the one-shard answer.
+
+PriceShard = tuple[int, int, int, int, int, int, NDArray[np.float64], NDArray[np.int64],
+                   NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                   NDArray[np.int32]]
+
+def price_shard(
+    A: NDArray[np.float64],
+    n_data: int,
+    lam: NDArray[np.float64],
+    norm_mask: NDArray[np.bool_],
+    top_k: int,
+    pool_size: int,
+    shard_index: int,
+    shard_count: int,
+    threads: int = 1,
+) -> PriceShard:
+    """(rank, tasks of the pass, rays priced, skipped, rescored, n_top, scores, orders,
+    norms, directions (essential coordinates), inc_ptr, inc): the shard's top
+    candidates (the first n_top) and its pool."""
+
+def price_merge(
+    A: NDArray[np.float64],
+    n_data: int,
+    lam: NDArray[np.float64],
+    norm_mask: NDArray[np.bool_],
+    top_k: int,
+    pool_size: int,
+    shards: list[PriceShard],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], int, NDArray[np.float64],
+           NDArray[np.float64], int]:
+    """What price_rays returns, from the results of price_shard for every shard."""
+
+def enumerate_cells_shard(
+    A: NDArray[np.float64],
+    shard_index: int,
+    shard_count: int,
+    max_cells: int = -1,
+    witnesses: bool = True,
+    threads: int = 1,
+) -> tuple[NDArray[np.uint8], NDArray[np.float64], NDArray[np.float64] | None,
+           NDArray[np.int64]]:
+    """The cells the shard finds, as enumerate_cells, and one key per pair of opposite
+    cells (task << 32 | emission): the merge keeps each cell's smallest key."""
+
+def enumerate_rays_shard(
+    A: NDArray[np.float64],
+    shard_index: int,
+    shard_count: int,
+    max_rays: int = -1,
+    threads: int = 1,
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """The shard's rays, as enumerate_rays, and one key per line (pair of rays)."""
+
+def count_shard(
+    A: NDArray[np.float64], want_cells: bool, shard_index: int, shard_count: int,
+    threads: int = 1,
+) -> tuple[int, NDArray[np.uint64]]:
+    """(rank r, tallies (tasks, 2, r + 1)): flats and |mu| per codimension of each of
+    the shard's tasks."""
+
+def count_merge(r: int, tallies: NDArray[np.uint64]) -> tuple[int, int]:
+    """(cells, rays) from the stacked tallies of every shard."""

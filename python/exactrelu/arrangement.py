@@ -214,7 +214,7 @@ class Cells:
 
 
 def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=None,
-                    witnesses=True, progress=False):
+                    witnesses=True, progress=False, client=None):
     """List the full-dimensional cells of the arrangement of ``X``.
 
     Parameters
@@ -239,6 +239,9 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
         else plain lines. A callable is called as ``progress(what, done, total)`` from
         the calling thread instead (an exception it raises stops the enumeration and
         propagates). Default: quiet. See docs/design.md section 7, "Progress".
+    client : dask.distributed.Client, optional
+        Run the enumeration as Dask tasks on the client's cluster (shards of the
+        walk, merged into exactly the same output; docs/design.md section 9).
 
     Returns
     -------
@@ -267,19 +270,24 @@ def enumerate_cells(X, *, bias=True, threads=None, max_cells=None, memory_limit=
     _check_size(info.cells_bound, limit, "cells", (A.shape[0] + 7) // 8 + 8 * A.shape[1] + 16,
                 memory_limit)
     witnesses = check_flag(witnesses, "witnesses")
+    engine = _engine(client)
+
+    def cells(what, with_witnesses):
+        with tracking(progress, what) as report:
+            if engine is not None:
+                return engine.enumerate_cells(A, limit, with_witnesses, report)
+            return _core.enumerate_cells(A, threads, limit, with_witnesses, progress=report)
+
     try:
-        with tracking(progress, "enumerate_cells") as report:
-            packed, wit, wit_lo = _core.enumerate_cells(A, threads, limit, witnesses,
-                                                        progress=report)
+        packed, wit, wit_lo = cells("enumerate_cells", witnesses)
     except NumericalError:
         # a cell too thin for the core's double-double search: the patterns are exact,
         # the witnesses come from exact rational arithmetic (small outputs only)
-        with tracking(progress, "enumerate_cells (patterns only)") as report:
-            packed, wit, _ = _core.enumerate_cells(A, threads, limit, False, progress=report)
+        packed, wit, _ = cells("enumerate_cells (patterns only)", False)
         if len(packed) > EXACT_WITNESS_MAX_CELLS:
             raise
         patterns = np.unpackbits(packed, axis=1, count=A.shape[0], bitorder="little")
-        rays = enumerate_rays(A, bias=False, threads=threads, progress=progress)
+        rays = enumerate_rays(A, bias=False, threads=threads, progress=progress, client=client)
         wit, wit_lo, exact = exact_witnesses(A, patterns.astype(bool), rays)
     else:
         exact = {}
@@ -295,13 +303,13 @@ def _check_count_size(A, limit):
     refuse_rays(_info_from_lifted(A).rays_bound, limit, COUNT_MAX_RAYS, "counting walks")
 
 
-def count_cells(X, *, bias=True, threads=None, max_rays=None, progress=False):
+def count_cells(X, *, bias=True, threads=None, max_rays=None, progress=False, client=None):
     """The exact number of cells, without listing them (Zaslavsky's theorem).
 
     The count walks the rays of the arrangement; it is refused with SizeError when
     Cover's bound on them exceeds ``max_rays`` (default
     :data:`~exactrelu.limits.COUNT_MAX_RAYS`). ``progress`` shows the walk on stderr,
-    as in :func:`enumerate_cells` (default: quiet).
+    and ``client`` runs it on a Dask cluster, as in :func:`enumerate_cells`.
 
     Examples
     --------
@@ -314,7 +322,10 @@ def count_cells(X, *, bias=True, threads=None, max_rays=None, progress=False):
     threads = resolve_threads(threads)
     progress = core_progress(progress)
     _check_count_size(A, max_rays)
+    engine = _engine(client)
     with tracking(progress, "count_cells") as report:
+        if engine is not None:
+            return int(engine.count(A, True, report)[0])
         return int(_core.count_cells(A, threads, progress=report))
 
 
@@ -353,7 +364,7 @@ class Rays:
 
 
 def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threads=None,
-                   memory_limit=None, progress=False):
+                   memory_limit=None, progress=False, client=None):
     """List the rays of the (essentialized) arrangement of ``X``.
 
     Parameters
@@ -369,6 +380,8 @@ def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threa
     progress : bool or callable, optional
         Show the walk over the lines on stderr, as in :func:`enumerate_cells`
         (default: quiet).
+    client : dask.distributed.Client, optional
+        Run on a Dask cluster, as in :func:`enumerate_cells`.
 
     Examples
     --------
@@ -385,8 +398,12 @@ def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threa
     memory_limit = _memory_limit(memory_limit)
     _check_size(info.rays_bound, limit, "rays", 8 * A.shape[1] + 8 * max(info.rank, 1) + 8,
                 memory_limit)
+    engine = _engine(client)
     with tracking(progress, "enumerate_rays") as report:
-        dirs, indptr, indices = _core.enumerate_rays(A, threads, limit, progress=report)
+        if engine is not None:
+            dirs, indptr, indices = engine.enumerate_rays(A, limit, report)
+        else:
+            dirs, indptr, indices = _core.enumerate_rays(A, threads, limit, progress=report)
     if S is not None:   # back to the original coordinates, unit length again
         dirs, _ = unscale(dirs, S)
         dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
@@ -395,12 +412,12 @@ def enumerate_rays(X, *, bias=True, extra_hyperplanes=None, max_rays=None, threa
 
 
 def count_rays(X, *, bias=True, extra_hyperplanes=None, threads=None, max_rays=None,
-               progress=False):
+               progress=False, client=None):
     """The exact number of rays (twice the number of 1-dimensional flats).
 
     Refused with SizeError when Cover's bound on the rays exceeds ``max_rays``
     (default :data:`~exactrelu.limits.COUNT_MAX_RAYS`). ``progress`` shows the walk on
-    stderr, as in :func:`enumerate_cells` (default: quiet).
+    stderr, and ``client`` runs it on a Dask cluster, as in :func:`enumerate_cells`.
 
     Examples
     --------
@@ -412,5 +429,15 @@ def count_rays(X, *, bias=True, extra_hyperplanes=None, threads=None, max_rays=N
     threads = resolve_threads(threads)
     progress = core_progress(progress)
     _check_count_size(A, max_rays)
+    engine = _engine(client)
     with tracking(progress, "count_rays") as report:
+        if engine is not None:
+            return int(engine.count(A, False, report)[1])
         return int(_core.count_rays(A, threads, progress=report))
+
+
+def _engine(client):
+    """The :class:`~exactrelu.cluster.ShardEngine` of ``client`` (None: local)."""
+    from .cluster import ShardEngine, check_client
+
+    return None if check_client(client) is None else ShardEngine(client)

@@ -114,7 +114,8 @@ def project_multiplier(prob, lam):
 
     The orthogonal projection onto the subspace is exact linear algebra; when the
     conjugate has a box domain (absolute, hinge) and the projected point leaves it,
-    the Euclidean projection onto the intersection is solved as a small QP.
+    the Euclidean projection onto the intersection is found by Newton's method on its
+    dual (:func:`_project_box_subspace`), and by HiGHS' QP solver only if that fails.
     """
     lam = np.asarray(lam, dtype=float)
     E = prob.equality_matrix()
@@ -126,10 +127,82 @@ def project_multiplier(prob, lam):
     lo, hi = box
     if np.all(mu >= lo - 1e-15) and np.all(mu <= hi + 1e-15):
         return np.clip(mu, lo, hi)
+    x = _project_box_subspace(lam, E, lo, hi)
+    if x is not None:
+        return x
     hp = HighsProgram(np.zeros(E.shape[1]), np.zeros(E.shape[1]), -lam, lo, hi,
                       sp.csc_array(E.T), hessian_dim=prob.n)
     hp.run(what="the projection of the multiplier")
     return np.clip(hp.x, lo, hi)
+
+
+def _project_box_subspace(lam, E, lo, hi, max_iter=200):
+    """``argmin ||x - lam||`` over ``lo <= x <= hi, E^T x = 0`` (finite bounds, 0
+    inside), or None.
+
+    The minimizer is ``x(nu) = clip(lam - E nu, lo, hi)`` for the ``nu`` that
+    maximizes the concave, piecewise quadratic dual, whose gradient is ``E^T x(nu)``:
+    ascent along the regularized Newton direction (the Hessian of the unclipped
+    coordinates) with an exact line search (:func:`_line_max`). One step when E is a
+    single column. ``None`` when ``E^T x`` is not below 1e-13 (relative) within
+    ``max_iter`` steps.
+    """
+    k = E.shape[1]
+    tol = 1e-13 * max(1.0, float(np.abs(lam).max())) * max(1.0, float(np.abs(E).sum(axis=0).max()))
+    nu = np.zeros(k)
+    x = np.clip(lam, lo, hi)
+    for _ in range(max_iter):
+        z = lam - E @ nu
+        x = np.clip(z, lo, hi)
+        g = E.T @ x
+        if np.abs(g).max() <= tol:
+            return x
+        free = (z > lo) & (z < hi)
+        H = E[free].T @ E[free]
+        H += (1e-6 * max(1.0, float(np.trace(H)) / k)) * np.eye(k)
+        step = np.linalg.solve(H, g)
+        t = _line_max(z, E @ step, lo, hi)
+        if t is None or t <= 0 or not np.all(np.isfinite(nu + t * step)):
+            break
+        nu = nu + t * step
+    # nearly there (the dual's maximizers need not be unique, and far-away ones lose
+    # digits): remove the residual E^T x from the coordinates strictly inside the box
+    inside = (x > lo) & (x < hi)
+    if inside.any():
+        g = E.T @ x
+        x = x.copy()
+        x[inside] -= E[inside] @ np.linalg.lstsq(E[inside].T @ E[inside], g, rcond=None)[0]
+    if np.all(x >= lo) and np.all(x <= hi) and np.abs(E.T @ x).max() <= tol:
+        return x
+    return None
+
+
+def _line_max(z, w, lo, hi):
+    """The ``t >= 0`` where ``h(t) = w . clip(z - t w, lo, hi)`` (nonincreasing,
+    piecewise linear: the dual's slope along the step) reaches 0, or None."""
+    def h(t):
+        return float(w @ np.clip(z - t * w, lo, hi))
+
+    h0 = h(0.0)
+    if h0 <= 0:
+        return 0.0
+    nz = w != 0
+    bps = np.concatenate([(z[nz] - lo[nz]) / w[nz], (z[nz] - hi[nz]) / w[nz]])
+    bps = np.unique(bps[np.isfinite(bps) & (bps > 0)])
+    # the first breakpoint where h <= 0 (binary search: h is monotone)
+    a, b = 0, len(bps)
+    while a < b:
+        mid = (a + b) // 2
+        if h(bps[mid]) <= 0:
+            b = mid
+        else:
+            a = mid + 1
+    if a == len(bps):
+        return None               # h > 0 beyond every breakpoint: unbounded dual
+    t0 = bps[a - 1] if a > 0 else 0.0
+    ht0 = h(t0) if a > 0 else h0
+    t1, ht1 = bps[a], h(bps[a])
+    return t0 + ht0 * (t1 - t0) / (ht0 - ht1)   # h is linear on [t0, t1]
 
 
 def _max_scale(lam, M, prob):
@@ -203,7 +276,7 @@ def zero_neuron_multiplier(prob):
 
 
 def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_rays=None,
-             sample_weight=None, progress=False):
+             sample_weight=None, progress=False, client=None):
     """The smallest beta at which the network without neurons is certified optimal
     (for the l1 path norm; exact for the squared loss).
 
@@ -216,7 +289,8 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_r
     at most ``sqrt(d) * beta_max``. Exact pricing of every ray is refused with
     SizeError when the rays may exceed ``max_rays`` (default
     :data:`~exactrelu.limits.PRICING_MAX_RAYS`). ``progress`` (bool or callable,
-    default quiet) shows each exact pricing pass on stderr, as in
+    default quiet) shows each exact pricing pass on stderr, and ``client`` (a
+    ``dask.distributed.Client``) runs the passes on a Dask cluster, as in
     :func:`exactrelu.solve`.
 
     Examples
@@ -229,7 +303,7 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_r
     if loss == "interpolate":
         raise InputError("beta plays no role for loss='interpolate'")
     progress = core_progress(progress, "beta_max")
-    user = make_problem(X, y, loss, 1.0, bias, skip, threads, sample_weight)
+    user = make_problem(X, y, loss, 1.0, bias, skip, threads, sample_weight, client)
     scaling = Scaling.for_problem(user)      # exact: the value is mapped back below
     prob = scaling.apply(user)
     check_pricing_size(prob, max_rays, "beta_max")
@@ -284,7 +358,7 @@ def _beta_max_lp(prob, lam0, price, max_rounds=500):
 
 
 def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
-            threads=None, max_rays=None, sample_weight=None, progress=False):
+            threads=None, max_rays=None, sample_weight=None, progress=False, client=None):
     """A certified lower bound on the global optimum, and the gap of ``network``.
 
     The lower bound holds for every network with the same options, whatever
@@ -310,6 +384,8 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
     progress : bool or callable, optional
         Show each exact pricing pass on stderr (``"certify: pricing pass k"``), as in
         :func:`exactrelu.solve`. Default: quiet.
+    client : dask.distributed.Client, optional
+        Run the exact pricing passes on a Dask cluster, as in :func:`exactrelu.solve`.
 
     Returns
     -------
@@ -339,7 +415,7 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
     if not isinstance(network, ReLUNetwork):
         raise InputError(f"network must be a ReLUNetwork, got {type(network).__name__}")
     progress = core_progress(progress, "certify")
-    user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight)
+    user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight, client)
     if network.n_features != user.d:
         raise ShapeError(f"the network has {network.n_features} inputs, X has {user.d} columns")
     if not user.bias and np.any(network.b != 0):

@@ -105,7 +105,7 @@ def refined_ray_columns(prob, *, one_orientation=False, progress=None):
     shows the enumeration (see :func:`~exactrelu.arrangement.enumerate_rays`).
     """
     rays = enumerate_rays(prob.X, bias=prob.bias, extra_hyperplanes=prob.coordinate_hyperplanes,
-                          threads=prob.threads, progress=progress)
+                          threads=prob.threads, progress=progress, client=prob.client)
     dirs = rays.directions
     inc = rays.incidence.tocsr()
     if one_orientation:

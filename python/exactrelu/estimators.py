@@ -22,6 +22,7 @@ except ImportError as exc:  # pragma: no cover - exercised without scikit-learn 
         "exactrelu's estimators need scikit-learn: pip install 'exactrelu[sklearn]'"
     ) from exc
 
+from .cluster import connect
 from .errors import InputError, NotSupportedError
 from .limits import ESTIMATOR_MAX_RAYS
 from .losses import PENALTIES
@@ -66,10 +67,12 @@ class _ExactReLUBase(BaseEstimator):
         "max_rays": [Interval(Integral, 1, None, closed="left"), None],
         "max_cells": [Interval(Integral, 1, None, closed="left"), None],
         "progress": ["boolean", callable],
+        "scheduler": [str, None],
     }
 
     def __init__(self, beta=1.0, penalty="l1", bias=True, skip=False, method="auto",
-                 time_limit=None, threads=None, max_rays=None, max_cells=None, progress=False):
+                 time_limit=None, threads=None, max_rays=None, max_cells=None, progress=False,
+                 scheduler=None):
         self.beta = beta
         self.penalty = penalty
         self.bias = bias
@@ -80,13 +83,15 @@ class _ExactReLUBase(BaseEstimator):
         self.max_rays = max_rays
         self.max_cells = max_cells
         self.progress = progress
+        self.scheduler = scheduler
 
     def _solve(self, X, y, loss, sample_weight=None):
         max_rays = ESTIMATOR_MAX_RAYS if self.max_rays is None else self.max_rays
-        sol = solve(X, y, loss=loss, beta=self.beta, penalty=self.penalty, bias=self.bias,
-                    skip=self.skip, method=self.method, time_limit=self.time_limit,
-                    threads=self.threads, max_rays=max_rays, max_cells=self.max_cells,
-                    sample_weight=sample_weight, progress=self.progress)
+        with connect(self.scheduler) as client:
+            sol = solve(X, y, loss=loss, beta=self.beta, penalty=self.penalty, bias=self.bias,
+                        skip=self.skip, method=self.method, time_limit=self.time_limit,
+                        threads=self.threads, max_rays=max_rays, max_cells=self.max_cells,
+                        sample_weight=sample_weight, progress=self.progress, client=client)
         self.solution_ = sol
         self.network_ = sol.network
         self.objective_ = sol.objective
@@ -120,6 +125,12 @@ class ExactReLURegressor(RegressorMixin, _ExactReLUBase):
         Show the solver's exact pricing passes (and enumerations) on stderr during
         ``fit``: a tqdm bar when tqdm is installed, else plain lines; see
         :func:`exactrelu.solve` and docs/design.md section 7, "Progress".
+    scheduler : str, optional
+        The address of a Dask scheduler (``"tcp://host:8786"``): ``fit`` connects a
+        client to it and runs the solver's passes there (``client=`` of
+        :func:`exactrelu.solve`); the fitted model is the same as a local fit.
+        ``None`` (default): local work. An address, not a client, so that the
+        estimator can be cloned and pickled. Needs ``pip install 'exactrelu[dask]'``.
 
     Attributes
     ----------
@@ -145,11 +156,11 @@ class ExactReLURegressor(RegressorMixin, _ExactReLUBase):
 
     def __init__(self, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
                  method="auto", time_limit=None, threads=None, max_rays=None, max_cells=None,
-                 progress=False):
+                 progress=False, scheduler=None):
         self.loss = loss
         super().__init__(beta=beta, penalty=penalty, bias=bias, skip=skip, method=method,
                          time_limit=time_limit, threads=threads, max_rays=max_rays,
-                         max_cells=max_cells, progress=progress)
+                         max_cells=max_cells, progress=progress, scheduler=scheduler)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -175,7 +186,8 @@ class ExactReLUClassifier(ClassifierMixin, _ExactReLUBase):
 
     Parameters
     ----------
-    beta, penalty, bias, skip, method, time_limit, threads, max_rays, max_cells, progress :
+    beta, penalty, bias, skip, method, time_limit, threads, max_rays, max_cells, progress,
+    scheduler :
         as for :class:`ExactReLURegressor`.
 
     Examples

@@ -112,7 +112,9 @@ class ExactPricer(_Counted):
     (:meth:`with_pool`).
 
     ``progress`` (a :class:`~exactrelu._progress.PassProgress` or ``None``) shows each
-    pass as ``"pricing pass k"``.
+    pass as ``"pricing pass k"``. With ``prob.client`` each pass runs as shard tasks
+    on that Dask cluster (:class:`~exactrelu.cluster.ShardEngine`, kept in
+    :attr:`engine`), with the same answer.
     """
 
     def __init__(self, prob, threads=None, progress=None):
@@ -121,6 +123,11 @@ class ExactPricer(_Counted):
         self.threads = prob.threads if threads is None else int(threads)
         self.progress = progress
         self._last = None
+        self.engine = None
+        if prob.client is not None:
+            from .cluster import ShardEngine
+
+            self.engine = ShardEngine(prob.client)
 
     def __call__(self, lam, top_k=1):
         """Return ``(scores, dirs, n_priced)``: the ``top_k`` rays by ``|lam . phi|``,
@@ -146,9 +153,13 @@ class ExactPricer(_Counted):
         t0 = time.perf_counter()
         p = self.prob
         with tracking(self.progress, f"pricing pass {self.calls + 1}") as report:
-            scores, dirs, n_priced, _, pool_dirs, _ = _core.price_rays(
-                p.A_ref, p.n, lam, p.norm_mask, top_k, self.threads, progress=report,
-                pool_size=pool_size)
+            if self.engine is not None:
+                scores, dirs, n_priced, _, pool_dirs, _ = self.engine.price_rays(
+                    p.A_ref, p.n, lam, p.norm_mask, top_k, pool_size, report)
+            else:
+                scores, dirs, n_priced, _, pool_dirs, _ = _core.price_rays(
+                    p.A_ref, p.n, lam, p.norm_mask, top_k, self.threads, progress=report,
+                    pool_size=pool_size)
         scores = np.asarray(scores, dtype=float)
         dirs = np.asarray(dirs, dtype=float).reshape(len(scores), p.D)
         pool_dirs = np.asarray(pool_dirs, dtype=float).reshape(-1, p.D)

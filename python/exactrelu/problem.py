@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validation import as_data_matrix, as_target_vector, check_flag, resolve_threads
+from .cluster import check_client
 from .errors import ConflictingTargetsError
 from .losses import check_beta, check_loss, check_sample_weight, check_targets
 
@@ -36,6 +37,9 @@ class Problem:
         The weight coordinates (not the bias).
     weight : ndarray (n,) or None
         Positive sample weights of the loss terms (``None``: all 1).
+    client : dask.distributed.Client or None
+        Where the core's passes run (``None``: in this process, on ``threads``
+        threads; :mod:`exactrelu.cluster`).
     """
 
     X: np.ndarray
@@ -46,6 +50,7 @@ class Problem:
     skip: bool
     threads: int = 1
     weight: np.ndarray | None = None
+    client: object = None
     A: np.ndarray = field(init=False)
     A_ref: np.ndarray = field(init=False)
     norm_mask: np.ndarray = field(init=False)
@@ -82,10 +87,11 @@ class Problem:
 
     def with_targets(self, y):
         """The interpolation problem of the same data and options with targets ``y``."""
-        return Problem(self.X, y, "interpolate", 1.0, self.bias, self.skip, self.threads)
+        return Problem(self.X, y, "interpolate", 1.0, self.bias, self.skip, self.threads,
+                       client=self.client)
 
 
-def make_problem(X, y, loss, beta, bias, skip, threads=None, sample_weight=None):
+def make_problem(X, y, loss, beta, bias, skip, threads=None, sample_weight=None, client=None):
     """Validate user input into a :class:`Problem` (raises :mod:`exactrelu.errors`).
 
     Samples of weight 0 contribute nothing to the objective and are dropped.
@@ -99,7 +105,7 @@ def make_problem(X, y, loss, beta, bias, skip, threads=None, sample_weight=None)
         keep = w > 0
         X, y, w = np.ascontiguousarray(X[keep]), y[keep], w[keep]
     return Problem(X, y, loss, beta, check_flag(bias, "bias"), check_flag(skip, "skip"),
-                   resolve_threads(threads), w)
+                   resolve_threads(threads), w, check_client(client))
 
 
 def check_conflicts(X, y):
@@ -236,7 +242,7 @@ class Scaling:
         X = prob.X if self.mx is None else prob.X - self.mx
         return Problem(X * self.sx, (prob.y - self.my) * self.sy, prob.loss,
                        prob.beta * self.beta_factor(prob.loss), prob.bias, prob.skip,
-                       prob.threads, prob.weight)
+                       prob.threads, prob.weight, prob.client)
 
     def _offsets(self, W, s):
         """``(W . mx, s . mx)``: what the shift of X adds to the biases and to c."""

@@ -189,7 +189,7 @@ def _status(objective, lower, complete):
 
 def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
           method="auto", patterns=None, time_limit=None, threads=None, verbose=False,
-          max_rays=None, max_cells=None, sample_weight=None, progress=False):
+          max_rays=None, max_cells=None, sample_weight=None, progress=False, client=None):
     """Train a two-layer ReLU network to its certified global optimum.
 
     Minimizes ``loss(f(X), y) + beta * R(f)`` over all networks
@@ -237,6 +237,13 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
         tqdm is installed (``pip install 'exactrelu[progress]'``), else plain lines. A
         callable is called as ``progress(what, done, total)`` instead. The result does
         not depend on it. Default: quiet. See docs/design.md section 7, "Progress".
+    client : dask.distributed.Client, optional
+        Run the core's passes (exact pricing, counting, enumeration) as Dask tasks on
+        this client's cluster: each pass is split into shards merged deterministically,
+        so the solution is exactly the one computed locally; a lost worker's shards
+        are re-run by Dask. ``Solution.sizes`` then reports the tasks, bytes and
+        workers used (``"dask_*"``). Needs ``pip install 'exactrelu[dask]'``; see
+        docs/design.md section 9.
 
     Returns
     -------
@@ -266,7 +273,7 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     penalty = check_penalty(penalty)
     method = _check_method(method, penalty, patterns)
     progress = core_progress(progress, "solve")
-    user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight)
+    user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight, client)
     if loss == "interpolate":
         check_conflicts(user.X, user.y)
     # the programs are solved for the data scaled by powers of two (exact), and the
@@ -316,6 +323,9 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     timings["solver"] = rp.hp.seconds
     if res.pricer is not None:
         timings["pricing"] = res.pricer.seconds
+        engine = getattr(res.pricer, "engine", None)
+        if engine is not None:
+            sizes.update(engine.stats.as_dict())
     timings["total"] = time.perf_counter() - t_start
     return Solution(network=net, objective=float(objective), lower_bound=float(lower),
                     gap=float(gap), certified=certified, status=status, method=method,

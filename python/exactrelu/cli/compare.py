@@ -15,7 +15,7 @@ from ..certificate import beta_max
 from ..errors import InputError
 from ..plotting import plot_comparison
 from ..studies.comparison import compare
-from ._flags import add_progress_flags, progress_wanted
+from ._flags import add_cluster_flags, add_progress_flags, cluster_client, progress_wanted
 
 __all__ = ["add_cli", "run"]
 
@@ -66,12 +66,12 @@ def _load_data(args):
                             description=ds.description)
 
 
-def _beta(args, ds, loss):
+def _beta(args, ds, loss, client=None):
     """``--beta``, or ``--beta-frac`` times :func:`exactrelu.beta_max` (said on stderr)."""
     if args.beta is not None:
         return args.beta
     bmax = float(beta_max(ds.X, ds.y, loss=loss, bias=not args.no_bias, skip=args.skip,
-                          progress=progress_wanted(args)))
+                          progress=progress_wanted(args), client=client))
     beta = args.beta_frac * bmax
     if not args.quiet:
         print(f"beta = {args.beta_frac:g} * beta_max = {args.beta_frac:g} * {bmax:.6g} "
@@ -106,13 +106,14 @@ def run(args):
     loss = args.loss or ds.loss
     if loss == "hinge" and ds.task != "classification":
         raise InputError(f"hinge loss needs a classification dataset; {ds.name} is regression")
-    beta = _beta(args, ds, loss)
     widths = _parse_ints(args.widths, "--widths") if args.widths else None
-    _say(args, f"dataset {ds.name}: n={ds.n}, d={ds.d}, {ds.task}; {ds.description}")
-    cmp = compare(ds.X, ds.y, loss=loss, beta=beta, penalty=args.penalty, widths=widths,
-                  seeds=args.seeds, bias=not args.no_bias, skip=args.skip,
-                  peers=False if args.no_mlp else "auto", progress=progress_wanted(args),
-                  **_sgd_options(args))
+    with cluster_client(args, lambda text: _say(args, text)) as client:
+        beta = _beta(args, ds, loss, client)
+        _say(args, f"dataset {ds.name}: n={ds.n}, d={ds.d}, {ds.task}; {ds.description}")
+        cmp = compare(ds.X, ds.y, loss=loss, beta=beta, penalty=args.penalty, widths=widths,
+                      seeds=args.seeds, bias=not args.no_bias, skip=args.skip,
+                      peers=False if args.no_mlp else "auto", progress=progress_wanted(args),
+                      client=client, **_sgd_options(args))
     cmp.problem["dataset"] = ds.name
     print(cmp)
     if args.json:
@@ -170,4 +171,5 @@ def add_cli(subparsers):
     out.add_argument("--plot", metavar="FILE.png", default=None, help="write a figure")
     out.add_argument("--json", metavar="FILE", default=None, help="write all results as JSON")
     add_progress_flags(out)
+    add_cluster_flags(out)
     p.set_defaults(func=run)

@@ -16,12 +16,12 @@ from ..arrangement import arrangement_info, count_cells, count_rays, cover_count
 from ..certificate import beta_max, certify
 from ..errors import SizeError
 from ..solver import solve
-from ._flags import add_progress_flags, progress_wanted
+from ._flags import add_cluster_flags, add_progress_flags, cluster_client, progress_wanted
 
 __all__ = ["run_demo", "add_cli"]
 
 
-def run_demo(n=40, d=2, seed=0, beta_fraction=0.1, out=print, progress=False):
+def run_demo(n=40, d=2, seed=0, beta_fraction=0.1, out=print, progress=False, client=None):
     """Run the demo and return a dict of its results.
 
     Parameters
@@ -38,6 +38,9 @@ def run_demo(n=40, d=2, seed=0, beta_fraction=0.1, out=print, progress=False):
     progress : bool
         Show the counts, the exact pricing passes and the enumerations on stderr
         (see :func:`exactrelu.solve`); default: quiet.
+    client : dask.distributed.Client, optional
+        Run the counts, the exact pricing passes and the enumerations on this Dask
+        cluster (see :func:`exactrelu.solve`); the results are the same.
 
     Returns
     -------
@@ -55,8 +58,8 @@ def run_demo(n=40, d=2, seed=0, beta_fraction=0.1, out=print, progress=False):
     y = np.sin(3.0 * X[:, 0]) + (X[:, 1] if d > 1 else 0.0) + 0.1 * rng.normal(size=n)
     labels = np.where(y > np.median(y), 1.0, -1.0)
     info = arrangement_info(X)
-    cells = count_cells(X, progress=progress)
-    rays = count_rays(X, progress=progress)
+    cells = count_cells(X, progress=progress, client=client)
+    rays = count_rays(X, progress=progress, client=client)
     out(f"data: n={n} points in d={d} (uniform in [-1, 1]^{d}), seed={seed}")
     out(f"arrangement (with neuron biases): rank {info.rank}, {cells:,} cells "
         f"(Cover's bound {cover_count(info.n_hyperplanes, info.rank):,}), {rays:,} rays")
@@ -67,19 +70,19 @@ def run_demo(n=40, d=2, seed=0, beta_fraction=0.1, out=print, progress=False):
     for loss in ("squared", "absolute", "hinge", "interpolate"):
         target = labels if loss == "hinge" else y
         beta = 0.0 if loss == "interpolate" else beta_fraction * beta_max(
-            X, target, loss=loss, progress=progress)
+            X, target, loss=loss, progress=progress, client=client)
         t0 = time.perf_counter()
         sol = solve(X, target, loss=loss, beta=beta if loss != "interpolate" else 1.0,
-                    progress=progress)
+                    progress=progress, client=client)
         dt = time.perf_counter() - t0
         sols[loss] = sol
         out(f"{loss:<12}{beta:>10.4g}{sol.objective:>16.10g}{sol.lower_bound:>16.10g}"
             f"{sol.gap:>11.2e}{sol.network.n_neurons:>9d}{str(sol.certified):>11}{dt:>9.3f}")
     # certify a network that is not optimal: the perturbed optimum of the squared loss
-    beta = beta_fraction * beta_max(X, y, progress=progress)
+    beta = beta_fraction * beta_max(X, y, progress=progress, client=client)
     net = sols["squared"].network
     bad = type(net)(net.W * (1 + 0.05 * rng.normal(size=net.W.shape)), net.b, net.a, net.c, net.s)
-    cert = certify(bad, X, y, loss="squared", beta=beta, progress=progress)
+    cert = certify(bad, X, y, loss="squared", beta=beta, progress=progress, client=client)
     out("")
     out("a perturbed copy of the squared-loss optimum (weights off by ~5%), certified:")
     out(f"  its objective {cert.upper_bound:.10g} >= optimum >= lower bound "
@@ -96,8 +99,9 @@ def run_demo(n=40, d=2, seed=0, beta_fraction=0.1, out=print, progress=False):
 
 def _main(args):
     try:
-        run_demo(n=args.n, d=args.d, seed=args.seed, beta_fraction=args.beta_fraction,
-                 progress=progress_wanted(args))
+        with cluster_client(args, print) as client:
+            run_demo(n=args.n, d=args.d, seed=args.seed, beta_fraction=args.beta_fraction,
+                     progress=progress_wanted(args), client=client)
     except SizeError as exc:
         raise SizeError(f"the demo with --n {args.n} --d {args.d} is too large to solve exactly "
                         f"({exc.estimate:,} {exc.what} against a limit of {exc.limit:,}); try a "
@@ -118,4 +122,5 @@ def add_cli(subparsers):
     p.add_argument("--beta-fraction", type=float, default=0.1,
                    help="beta as a fraction of beta_max (default 0.1)")
     add_progress_flags(p)
+    add_cluster_flags(p)
     p.set_defaults(func=_main)

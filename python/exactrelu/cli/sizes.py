@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from ..datasets import REAL_SOURCES, SYNTHETIC_SOURCES
 from ..errors import InputError
 from ..plotting import plot_sizes
 from ..studies.report import format_price, format_table, load, summarize
 from ..studies.sizes import SweepConfig, sweep
-from ._flags import add_progress_flags, progress_wanted
+from ._flags import add_cluster_flags, add_progress_flags, cluster_client, progress_wanted
 
 __all__ = ["add_cli", "config_from_args", "run"]
 
@@ -60,6 +61,7 @@ def add_cli(subparsers):
                    help="draw gates for the data as given (default: for standardized data)")
     p.add_argument("--seed", type=int, default=0)
     add_progress_flags(p)
+    add_cluster_flags(p)
     p.set_defaults(func=run)
 
 
@@ -107,7 +109,9 @@ def run(args):
         res = load(args.from_json)
     else:
         cfg = config_from_args(args)
-        res = sweep(cfg, progress=progress_wanted(args))
+        say = None if args.quiet else (lambda text: print(text, file=sys.stderr))
+        with cluster_client(args, say) as client:
+            res = sweep(cfg, progress=progress_wanted(args), client=client)
     kind = "saved" if args.from_json else ("quick" if args.quick else "full")
     print(f"Arrangement sizes ({kind} sweep, {res.meta.get('seconds', 0.0):.1f} s, "
           f"{res.meta.get('cpu_count')} cores). cells: exact count; Cover: "

@@ -53,7 +53,8 @@ def _patterns(prob, ctx, patterns, l2):
         return _check_patterns(patterns, prob.n), False
     info = arrangement_info(prob.X, bias=prob.bias)
     refuse_if_too_large(
-        info.cells_bound, lambda: count_cells(prob.X, bias=prob.bias, progress=ctx.progress),
+        info.cells_bound, lambda: count_cells(prob.X, bias=prob.bias, progress=ctx.progress,
+                                   client=prob.client),
         prob.n, limit,
         what="cell rows",
         message=lambda est: (
@@ -61,7 +62,7 @@ def _patterns(prob, ctx, patterns, l2):
             f"({est * prob.n:,} constraint rows, limit {limit:,}"
             f"{'; the l2 penalty has no other exact method' if l2 else '; use colgen'})"))
     cells = enumerate_cells(prob.X, bias=prob.bias, threads=prob.threads, witnesses=False,
-                            progress=ctx.progress)
+                            progress=ctx.progress, client=prob.client)
     return cells.patterns, True
 
 

@@ -21,7 +21,8 @@ def solve_full(prob, ctx):
         info = arrangement_info(prob.X, bias=prob.bias, extra_hyperplanes=E)
         refuse_if_too_large(
             info.rays_bound,
-            lambda: count_rays(prob.X, bias=prob.bias, extra_hyperplanes=E, progress=ctx.progress),
+            lambda: count_rays(prob.X, bias=prob.bias, extra_hyperplanes=E, progress=ctx.progress,
+                               client=prob.client),
             prob.n, limit, what="entries",
             message=lambda est: (
                 f"method='full' needs the {est:,} rays of the refined arrangement as columns "

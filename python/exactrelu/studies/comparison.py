@@ -197,6 +197,7 @@ def compare(
     solution=None,
     solve_options=None,
     progress=False,
+    client=None,
     **sgd_options,
 ):
     """Certified optimum versus gradient training on the same objective.
@@ -236,6 +237,9 @@ def compare(
         solve and of each certificate shown as in :func:`exactrelu.solve`. A callable
         receives each Run instead (and nothing is written). Default: quiet. See
         docs/design.md section 7, "Progress".
+    client : dask.distributed.Client, optional
+        Run the exact solve's and the certificates' pricing passes on a Dask cluster
+        (as in :func:`exactrelu.solve`; the answers are the same).
     **sgd_options
         Passed to :func:`exactrelu.sgd.train` (``steps``, ``lr``, ``optimizer``,
         ``batch_size``, ``record_every``, ...).
@@ -260,7 +264,8 @@ def compare(
     if solution is None:
         prog.message(f"exact solve (n={n}, d={d}, loss={loss}, penalty={penalty}) ...")
         t0 = time.perf_counter()
-        solution = solve(X, y, **spec, **{"progress": passes, **(solve_options or {})})
+        solution = solve(X, y, **spec, **{"progress": passes, "client": client,
+                                          **(solve_options or {})})
         exact_seconds = time.perf_counter() - t0
     else:
         exact_seconds = float(getattr(solution, "seconds", float("nan")) or float("nan"))
@@ -278,7 +283,8 @@ def compare(
         exact_neurons=int(net0.n_neurons), exact_network=net0, runs=[], X=X, y=y,
     )
     runner = _Runner(cmp, X, y, spec, certify=certify, prog=prog,
-                     callback=progress if callable(progress) else None, passes=passes)
+                     callback=progress if callable(progress) else None, passes=passes,
+                     client=client)
     for width in widths:
         for seed in seeds:
             runner.sgd(width, seed, sgd_options)
@@ -291,8 +297,9 @@ def compare(
 class _Runner:
     """Runs of one comparison: trains, scores against the optimum, certifies, records."""
 
-    def __init__(self, cmp, X, y, spec, *, certify, prog, callback, passes=None):
+    def __init__(self, cmp, X, y, spec, *, certify, prog, callback, passes=None, client=None):
         self.cmp, self.X, self.y, self.spec = cmp, X, y, spec
+        self.client = client
         self.certify_runs = certify
         self.prog, self.callback, self.passes = prog, callback, passes
         opt = cmp.optimum
@@ -310,7 +317,7 @@ class _Runner:
             return None, None, ""  # ray pricing bounds the l1 problem only
         try:
             c = certify_network(canonical_network(net, self.X), self.X, self.y, **self.spec,
-                                progress=self.passes)
+                                progress=self.passes, client=self.client)
             return float(c.lower_bound), float(objective - c.lower_bound), ""
         except ExactReLUError as exc:
             return None, None, f"certify: {type(exc).__name__}"

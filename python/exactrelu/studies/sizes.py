@@ -86,7 +86,7 @@ __all__ = [
 
 def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024**2,
             coverage_gates=0, coverage_max_cells=None, coverage_seconds=None, seed=0,
-            threads=None, standardize_gates=True):
+            threads=None, standardize_gates=True, client=None):
     """Measure one dataset: rank, counts, bound, rays, enumeration time, coverage.
 
     Every exact computation is predicted first (:class:`CostModel`) and run only when
@@ -108,6 +108,9 @@ def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024*
     standardize_gates : bool
         Draw the gates for the standardized data (:mod:`exactrelu.studies.sampling`), as a
         solver that standardizes its inputs would; the cells do not change.
+    client : dask.distributed.Client, optional
+        Count and enumerate on a Dask cluster (same answers; the cost model then
+        learns the cluster's speed).
 
     Examples
     --------
@@ -118,7 +121,7 @@ def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024*
     """
     model = model or CostModel()
     info = arrangement_info(ds.X, bias=bias)
-    job = _Measurement(ds, bias, info, model, seconds)
+    job = _Measurement(ds, bias, info, model, seconds, client)
     job.count()
     job.count_rays()
     cells = job.enumerate(memory_limit, threads) if job.row.cells is not None else None
@@ -133,8 +136,9 @@ def measure(ds, *, bias=True, model=None, seconds=10.0, memory_limit=512 * 1024*
 class _Measurement:
     """The steps of :func:`measure` on one dataset: each predicted, then run or noted."""
 
-    def __init__(self, ds, bias, info, model, seconds):
+    def __init__(self, ds, bias, info, model, seconds, client=None):
         self.ds, self.bias, self.info, self.model, self.seconds = ds, bias, info, model, seconds
+        self.client = client
         self.row = SizeRow.unmeasured(ds, bias, info)
         self.notes = []
 
@@ -152,7 +156,7 @@ class _Measurement:
         row = self.row
         t0 = time.perf_counter()
         # the study's own cost model decides what to count (not the default size limit)
-        row.cells = count_cells(self.ds.X, bias=self.bias, max_rays=MAX_LIMIT)
+        row.cells = count_cells(self.ds.X, bias=self.bias, max_rays=MAX_LIMIT, client=self.client)
         row.count_seconds = time.perf_counter() - t0
         self.model.observe("count", u, row.count_seconds)
         row.ratio = row.cells / row.cover
@@ -164,7 +168,8 @@ class _Measurement:
             self.notes.append(f"rays not counted (~{pred:.0f} s)")
             return
         t0 = time.perf_counter()
-        self.row.rays = count_rays(self.ds.X, bias=self.bias, max_rays=MAX_LIMIT)
+        self.row.rays = count_rays(self.ds.X, bias=self.bias, max_rays=MAX_LIMIT,
+                                   client=self.client)
         self.model.observe("rays", u, time.perf_counter() - t0)
 
     def enumerate(self, memory_limit, threads):
@@ -187,7 +192,8 @@ class _Measurement:
             wit_bytes = 8 * (ds.d + int(bool(self.bias)))
             cells = enumerate_cells(ds.X, bias=self.bias, threads=threads, witnesses=False,
                                     memory_limit=max(memory_limit, self.info.cells_bound
-                                                     * (per_cell + wit_bytes) + 1))
+                                                     * (per_cell + wit_bytes) + 1),
+                                    client=self.client)
         except SizeError as exc:  # pragma: no cover - the core refused
             self.notes.append(f"count only (enumeration refused: {exc})")
             return None
@@ -289,7 +295,7 @@ def _cases(cfg):
     return out
 
 
-def sweep(cfg=None, *, progress=None):
+def sweep(cfg=None, *, progress=None, client=None):
     """Run the size study (and the price of sampling) within ``cfg.max_seconds``.
 
     Cases run from the cheapest (by Cover's bound) to the most expensive, so that an
@@ -305,6 +311,8 @@ def sweep(cfg=None, *, progress=None):
         written above it (plain lines when tqdm is not installed, or with
         ``"lines"``; see :class:`exactrelu._progress.Progress` and docs/design.md
         section 7, "Progress"); a callable receives each line instead. Default: quiet.
+    client : dask.distributed.Client, optional
+        Count and enumerate on a Dask cluster (:func:`measure`).
 
     Returns
     -------
@@ -343,7 +351,8 @@ def sweep(cfg=None, *, progress=None):
         row = measure(ds, bias=bias, model=model, seconds=allow, memory_limit=cfg.memory_limit,
                       coverage_gates=cov, coverage_max_cells=cfg.coverage_max_cells,
                       coverage_seconds=min(allow / 2, cfg.coverage_seconds), seed=cfg.seed,
-                      threads=cfg.threads, standardize_gates=cfg.standardize_gates)
+                      threads=cfg.threads, standardize_gates=cfg.standardize_gates,
+                      client=client)
         rows.append(row)
         step(k, f"{ds.source}/{ds.form} n={ds.n} d={ds.d} bias={int(bias)}: "
                 f"cells {fmt_int(row.cells)} / Cover {fmt_int(row.cover)}"
