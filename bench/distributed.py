@@ -8,9 +8,11 @@ back, and whether the answer equals the local one. Writes every row to a JSON fi
 
 From the 2-worker run it then *projects* the time on 8-64 workers (a model, not a
 measurement): per pass, the shards' total compute spread over W workers, never less
-than the longest shard, plus the per-pass overhead measured on 2 workers (scheduling,
-transfers, the merge), plus the client's own work (the master program, pool pricing,
-rescoring), which does not shrink with W.
+than its longest shard when split as the engine would split it for W workers
+(``S_W`` shards: about 0.5 s each, 2-64 per worker, at most one per data row), with
+the imbalance (longest shard / mean shard) measured on 2 workers; plus the per-pass
+overhead measured on 2 workers (scheduling, transfers, the merge); plus the client's
+own work (the master program, pool pricing, rescoring), which does not shrink.
 
     python bench/distributed.py
     python bench/distributed.py --problems d4-n100 --workers 1 2
@@ -82,13 +84,19 @@ def run_one(name, client, threads, beta_cache):
     return time.perf_counter() - t0, answer, stats
 
 
-def projection(row, other_seconds, overhead_per_pass):
+def projection(row, other_seconds, overhead_per_pass, n_rows):
     """Projected seconds on W workers (see the module docstring)."""
+    from exactrelu.cluster import MAX_SHARDS_PER_SLOT, MIN_SHARDS_PER_SLOT, SHARD_SECONDS
+
     out = {}
     for W in PROJECT_WORKERS:
         t = other_seconds
-        for work, longest in zip(row["pass_work"], row["pass_max_shard"]):
-            t += max(work / W, longest) + overhead_per_pass
+        for work, longest, S in zip(row["pass_work"], row["pass_max_shard"], row["pass_shards"]):
+            imbalance = longest / (work / S) if work > 0 else 1.0
+            S_W = int(np.clip(np.ceil(work / SHARD_SECONDS), MIN_SHARDS_PER_SLOT * W,
+                              MAX_SHARDS_PER_SLOT * W))
+            S_W = max(1, min(S_W, n_rows))
+            t += max(work / W, imbalance * work / S_W) + overhead_per_pass
         out[W] = t
     return out
 
@@ -138,6 +146,7 @@ def main(argv=None):
                        "passes": len(seen), "tasks": sum(s[3] for s in seen),
                        "pass_work": [s[0] for s in seen],
                        "pass_max_shard": [s[1] for s in seen],
+                       "pass_shards": [s[3] for s in seen],
                        "pass_wall": [s[2] for s in seen],
                        "bytes_sent": sum(s[4] for s in seen[-1:]) if seen else 0,
                        "bytes_received": sum(s[5] for s in seen[-1:]) if seen else 0}
@@ -172,7 +181,8 @@ def project(rows):
     out = {}
     print()
     print("PROJECTION (a model from the measured shard costs, not a measurement): seconds on W "
-          "workers = client work + per pass max(work / W, longest shard) + per-pass overhead")
+          "workers = client work + per pass max(work / W, imbalance * work / shards for W) "
+          "+ per-pass overhead")
     print(f"{'problem':<16}{'client s':>9}{'work s':>9}{'overhead/pass':>14}"
           + "".join(f"{f'W={W}':>9}" for W in PROJECT_WORKERS))
     by = {}
@@ -186,7 +196,7 @@ def project(rows):
         ideal = np.maximum(works / W0, longest)
         overhead = float(np.mean(np.maximum(walls - ideal, 0.0))) if len(walls) else 0.0
         client = max(0.0, r["seconds"] - float(walls.sum()))
-        p = projection(r, client, overhead)
+        p = projection(r, client, overhead, PROBLEMS[name][1])
         out[name] = {"from_workers": W0, "client_seconds": client, "overhead_per_pass": overhead,
                      "work_seconds": float(works.sum()), "projected_seconds": p}
         print(f"{name:<16}{client:>9.2f}{works.sum():>9.2f}{overhead:>14.3f}"

@@ -191,3 +191,17 @@ def test_cli_local_cluster_matches_local_demo():
     bad = subprocess.run(args + ["--local-cluster", "0"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and "--local-cluster" in bad.stderr
+
+
+def test_cli_scheduler_address_and_progress(client):
+    address = client.scheduler.address
+    out = subprocess.run([sys.executable, "-m", "exactrelu", "demo", "--n", "12", "--d", "1",
+                          "--quiet", "--scheduler", address],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert address in out.stdout.splitlines()[0]
+    seen = []
+    X, y = DATA["grid"]
+    exactrelu.solve(X, y, beta=0.1, client=client, progress=lambda *a: seen.append(a))
+    assert seen and all(": shards" in what for what, _, _ in seen)
+    assert any(done == total for _, done, total in seen)

@@ -16,6 +16,8 @@ solves the full QP instead.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
@@ -63,11 +65,14 @@ def _stationary(G, M, w, yv, g, act):
     Ms = M[:, act]
     xs = np.zeros(len(act))
     try:
-        lu = scipy.linalg.lu_factor(Gs, check_finite=False)
+        with warnings.catch_warnings():
+            # an exactly singular G_SS: a failure here, not a warning for the user
+            warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+            lu = scipy.linalg.lu_factor(Gs, check_finite=False)
         for _ in range(3):
             grad = g[act] - Ms.T @ (w * (yv - Ms @ xs))
             xs = xs - scipy.linalg.lu_solve(lu, grad, check_finite=False)
-    except (np.linalg.LinAlgError, ValueError):
+    except (np.linalg.LinAlgError, scipy.linalg.LinAlgWarning, ValueError):
         return None
     return xs if np.all(np.isfinite(xs)) else None
 
