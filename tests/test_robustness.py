@@ -215,22 +215,28 @@ def test_distinct_points_are_never_declared_uninterpolable(X):
 
 
 # ------------------------------------------------------ refusal instead of hours
-def test_every_entry_point_refuses_huge_arrangements():
-    """5000 x 8 data: certify, beta_max, count_cells and count_rays ran for minutes;
-    each now estimates its work and refuses with SizeError naming the limit."""
+def test_every_entry_point_refuses_or_bounds_huge_arrangements():
+    """5000 x 8 data: certify, beta_max, count_cells and count_rays ran for minutes.
+    The counts refuse with SizeError naming the limit; certify and beta_max do not
+    walk the arrangement there: a MIP bound within their time_limit, and a heuristic
+    value with a warning (docs/design.md section 10)."""
     from exactrelu.errors import SizeError
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(5000, 8))
     y = X[:, 0]
-    net = ReLUNetwork(np.zeros((0, 8)), [], [], 0.0)
-    calls = [lambda: exactrelu.count_cells(X), lambda: exactrelu.count_rays(X),
-             lambda: exactrelu.beta_max(X, y), lambda: exactrelu.certify(net, X, y),
-             lambda: exactrelu.beta_max(X, np.sign(y), loss="hinge")]
-    for call in calls:
+    for call in (lambda: exactrelu.count_cells(X), lambda: exactrelu.count_rays(X)):
         with pytest.raises(SizeError, match="max_rays") as info:
             call()
         assert info.value.estimate > info.value.limit
+    Xs, ys = X[:300], y[:300]
+    net = ReLUNetwork(np.zeros((0, 8)), [], [], 0.0)
+    cert = exactrelu.certify(net, Xs, ys, beta=1.0, time_limit=1.0)
+    assert not cert.exact and 0 <= cert.lower_bound <= cert.upper_bound
+    for loss, target in (("squared", ys), ("hinge", np.sign(ys))):
+        with pytest.warns(RuntimeWarning, match="lower bound on beta_max"):
+            value = exactrelu.beta_max(Xs, target, loss=loss, time_limit=1.0)
+        assert value > 0
 
 
 def test_cover_count_is_exact_and_fast_for_huge_arguments():

@@ -269,7 +269,7 @@ def test_size_errors():
     assert info.value.estimate > 1000
     X10 = rng.normal(size=(40, 10))
     with pytest.raises(SizeError):
-        solve(X10, rng.normal(size=40))
+        solve(X10, rng.normal(size=40), method="colgen")
 
 
 def test_time_limit():
@@ -378,7 +378,7 @@ def test_restricted_squared_loss_is_never_infeasible():
             sol.objective, rel=1e-12)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", [m for m in METHODS if m not in ("auto", "bracket")])
 def test_huge_problem_is_refused_from_the_bound(method):
     """No exact count is attempted when Cover's bound is astronomically large: the
     refusal names the estimate at once (the count itself would run for hours)."""

@@ -267,11 +267,11 @@ class HighsProgram:
 
         ``time_limit`` is in seconds (``None``: no limit).
         """
-        if time_limit is not None:
-            if time_limit <= 0:
-                raise TimeLimitError(f"the time limit was reached before solving {what}",
-                                     status="kTimeLimit")
-            self.h.setOptionValue("time_limit", float(time_limit))
+        if time_limit is not None and time_limit <= 0:
+            raise TimeLimitError(f"the time limit was reached before solving {what}",
+                                 status="kTimeLimit")
+        # set every time: a limit of an earlier run must not stay on the model
+        self.h.setOptionValue("time_limit", INF if time_limit is None else float(time_limit))
         if self.hessian_dim:
             # the active-set QP solver can cycle on degenerate models: bound its work
             self.h.setOptionValue("qp_iteration_limit",

@@ -22,12 +22,17 @@ from .columns import network_directions, relu_columns
 from .errors import CertificateError, InfeasibleError, InputError, NotSupportedError, ShapeError
 from .losses import best_scale, check_penalty, dual_box, dual_value
 from .network import ReLUNetwork
-from .pricing import ExactPricer, PoolThenExact, check_pricing_size
+from .pricing import ExactPricer, PoolThenExact
 from .problem import Scaling, make_problem
 from .programs import RayProgram, build_restricted
 
 __all__ = ["Certificate", "DualBound", "certify", "beta_max", "dual_bound",
            "project_multiplier", "zero_neuron_multiplier"]
+
+#: Seconds ``certify`` gives the MIP bound when exact pricing does not fit and no
+#: ``time_limit`` is given.
+CERTIFY_MIP_SECONDS = 60.0
+
 
 @dataclass
 class Certificate:
@@ -56,6 +61,10 @@ class Certificate:
         Oriented rays priced.
     source : str
         Where the multiplier came from (``"residual"``, ``"restricted"``, ``"program"``...).
+    exact : bool
+        The pricing maximum was computed over every ray (``False``: bounded from
+        above by a MIP within ``time_limit``, at dimensions where exact pricing does
+        not fit; the bound is valid either way, only looser).
     """
 
     lower_bound: float
@@ -67,6 +76,7 @@ class Certificate:
     scale: float = 1.0
     n_priced: int = 0
     source: str = ""
+    exact: bool = True
 
     @property
     def relative_gap(self):
@@ -276,7 +286,7 @@ def zero_neuron_multiplier(prob):
 
 
 def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_rays=None,
-             sample_weight=None, progress=False, client=None):
+             sample_weight=None, progress=False, client=None, time_limit=20.0):
     """The smallest beta at which the network without neurons is certified optimal
     (for the l1 path norm; exact for the squared loss).
 
@@ -293,6 +303,12 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_r
     ``dask.distributed.Client``) runs the passes on a Dask cluster, as in
     :func:`exactrelu.solve`.
 
+    When one exact pricing pass is estimated to take longer than ``time_limit``
+    seconds (default 20; or the rays exceed ``max_rays``), no pass is run: the value
+    returned is then the largest score that heuristic pricing (and a MIP's incumbent)
+    finds within that time, a *lower bound* on the true value, and a RuntimeWarning
+    says so (docs/design.md section 10).
+
     Examples
     --------
     >>> import numpy as np
@@ -306,13 +322,48 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_r
     user = make_problem(X, y, loss, 1.0, bias, skip, threads, sample_weight, client)
     scaling = Scaling.for_problem(user)      # exact: the value is mapped back below
     prob = scaling.apply(user)
-    check_pricing_size(prob, max_rays, "beta_max")
+    if not _exact_fits(prob, time_limit, max_rays):
+        return _beta_max_heuristic(prob, scaling, time_limit)
     pricer = ExactPricer(prob, progress=progress)
     lam0 = zero_neuron_multiplier(prob)
     if prob.loss == "squared":
         M, _ = pricer.max_abs(lam0)
     else:
         M = _beta_max_lp(prob, lam0, PoolThenExact.for_problem(prob, pricer))
+    return float(M / scaling.beta_factor(prob.loss))
+
+
+def _exact_fits(prob, time_limit, max_rays):
+    """Whether exact pricing runs: one pass estimated within ``time_limit`` (at least
+    :data:`~exactrelu.limits.AUTO_EXACT_SECONDS`) and within ``max_rays`` (default
+    :data:`~exactrelu.limits.PRICING_MAX_RAYS`)."""
+    from .methods import choose_method
+
+    return choose_method(prob, time_limit, max_rays) == "colgen"
+
+
+def _beta_max_heuristic(prob, scaling, time_limit):
+    """beta_max from below where exact pricing does not fit (see :func:`beta_max`)."""
+    import time
+    import warnings
+
+    from .methods.bracket import HeuristicPricer
+    from .mip import PricingMIP
+
+    t_end = time.perf_counter() + (20.0 if time_limit is None else float(time_limit))
+    lam0 = zero_neuron_multiplier(prob)
+    heuristic = HeuristicPricer(prob, deadline=t_end)
+    found = heuristic(lam0, 16, np.zeros((0, prob.D)))
+    M = found.max_abs
+    left = t_end - time.perf_counter()
+    if left > 0.05:
+        res = PricingMIP(prob).bound(lam0, left, incumbents=found.dirs)
+        M = max(M, res.best)
+    warnings.warn(
+        "beta_max: exact pricing does not fit the time limit at this size; the value is "
+        "the largest score found by heuristic pricing, a lower bound on beta_max (for "
+        "the absolute and hinge losses, of the bound's value at the neuron-free "
+        "multiplier)", RuntimeWarning, stacklevel=3)
     return float(M / scaling.beta_factor(prob.loss))
 
 
@@ -358,7 +409,8 @@ def _beta_max_lp(prob, lam0, price, max_rounds=500):
 
 
 def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
-            threads=None, max_rays=None, sample_weight=None, progress=False, client=None):
+            threads=None, max_rays=None, sample_weight=None, progress=False, client=None,
+            time_limit=None):
     """A certified lower bound on the global optimum, and the gap of ``network``.
 
     The lower bound holds for every network with the same options, whatever
@@ -386,6 +438,12 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         :func:`exactrelu.solve`. Default: quiet.
     client : dask.distributed.Client, optional
         Run the exact pricing passes on a Dask cluster, as in :func:`exactrelu.solve`.
+    time_limit : float, optional
+        Seconds for the bound. Exact pricing runs when one pass is estimated under
+        30 s (or under ``time_limit``) and within ``max_rays``; otherwise the pricing
+        maximum is bounded from above by a MIP within ``time_limit`` (default 60 s),
+        which gives a valid but looser lower bound (``Certificate.exact`` is then
+        False; docs/design.md section 10).
 
     Returns
     -------
@@ -422,7 +480,6 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         raise InputError("bias=False, but the network has nonzero neuron biases")
     if not user.skip and network.s is not None and np.any(network.s != 0):
         raise InputError("skip=False, but the network has a nonzero skip connection")
-    check_pricing_size(user, max_rays, "certify")
     with np.errstate(over="ignore", invalid="ignore"):
         finite = (np.all(np.isfinite(network.predict(user.X)))
                   and np.isfinite(network.penalty("l1")))
@@ -451,7 +508,15 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
             cands.append(("restricted", rp.lam))
         except InfeasibleError:
             pass
-    best = best_dual_bound(prob, cands, ExactPricer(prob, progress=progress))
+    exact = _exact_fits(prob, time_limit, max_rays)
+    if exact:
+        pricer = ExactPricer(prob, progress=progress)
+    else:
+        from .mip import MipPricer
+
+        pricer = MipPricer(prob, CERTIFY_MIP_SECONDS if time_limit is None else time_limit,
+                           n_calls=len(cands))
+    best = best_dual_bound(prob, cands, pricer)
     lower = best.lower / scaling.objective_factor(user.loss)
     M = best.max_score
     return Certificate(
@@ -465,4 +530,5 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         scale=float(best.scale),
         n_priced=int(best.n_priced),
         source=best.source,
+        exact=exact,
     )

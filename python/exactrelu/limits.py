@@ -22,6 +22,9 @@ __all__ = [
     "ESTIMATOR_MAX_RAYS",
     "DEFAULT_MEMORY_LIMIT",
     "COUNT_FIRST_LIMIT",
+    "EXACT_RAYS_PER_SECOND",
+    "AUTO_EXACT_SECONDS",
+    "exact_pass_seconds",
     "size_limit",
     "refuse_if_too_large",
     "refuse_rays",
@@ -45,6 +48,24 @@ DEFAULT_MEMORY_LIMIT = 4 * 1024**3
 #: Above this bound a size refusal is issued from the bound alone, without the exact
 #: count (which would itself take minutes or more).
 COUNT_FIRST_LIMIT = 50_000_000
+#: Rays per second and thread of an exact pricing pass, conservatively (measured
+#: 3-8 M on 2-core machines: docs/design.md section 8).
+EXACT_RAYS_PER_SECOND = 3_000_000
+#: ``method="auto"`` runs exact column generation when one exact pass is estimated
+#: under this many seconds (or under the time limit), the bracket otherwise.
+AUTO_EXACT_SECONDS = 30.0
+
+
+def exact_pass_seconds(rays, threads, m=0, r=0):
+    """Estimated seconds of one exact pricing pass over ``rays`` rays of ``m``
+    hyperplanes in rank ``r``: the rays, and the walk over every flat above them,
+    whose cost per flat grows with the rank (measured at n = 5-100, d = 4-10:
+    within a factor 3; docs/design.md section 10)."""
+    from math import comb
+
+    flats = sum(comb(int(m), k) for k in range(1, max(1, int(r) - 1)))
+    work = float(rays) / EXACT_RAYS_PER_SECOND + flats * 2e-6 * 2.0 ** (int(r) / 2)
+    return work / max(1, int(threads))
 
 
 def size_limit(value, default, name):

@@ -152,6 +152,8 @@ class ExactPricer(_Counted):
             return scores[:top_k], dirs[:top_k], n_priced, pool_dirs
         t0 = time.perf_counter()
         p = self.prob
+        if not lam.any():   # every ray scores 0: the maximum is 0 without a walk
+            return np.zeros(0), np.zeros((0, p.D)), 0, np.zeros((0, p.D))
         with tracking(self.progress, f"pricing pass {self.calls + 1}") as report:
             if self.engine is not None:
                 scores, dirs, n_priced, _, pool_dirs, _ = self.engine.price_rays(

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,7 +44,7 @@ from ._progress import core_progress
 from .certificate import best_dual_bound
 from .errors import InputError, NotSupportedError, NumericalError, SolverError
 from .losses import check_beta, check_loss, check_penalty, interpolation_tolerance
-from .methods import METHODS, run_method
+from .methods import BRACKET_TIME_LIMIT, METHODS, choose_method, run_method
 from .network import ReLUNetwork
 from .problem import Scaling, check_conflicts, make_problem
 from .programs import RayProgram
@@ -61,7 +62,8 @@ class Solution:
     Attributes
     ----------
     network : ReLUNetwork
-        The optimal network (at most n neurons).
+        The optimal network (at most n neurons); for an open bracket, the best one
+        found.
     objective : float
         ``network.objective(X, y, loss=..., beta=..., penalty=...)``.
     lower_bound : float
@@ -72,8 +74,13 @@ class Solution:
     certified : bool
         ``gap <= 1e-6 * max(1, |objective|)`` and the program was not restricted.
     status : str
-        ``"optimal"``, ``"restricted"`` (``patterns=`` given) or ``"uncertified"``.
-    method, loss, penalty : str
+        ``"optimal"``, ``"restricted"`` (``patterns=`` given), ``"bracket"`` (method
+        ``"bracket"``: the budget ended with ``lower_bound <= optimum <= objective``
+        and a gap above the tolerance) or ``"uncertified"``.
+    method : str
+        The method that ran (``"auto"`` resolved to ``"colgen"``, ``"bracket"`` or
+        ``"cells"``).
+    loss, penalty : str
     beta : float
     timings : dict
         Seconds per stage (``total``, ``arrangement``, ``solver``, ``pricing``, ...).
@@ -123,9 +130,9 @@ def _check_method(method, penalty, patterns):
     if patterns is not None and method not in ("auto", "cells"):
         raise InputError(f"patterns= restricts the cell program; it needs method='cells', "
                          f"not {method!r}")
-    if method == "auto":
-        method = "cells" if (penalty == "l2" or patterns is not None) else "colgen"
-    if penalty == "l2" and method in ("full", "colgen"):
+    if method == "auto" and (penalty == "l2" or patterns is not None):
+        method = "cells"      # else resolved by the problem's size (choose_method)
+    if penalty == "l2" and method in ("full", "colgen", "bracket"):
         raise NotSupportedError(
             f"method={method!r} prices rays, which is exact for the l1 path norm only; "
             "the weight-decay (penalty='l2') problem is solved by method='cells' (or 'auto')"
@@ -167,8 +174,9 @@ def _interp_check(prob, net):
             "the data may be too ill-conditioned for double precision")
 
 
-def _status(objective, lower, complete):
-    """``(gap, certified, status)``; raises when the bound contradicts the objective."""
+def _status(objective, lower, complete, bracket=False):
+    """``(gap, certified, status)``; raises when the bound contradicts the objective.
+    An open bracket is status ``"bracket"`` (what was asked for: no warning)."""
     gap = objective - lower if np.isfinite(lower) else np.nan
     tol = CERT_RTOL * max(1.0, abs(objective))
     certified = bool(complete and np.isfinite(gap) and gap <= tol)
@@ -180,6 +188,8 @@ def _status(objective, lower, complete):
         return gap, certified, "restricted"
     if certified:
         return gap, certified, "optimal"
+    if bracket:
+        return gap, certified, "bracket"
     warnings.warn(
         f"exactrelu.solve: the solution could not be certified (gap {gap:.3g}, "
         f"objective {objective:.12g}); it is returned with certified=False",
@@ -212,14 +222,22 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
         Neuron biases b_j (the output bias c is always free).
     skip : bool
         A free linear skip connection ``s . x``.
-    method : {"auto", "full", "colgen", "cells"}
+    method : {"auto", "full", "colgen", "cells", "bracket"}
+        ``"bracket"`` works at any dimension: heuristic column generation and a MIP
+        bound on the pricing maximum give the best network found and a certified lower
+        bound, tightening with time (docs/design.md section 10); ``"auto"`` runs
+        ``"colgen"`` (exact) when one exact pricing pass is estimated under 30 s on
+        this machine (or under ``time_limit``), else ``"bracket"``; ``"cells"`` for the
+        l2 penalty.
     patterns : array_like of bool, shape (k, n), optional
         Restrict the cell program to these activation patterns (not certified).
     time_limit : float, optional
         Seconds; :class:`~exactrelu.errors.TimeLimitError` when exceeded. In the main
         thread on POSIX systems the limit interrupts any stage (the C++ core included)
         through a ``SIGALRM`` timer, which replaces (and then restores) the process's
-        own ``SIGALRM`` handler for the duration of the solve.
+        own ``SIGALRM`` handler for the duration of the solve. For ``"bracket"`` it is
+        the budget instead (default 300 s): at the limit the best network and bound
+        are returned (status ``"bracket"``), never TimeLimitError.
     threads : int, optional
         Threads for enumeration and pricing (default: all cores).
     verbose : bool
@@ -281,10 +299,16 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     scaling = Scaling.for_problem(user)
     prob = scaling.apply(user)
     kappa = scaling.objective_factor(loss)
+    if method == "auto":
+        method = choose_method(prob, time_limit, max_rays)
+    bracket = method == "bracket"
+    if bracket and time_limit is None:
+        time_limit = BRACKET_TIME_LIMIT
     ctx = SolveContext(Deadline(time_limit), verbose=verbose, progress=progress,
                        max_rays=max_rays, max_cells=max_cells,
                        sizes={"n": prob.n, "d": prob.d})
-    with ctx.deadline.enforced(f"solving with method={method!r}"):
+    # the bracket keeps its own budget (it returns what it has, never TimeLimitError)
+    with (nullcontext() if bracket else ctx.deadline.enforced(f"solving with method={method!r}")):
         res = run_method(method, penalty, prob, ctx, patterns)
     rp = res.program
     program_objective = (rp.objective if res.program_objective is None
@@ -313,7 +337,9 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
             lower = best.lower / kappa
             multipliers = scaling.multipliers_back(best.multipliers, loss)
             ctx.record(max_dual_ratio=best.max_score / prob.beta)
-    gap, certified, status = _status(objective, lower, res.complete)
+    if res.dual is not None and multipliers is None:
+        multipliers = scaling.multipliers_back(res.dual, loss)
+    gap, certified, status = _status(objective, lower, res.complete, bracket)
     sizes = ctx.sizes
     sizes.setdefault("rows", int(rp.hp.n_rows))
     sizes.setdefault("columns", int(rp.n_columns))

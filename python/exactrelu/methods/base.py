@@ -32,6 +32,8 @@ class MethodResult:
         A lower bound known from the method itself (the l2 cone program), else nan.
     program_objective : float or None
         The optimum of the program the method solved (``None``: ``program``'s own).
+    dual : ndarray or None
+        The multiplier that proves ``lower_bound`` (the bracket), when known.
     """
 
     program: object
@@ -40,6 +42,7 @@ class MethodResult:
     complete: bool = True
     lower_bound: float = float("nan")
     program_objective: float | None = None
+    dual: np.ndarray | None = None
 
 
 def add_priced(prob, rp, scores, dirs):

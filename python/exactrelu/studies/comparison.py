@@ -275,7 +275,8 @@ def compare(
                  f"{exact_seconds:.3g} s")
     problem = {"n": n, "d": d, "loss": loss, "beta": float(beta), "penalty": penalty,
                "bias": bool(bias), "skip": bool(skip), "tol": tol, "widths": widths,
-               "seeds": seeds, "sgd_options": {k: v for k, v in sgd_options.items()}}
+               "seeds": seeds, "sgd_options": {k: v for k, v in sgd_options.items()},
+               "method": getattr(solution, "method", None)}
     cmp = Comparison(
         problem=problem, optimum=float(solution.objective),
         lower_bound=float(solution.lower_bound), exact_gap=float(solution.gap),

@@ -189,21 +189,35 @@ class Comparison:
     def table(self):
         """The runs as a text table (one line per run) with a header."""
         p = self.problem
+        bracket = p.get("method") == "bracket" and not self.certified
         lines = [
             f"problem: n={p['n']} d={p['d']} loss={p['loss']} beta={p['beta']:.6g} "
             f"penalty={p['penalty']} bias={p['bias']} skip={p['skip']}",
-            f"exact:   objective {self.optimum:.10g}  lower bound {self.lower_bound:.10g}  "
-            f"({'certified' if self.certified else 'NOT certified'}, "
-            f"{self.exact_neurons} neurons, {self.exact_seconds:.3g} s)",
         ]
+        if bracket:   # too large to certify: the optimum lies in [lower bound, best network]
+            lines.append(
+                f"bracket: optimum in [{self.lower_bound:.10g}, {self.optimum:.10g}] "
+                f"(relative gap {fmt_gap(self.exact_gap / max(1.0, abs(self.optimum)))}; "
+                f"best convex network {self.exact_neurons} neurons, {self.exact_seconds:.3g} s)")
+        else:
+            lines.append(
+                f"exact:   objective {self.optimum:.10g}  lower bound {self.lower_bound:.10g}  "
+                f"({'certified' if self.certified else 'NOT certified'}, "
+                f"{self.exact_neurons} neurons, {self.exact_seconds:.3g} s)")
+        # rel.gap: above the best convex network (the optimum when certified); with a
+        # bracket also above its lower bound
         head = (f"{'method':<6} {'width':>5} {'seed':>4} {'objective':>12} {'rel.gap':>9} "
-                f"{'cert.LB':>12} {'cert.gap':>10} {'neurons':>7} {'seconds':>8} "
+                + (f"{'vs.LB':>9} " if bracket else "")
+                + f"{'cert.LB':>12} {'cert.gap':>10} {'neurons':>7} {'seconds':>8} "
                 f"{'t(' + format(100 * self.tol, 'g') + '%)':>8}")
         lines += [head, "-" * len(head)]
+        scale = max(1.0, abs(self.lower_bound)) if np.isfinite(self.lower_bound) else 1.0
         for r in self.runs:
+            vs_lb = (f"{fmt_gap((r.objective - self.lower_bound) / scale):>9} "
+                     if bracket else "")
             lines.append(
                 f"{r.method:<6} {r.width:>5} {r.seed:>4} {r.objective:>12.6g} "
-                f"{fmt_gap(r.rel_gap):>9} {fmt_num(r.cert_lower_bound, '12.6g'):>12} "
+                f"{fmt_gap(r.rel_gap):>9} {vs_lb}{fmt_num(r.cert_lower_bound, '12.6g'):>12} "
                 f"{fmt_num(r.cert_gap, '10.3g'):>10} {r.effective_neurons:>7} "
                 f"{r.seconds:>8.3g} {fmt_num(r.time_to_tol, '8.3g', 'never'):>8}"
                 + ("  BELOW LOWER BOUND" if r.below_lower_bound else "")
