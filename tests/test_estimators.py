@@ -15,17 +15,14 @@ from exactrelu.errors import InputError, NotSupportedError, SizeError  # noqa: E
 # rays: far too many to price exactly. There the estimators fit a bracket (method
 # "auto" -> "bracket") within their time_limit, a few seconds here. A bracket stops
 # where its time budget ends, so two fits of the same data need not give the same
-# network: the checks that compare two fits fail for that reason (not for size).
-_NOT_REPRODUCIBLE = "10-30 features: a time-budgeted bracket; two fits can differ"
-_TOO_LARGE = {
-    "check_regressor_data_not_an_array": _NOT_REPRODUCIBLE,
-    "check_regressors_int": _NOT_REPRODUCIBLE,
-    "check_sample_weight_equivalence_on_dense_data": _NOT_REPRODUCIBLE,
-}
+# network: the checks that compare two fits can pass or fail by timing, so they are
+# skipped (not for size: every other check on such data passes with the bracket).
+_NOT_REPRODUCIBLE = {"check_regressor_data_not_an_array", "check_regressors_int",
+                     "check_sample_weight_equivalence_on_dense_data"}
 
 
 def _expected_failures(estimator):
-    return dict(_TOO_LARGE)
+    return {}
 
 
 try:
@@ -39,6 +36,9 @@ except TypeError:  # scikit-learn < 1.6 has no expected_failed_checks
 
 @_checks
 def test_sklearn_contract(estimator, check):
+    name = getattr(check, "func", check).__name__
+    if name in _NOT_REPRODUCIBLE:
+        pytest.skip("10-30 features: a time-budgeted bracket; two fits can differ")
     check(estimator)
 
 

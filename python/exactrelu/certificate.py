@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from ._highs import INF, HighsProgram
 from ._progress import core_progress
+from ._validation import check_number
 from .columns import network_directions, relu_columns
 from .errors import CertificateError, InfeasibleError, InputError, NotSupportedError, ShapeError
 from .losses import best_scale, check_penalty, dual_box, dual_value
@@ -318,6 +319,8 @@ def beta_max(X, y, *, loss="squared", bias=True, skip=False, threads=None, max_r
     """
     if loss == "interpolate":
         raise InputError("beta plays no role for loss='interpolate'")
+    if time_limit is not None:
+        time_limit = check_number(time_limit, "time_limit (seconds)")
     progress = core_progress(progress, "beta_max")
     user = make_problem(X, y, loss, 1.0, bias, skip, threads, sample_weight, client)
     scaling = Scaling.for_problem(user)      # exact: the value is mapped back below
@@ -472,6 +475,8 @@ def certify(network, X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True,
         )
     if not isinstance(network, ReLUNetwork):
         raise InputError(f"network must be a ReLUNetwork, got {type(network).__name__}")
+    if time_limit is not None:
+        time_limit = check_number(time_limit, "time_limit (seconds)")
     progress = core_progress(progress, "certify")
     user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight, client)
     if network.n_features != user.d:

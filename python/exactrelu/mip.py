@@ -102,10 +102,13 @@ class PricingMIP:
             k = int(np.argmax(np.abs(sc)))
             best, best_dir, best_score = float(abs(sc[k])), incumbents[k], float(sc[k])
         upper, proven = 0.0, True
+        # HiGHS' gaps and tolerances are partly absolute: search with max |lam| = 1
+        unit = float(np.abs(lam).max()) if lam.size else 0.0
+        unit = unit if unit > 0 else 1.0
         for sign, share in ((1.0, 0.5), (-1.0, 1.0)):
             left = max(1e-3, (time_limit - (time.perf_counter() - t0)) * share)
-            ub, theta, ok = self._one_sign(sign * lam, left)
-            upper = max(upper, ub)
+            ub, theta, ok = self._one_sign(sign * lam / unit, left)
+            upper = max(upper, ub * unit)
             proven &= ok
             if theta is not None:
                 sc = float((relu_columns(self.prob.A, theta[None, :]).T @ lam)[0])

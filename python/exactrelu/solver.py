@@ -41,6 +41,7 @@ import numpy as np
 
 from ._context import Deadline, SolveContext
 from ._progress import core_progress
+from ._validation import check_number
 from .certificate import best_dual_bound
 from .errors import InputError, NotSupportedError, NumericalError, SolverError
 from .losses import check_beta, check_loss, check_penalty, interpolation_tolerance
@@ -290,6 +291,8 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     beta = check_beta(beta, loss)
     penalty = check_penalty(penalty)
     method = _check_method(method, penalty, patterns)
+    if time_limit is not None:
+        time_limit = check_number(time_limit, "time_limit (seconds)")
     progress = core_progress(progress, "solve")
     user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight, client)
     if loss == "interpolate":
@@ -315,6 +318,9 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
                          else res.program_objective) / kappa
     if "cell_objective" in ctx.sizes:
         ctx.sizes["cell_objective"] /= kappa
+    if "bracket_history" in ctx.sizes:   # (seconds, program objective, lower bound)
+        ctx.sizes["bracket_history"] = [(t, f / kappa, lo / kappa)
+                                        for t, f, lo in ctx.sizes["bracket_history"]]
     if loss == "squared" and method != "cells":
         with ctx.timed("sparsify"):
             rp = _sparsify(prob, rp, verbose)

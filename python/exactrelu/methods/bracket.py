@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from .._progress import tracking
 from ..certificate import dual_bound, project_multiplier, zero_neuron_multiplier
 from ..columns import line_keys
 from ..errors import NotSupportedError, TimeLimitError
@@ -106,6 +107,13 @@ def _merge(s1, d1, s2, d2, k):
 
 
 def solve_bracket(prob, ctx, k_add=None):
+    """The bracket's driver (see the module docstring); progress shows the seconds of
+    the budget spent (``"solve: bracket: budget"``)."""
+    with tracking(ctx.progress, "bracket") as report:
+        return _bracket(prob, ctx, k_add, report)
+
+
+def _bracket(prob, ctx, k_add, report):
     t_end = ctx.deadline.end
     if t_end is None:   # solve() gives the bracket a budget; a direct call gets the default
         t_end = time.perf_counter() + BRACKET_TIME_LIMIT
@@ -139,6 +147,8 @@ def solve_bracket(prob, ctx, k_add=None):
     last_master = 0.0
     total = max(left(), 1e-3)
     last_mip_round = 0
+    t_start = time.perf_counter()
+    history = []    # (seconds, objective, lower bound) after each bound
     while True:
         t0 = time.perf_counter()
         try:
@@ -153,6 +163,8 @@ def solve_bracket(prob, ctx, k_add=None):
         last_master = time.perf_counter() - t0
         good = rp
         rounds += 1
+        if report is not None:
+            report("budget", int(min(total, time.perf_counter() - t_start)), int(total))
         objective = float(rp.objective)
         lam = project_multiplier(prob, rp.lam)
         if left() <= 2 * last_master + 0.05:
@@ -178,6 +190,7 @@ def solve_bracket(prob, ctx, k_add=None):
         db = dual_bound(prob, lam, _KnownMax(res.upper), project=False, source="bracket")
         if db.lower > best_lower:
             best_lower, best_lam = db.lower, db.multipliers
+        history.append((time.perf_counter() - t_start, objective, best_lower))
         ctx.log(f"bracket round {rounds}: lower bound {best_lower:.12g}, MIP max "
                 f"{res.best / beta:.6g} <= {res.upper / beta:.6g} beta "
                 f"({'proven' if res.proven else 'time limit'}, {res.seconds:.1f} s)")
@@ -193,7 +206,8 @@ def solve_bracket(prob, ctx, k_add=None):
         if add_priced(prob, rp, scores, dirs) == 0 and (in_reserve or left() <= 0.1):
             break
     ctx.record(rounds=rounds, mip_calls=mip_calls, mip_seconds=mip.seconds,
-               heuristic_calls=heuristic.calls, bracket_proven=proven)
+               heuristic_calls=heuristic.calls, bracket_proven=proven,
+               bracket_history=history)
     return MethodResult(good, None, [], True, lower_bound=best_lower, dual=best_lam)
 
 

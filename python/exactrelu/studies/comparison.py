@@ -220,7 +220,8 @@ def compare(
         Relative tolerance for "within tol of the optimum" (default 1%).
     certify : bool
         Also run :func:`exactrelu.certify` on every trained network (l1 penalty
-        only: ray pricing does not bound the weight-decay problem).
+        only: ray pricing does not bound the weight-decay problem; not when the
+        solve is a bracket, whose lower bound already holds for every network).
     peers : "auto", bool or sequence of str
         ``"mlp"``: scikit-learn's ``MLPRegressor`` (see
         :func:`exactrelu.studies.mlp.mlp_peer`) for
@@ -270,6 +271,10 @@ def compare(
     else:
         exact_seconds = float(getattr(solution, "seconds", float("nan")) or float("nan"))
     net0 = solution.network
+    if getattr(solution, "method", None) == "bracket":
+        # no exact pricing at this size: a certificate per run would be a MIP bound per
+        # run (minutes each), and the bracket's own lower bound already holds for all
+        certify = False
     prog.message(f"optimum {float(solution.objective):.8g} (lower bound "
                  f"{float(solution.lower_bound):.8g}), {net0.n_neurons} neurons, "
                  f"{exact_seconds:.3g} s")
