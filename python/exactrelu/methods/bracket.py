@@ -1,6 +1,8 @@
 """Method ``"bracket"``: the best network column generation can find without the
 arrangement, and a certified lower bound (docs/design.md section 10).
 
+The restricted program starts from the neurons of a network trained by Adam on
+the same objective (so the bracket's network is never worse than that one's).
 Pricing is heuristic (random rays of the refined arrangement, then hill climbing
 over adjacent rays: one hyperplane through the ray swapped for another) until it
 finds nothing above ``beta``; then a MIP (:class:`~exactrelu.mip.PricingMIP`) bounds
@@ -43,6 +45,11 @@ FIRST_MIP_SECONDS = 2.0
 MIP_EVERY = 10
 #: ... and with everything that is left once this share of the budget remains.
 BOUND_RESERVE = 0.3
+#: The bracket starts from the neurons of one network trained by Adam for this many
+#: steps (width n / 4, within 8-128), unless that is more than SGD_MAX_WORK
+#: (n x width x steps).
+SGD_STEPS = 2000
+SGD_MAX_WORK = 2_000_000_000
 #: Rounds of hill climbing (adjacent rays of the best rays found) per pricing call.
 CLIMB_ROUNDS = 4
 #: The heuristic pool's size: about this many entries of data times the D^2 of a
@@ -135,6 +142,9 @@ def _bracket(prob, ctx, k_add, report):
     thresh = beta * (1.0 + PRICE_RTOL)
     found = heuristic(zero_neuron_multiplier(prob), 2 * k_add, np.zeros((0, prob.D)))
     add_priced(prob, rp, *found.above(0.0))
+    seeded = _sgd_columns(prob)
+    if seeded is not None:     # the master can then do at least as well as that network
+        rp.add(*seeded)
 
     def left():
         return t_end - time.perf_counter()
@@ -209,6 +219,35 @@ def _bracket(prob, ctx, k_add, report):
                heuristic_calls=heuristic.calls, bracket_proven=proven,
                bracket_history=history)
     return MethodResult(good, None, [], True, lower_bound=best_lower, dual=best_lam)
+
+
+def _sgd_columns(prob):
+    """``(directions, signs)`` of the neurons of one network trained by Adam on the
+    same objective (a fixed number of steps: deterministic), or None when that would
+    cost more than :data:`SGD_MAX_WORK` or does not apply (sample weights,
+    interpolation)."""
+    if prob.weight is not None or prob.loss == "interpolate":
+        return None
+    width = int(np.clip(prob.n // 4, 8, 128))
+    if prob.n * width * SGD_STEPS > SGD_MAX_WORK:
+        return None
+    from ..sgd import train
+
+    net, _ = train(prob.X, prob.y, width=width, loss=prob.loss, beta=prob.beta,
+                   bias=prob.bias, skip=prob.skip, steps=SGD_STEPS, seed=0)
+    dirs = np.hstack([net.W, net.b[:, None]]) if prob.bias else np.asarray(net.W)
+    nrm = np.abs(net.W).sum(axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        keep = (nrm > 0) & (net.a != 0) & np.all(np.isfinite(dirs), axis=1) & np.isfinite(nrm)
+    if not keep.any():
+        return None
+    dirs = dirs[keep] / nrm[keep, None]
+    if prob.bias:
+        # beyond |b| = max |x_ij| a neuron is constant or affine on the data: the same
+        # column as at |b| = R up to the free output bias (and far better conditioned)
+        R = float(np.abs(prob.X).max(initial=0.0))
+        dirs[:, -1] = np.clip(dirs[:, -1], -R, R)
+    return dirs, np.sign(net.a[keep])
 
 
 def _drop(prob, rp, ctx):
