@@ -18,6 +18,10 @@ from .errors import TimeLimitError
 
 __all__ = ["Deadline", "SolveContext"]
 
+#: After the deadline's signal, it is repeated this often until the block exits.
+REARM_SECONDS = 0.05
+
+
 class _Expired(BaseException):
     """Raised by the deadline's timer signal (a BaseException: nothing catches it
     on the way, the C++ core passes it through like KeyboardInterrupt)."""
@@ -46,6 +50,10 @@ class Deadline:
             return
 
         def expire(signum, frame):
+            # re-armed first: raised where Python ignores exceptions (a gc callback,
+            # a __del__) it would be lost, so it fires again shortly; the block's exit
+            # disarms it
+            signal.setitimer(signal.ITIMER_REAL, REARM_SECONDS)
             raise _Expired()
 
         previous = signal.signal(signal.SIGALRM, expire)
