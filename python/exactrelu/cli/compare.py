@@ -92,6 +92,15 @@ def _sgd_options(args):
     return opts
 
 
+def _solve_options(args):
+    if args.time_limit is None:
+        return None
+    if not args.time_limit > 0:
+        raise InputError(f"--time-limit must be a positive number of seconds; got "
+                         f"{args.time_limit}")
+    return {"time_limit": float(args.time_limit)}
+
+
 def _say(args, text):
     if not args.quiet:
         print(text, file=sys.stderr)
@@ -102,6 +111,7 @@ def run(args):
     if args.list_datasets:
         _list_datasets()
         return 0
+    solve_options = _solve_options(args)      # checked before any work
     ds = _load_data(args)
     loss = args.loss or ds.loss
     if loss == "hinge" and ds.task != "classification":
@@ -113,7 +123,7 @@ def run(args):
         cmp = compare(ds.X, ds.y, loss=loss, beta=beta, penalty=args.penalty, widths=widths,
                       seeds=args.seeds, bias=not args.no_bias, skip=args.skip,
                       peers=False if args.no_mlp else "auto", progress=progress_wanted(args),
-                      client=client, **_sgd_options(args))
+                      client=client, solve_options=solve_options, **_sgd_options(args))
     cmp.problem["dataset"] = ds.name
     print(cmp)
     if args.json:
@@ -158,6 +168,9 @@ def add_cli(subparsers):
     prob.add_argument("--penalty", choices=["l1", "l2"], default="l1")
     prob.add_argument("--no-bias", action="store_true", help="no neuron biases")
     prob.add_argument("--skip", action="store_true", help="free linear skip term")
+    prob.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                      help="seconds for the solve; at large d the bracket's budget "
+                           "(default 300)")
     runs = p.add_argument_group("runs")
     runs.add_argument("--widths", default=None, help="comma-separated widths (n/4, n, 3n)")
     runs.add_argument("--seeds", type=int, default=5, help="seeds per width (5)")
