@@ -105,9 +105,13 @@ class PricingMIP:
         # HiGHS' gaps and tolerances are partly absolute: search with max |lam| = 1
         unit = float(np.abs(lam).max()) if lam.size else 0.0
         unit = unit if unit > 0 else 1.0
+        starts = {}
+        if incumbents is not None and len(incumbents):
+            # each sign's search starts from the incumbent scoring best for that sign
+            starts = {1.0: incumbents[int(np.argmax(sc))], -1.0: incumbents[int(np.argmin(sc))]}
         for sign, share in ((1.0, 0.5), (-1.0, 1.0)):
             left = max(1e-3, (time_limit - (time.perf_counter() - t0)) * share)
-            ub, theta, ok = self._one_sign(sign * lam / unit, left)
+            ub, theta, ok = self._one_sign(sign * lam / unit, left, starts.get(sign))
             upper = max(upper, ub * unit)
             proven &= ok
             if theta is not None:
@@ -121,8 +125,9 @@ class PricingMIP:
         self.seconds += seconds
         return MipBound(upper, best, best_dir, best_score, proven, seconds)
 
-    def _one_sign(self, lam, time_limit):
-        """``(dual bound, best ray or None, proven)`` of ``max lam . relu(A theta)``."""
+    def _one_sign(self, lam, time_limit, start=None):
+        """``(dual bound, best ray or None, proven)`` of ``max lam . relu(A theta)``;
+        ``start`` (a ray, optional) is handed to HiGHS as a first incumbent."""
         import highspy
 
         prob = self.prob
@@ -199,6 +204,8 @@ class PricingMIP:
         trivial = float(np.clip(lam_k, 0, None) @ Mk)     # every h_i <= M_i
         if h.passModel(lp) == highspy.HighsStatus.kError:
             return trivial, None, False
+        if start is not None:
+            self._set_start(h, highspy, start, keep, pos, n_cols, cw, cb, ch, cs, d, nb)
         run_status = h.run()
         info = h.getInfo()
         status = h.getModelStatus()
@@ -217,6 +224,32 @@ class PricingMIP:
                 theta = np.concatenate([w, x[cb:cb + nb]]) / nrm
         proven = name == "kOptimal"
         return bound, theta, proven
+
+
+    def _set_start(self, h, highspy, theta, keep, pos, n_cols, cw, cb, ch, cs, d, nb):
+        """Give HiGHS the point of the model that the ray ``theta`` is (an incumbent
+        from which it can prune); a start HiGHS rejects is simply not used."""
+        theta = np.asarray(theta, dtype=float)
+        w = theta[:d]
+        nrm = float(np.abs(w).sum())
+        if not nrm > 0 or not np.all(np.isfinite(theta)):
+            return
+        w = w / nrm
+        b = float(np.clip(theta[d] / nrm, -self.R, self.R)) if nb else 0.0
+        z = self.prob.X[keep] @ w + b
+        x = np.zeros(n_cols)
+        x[cw:cw + d], x[cw + d:cw + 2 * d] = np.maximum(w, 0), np.maximum(-w, 0)
+        if nb:
+            x[cb] = b
+        x[ch:ch + len(keep)] = np.maximum(z, 0)
+        x[cs:] = (z[pos] > 0).astype(float)
+        sol = highspy.HighsSolution()
+        sol.col_value = x.tolist()
+        sol.value_valid = True
+        try:
+            h.setSolution(sol)
+        except Exception:  # pragma: no cover - a start is an optional help
+            pass
 
 
 class MipPricer:
