@@ -29,6 +29,7 @@ import numpy as np
 
 import exactrelu
 from exactrelu import datasets, sgd
+from exactrelu._format import fmt_gap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATASETS = {"diabetes": "squared", "wine": "hinge", "breast_cancer": "hinge"}
@@ -146,14 +147,14 @@ def main(argv=None):
     print(f"\nBrackets within {args.seconds:g} s (relative gap = (best - lower) / best; "
           "vs SGD: best convex network against the best of "
           f"{args.sgd_seeds} SGD seeds, negative = better)")
-    print(f"{'data':<24}{'n':>5}{'d':>4}{'beta':>14}{'lower':>13}{'best':>13}{'gap':>9}"
-          + "".join(f"{'gap@' + t:>10}" for t in times) + f"{'SGD best':>13}{'vs SGD':>9}")
+    print(f"{'data':<24}{'n':>5}{'d':>4}{'beta':>14}{'lower':>13}{'best':>13}{'gap':>11}"
+          + "".join(f"{'gap@' + t:>11}" for t in times) + f"{'SGD best':>13}{'vs SGD':>11}")
     for r in real:
         print(f"{r['dataset'] + '/' + r['form']:<24}{r['n']:>5}{r['d']:>4}"
               f"{r['beta_fraction']:>14}{r['lower']:>13.6g}{r['best']:>13.6g}"
-              f"{100 * r['rel_gap']:>8.3g}%"
-              + "".join(f"{100 * r['gap_at'][t]:>9.3g}%" for t in times)
-              + f"{r['sgd_best5']:>13.6g}{100 * r['vs_sgd']:>8.3g}%")
+              f"{fmt_gap(r['rel_gap']):>11}"
+              + "".join(f"{fmt_gap(r['gap_at'][t]):>11}" for t in times)
+              + f"{r['sgd_best5']:>13.6g}{fmt_gap(r['vs_sgd']):>11}")
     if exact:
         print("\nd = 3-4 with a known optimum (beta_max / 10): the bracket contains it; time "
               "to close against exact column generation")
