@@ -65,6 +65,8 @@ class MipBound:
     proven : bool
         Both signs searched to the relative gap :data:`MIP_REL_GAP`.
     seconds : float
+    nodes : int
+        Branch-and-bound nodes of both searches.
     """
 
     upper: float
@@ -73,6 +75,7 @@ class MipBound:
     score: float
     proven: bool
     seconds: float
+    nodes: int = 0
 
 
 class PricingMIP:
@@ -91,9 +94,12 @@ class PricingMIP:
         self.calls = 0
         self.seconds = 0.0
 
-    def bound(self, lam, time_limit, incumbents=None):
+    def bound(self, lam, time_limit, incumbents=None, node_limit=None):
         """A :class:`MipBound` for ``lam`` within ``time_limit`` seconds (split
-        between the two signs; ``incumbents``: rays whose scores start the search)."""
+        between the two signs; ``incumbents``: rays whose scores start the search).
+        ``node_limit`` (split between the signs) stops the searches by work instead:
+        then the result does not depend on the machine's speed, unless the time limit
+        comes first."""
         t0 = time.perf_counter()
         lam = np.asarray(lam, dtype=float)
         best, best_dir, best_score = 0.0, None, 0.0
@@ -109,9 +115,12 @@ class PricingMIP:
         if incumbents is not None and len(incumbents):
             # each sign's search starts from the incumbent scoring best for that sign
             starts = {1.0: incumbents[int(np.argmax(sc))], -1.0: incumbents[int(np.argmin(sc))]}
+        nodes = 0
         for sign, share in ((1.0, 0.5), (-1.0, 1.0)):
             left = max(1e-3, (time_limit - (time.perf_counter() - t0)) * share)
-            ub, theta, ok = self._one_sign(sign * lam / unit, left, starts.get(sign))
+            limit = None if node_limit is None else max(1, int(node_limit * share) - nodes)
+            ub, theta, ok, used = self._one_sign(sign * lam / unit, left, starts.get(sign), limit)
+            nodes += used
             upper = max(upper, ub * unit)
             proven &= ok
             if theta is not None:
@@ -123,18 +132,18 @@ class PricingMIP:
         seconds = time.perf_counter() - t0
         self.calls += 1
         self.seconds += seconds
-        return MipBound(upper, best, best_dir, best_score, proven, seconds)
+        return MipBound(upper, best, best_dir, best_score, proven, seconds, nodes)
 
-    def _one_sign(self, lam, time_limit, start=None):
-        """``(dual bound, best ray or None, proven)`` of ``max lam . relu(A theta)``;
-        ``start`` (a ray, optional) is handed to HiGHS as a first incumbent."""
+    def _one_sign(self, lam, time_limit, start=None, node_limit=None):
+        """``(dual bound, best ray or None, proven, nodes)`` of ``max lam . relu(A
+        theta)``; ``start`` (a ray, optional) is handed to HiGHS as a first incumbent."""
         import highspy
 
         prob = self.prob
         X = prob.X
         keep = np.flatnonzero(lam != 0)
         if keep.size == 0:
-            return 0.0, None, True
+            return 0.0, None, True, 0
         lam_k, Xk, Mk = lam[keep], X[keep], self.Mi[keep]
         pos = np.flatnonzero(lam_k > 0)
         d, m, p = prob.d, len(keep), len(pos)
@@ -186,7 +195,9 @@ class PricingMIP:
         h = _new_highs(highspy)
         for k, v in {"output_flag": False, "primal_feasibility_tolerance": MIP_TOLERANCE,
                      "dual_feasibility_tolerance": MIP_TOLERANCE, "mip_rel_gap": MIP_REL_GAP,
-                     "mip_abs_gap": 0.0, "time_limit": float(max(time_limit, 1e-3))}.items():
+                     "mip_abs_gap": 0.0, "time_limit": float(max(time_limit, 1e-3)),
+                     **({} if node_limit is None else {"mip_max_nodes": int(node_limit)})
+                     }.items():
             h.setOptionValue(k, v)
         start, index, value, _ = _csc_parts(A, A.shape[0])
         lp = highspy.HighsLp()
@@ -203,7 +214,7 @@ class PricingMIP:
         lp.integrality_ = integ
         trivial = float(np.clip(lam_k, 0, None) @ Mk)     # every h_i <= M_i
         if h.passModel(lp) == highspy.HighsStatus.kError:
-            return trivial, None, False
+            return trivial, None, False, 0
         if start is not None:
             self._set_start(h, highspy, start, keep, pos, n_cols, cw, cb, ch, cs, d, nb)
         run_status = h.run()
@@ -214,7 +225,7 @@ class PricingMIP:
         if (run_status == highspy.HighsStatus.kError or name not in _BOUNDED_STATUSES
                 or not np.isfinite(bound)):
             # no search ran, or it reported no bound: only the trivial bound is valid
-            return trivial, None, False
+            return trivial, None, False, 0
         theta = None
         if info.primal_solution_status == 2 or name == "kOptimal":
             x = np.asarray(h.getSolution().col_value)
@@ -223,7 +234,7 @@ class PricingMIP:
             if nrm > 1e-12:
                 theta = np.concatenate([w, x[cb:cb + nb]]) / nrm
         proven = name == "kOptimal"
-        return bound, theta, proven
+        return bound, theta, proven, max(0, int(info.mip_node_count))
 
 
     def _set_start(self, h, highspy, theta, keep, pos, n_cols, cw, cb, ch, cs, d, nb):

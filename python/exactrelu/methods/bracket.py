@@ -11,7 +11,10 @@ Its incumbent is a new column when it prices out; its bound turns the multiplier
 into a valid lower bound at any time (:func:`~exactrelu.certificate.dual_bound`),
 the best of which is kept. The method stops when the bracket is closed to the
 certification tolerance, when the MIP proves that nothing prices out, or when the
-budget is spent; it never raises TimeLimitError once it has a network. Nothing here
+budget is spent; it never raises TimeLimitError. The budget is spent by estimated
+seconds computed from counts (columns, rays priced, MIP nodes), so the same input and
+time_limit give the same network on any machine; the wall clock at time_limit is a
+cap (a MIP it stops, and so the bound, can then differ between runs). Nothing here
 enumerates or walks the arrangement.
 """
 
@@ -38,9 +41,20 @@ BRACKET_TIME_LIMIT = 300.0
 #: The bracket stops as closed at this relative gap (half the certification
 #: tolerance of :func:`exactrelu.solve`, which then calls it certified).
 BRACKET_RTOL = 5e-7
-#: The first MIP gets this many seconds (at most a quarter of the budget); each
-#: later one twice as long as the one before, within what is left.
-FIRST_MIP_SECONDS = 2.0
+#: The first MIP may search this many branch-and-bound nodes (both signs together);
+#: each later one twice as many, within what is left of the budget.
+MIP_FIRST_NODES = 100
+#: The budget is spent by *estimated* seconds of each step, computed from counts
+#: (columns, rays priced, MIP nodes), not from the clock, so that the same input and
+#: time_limit stop at the same point on any machine; this share of time_limit is
+#: budgeted, and the wall clock at time_limit is only a cap. Seconds per step
+#: (measured on 2-core machines): the master per data row and column, the heuristic
+#: per ray and (n + D^2), a MIP node per (n + d), and a MIP's root as that many nodes.
+WORK_SHARE = 0.7
+MASTER_SECONDS = 2e-7
+HEURISTIC_SECONDS = 2.5e-7
+MIP_NODE_SECONDS = 4e-5
+MIP_ROOT_NODES = 50
 #: Besides when the heuristic runs dry, the MIP bound runs every this many rounds ...
 MIP_EVERY = 10
 #: ... and with everything that is left once this share of the budget remains.
@@ -50,11 +64,38 @@ BOUND_RESERVE = 0.3
 #: (n x width x steps).
 SGD_STEPS = 2000
 SGD_MAX_WORK = 2_000_000_000
+#: Estimated seconds of Adam per sample, neuron and step.
+SGD_SECONDS = 3e-7
 #: Rounds of hill climbing (adjacent rays of the best rays found) per pricing call.
 CLIMB_ROUNDS = 4
 #: The heuristic pool's size: about this many entries of data times the D^2 of a
 #: ray's small SVD per call.
-HEURISTIC_ENTRIES = 20_000_000
+HEURISTIC_ENTRIES = 5_000_000
+
+
+class _Work:
+    """The bracket's budget in estimated seconds, from counts (see WORK_SHARE)."""
+
+    def __init__(self, prob, seconds):
+        self.n, self.d, self.D = prob.n, prob.d, prob.D
+        self.budget = WORK_SHARE * max(float(seconds), 0.0)
+        self.used = 0.0
+
+    def master(self, columns):
+        self.used += MASTER_SECONDS * self.n * max(int(columns), 1)
+
+    def heuristic(self, rays):
+        self.used += HEURISTIC_SECONDS * int(rays) * (self.n + self.D * self.D)
+
+    def mip(self, nodes):
+        self.used += MIP_NODE_SECONDS * (int(nodes) + 2 * MIP_ROOT_NODES) * (self.n + self.d)
+
+    def mip_nodes_left(self):
+        per_node = MIP_NODE_SECONDS * (self.n + self.d)
+        return max(0, int(self.left() / per_node) - 2 * MIP_ROOT_NODES)
+
+    def left(self):
+        return self.budget - self.used
 
 
 class _KnownMax:
@@ -136,74 +177,77 @@ def _bracket(prob, ctx, k_add, report):
     rp = RayProgram(prob, verbose=ctx.verbose)
     if rp_start is not None:
         rp.add_both_signs(rp_start)
-    heuristic = HeuristicPricer(prob, deadline=t_end)
+    heuristic = HeuristicPricer(prob)
     mip = PricingMIP(prob)
     beta = prob.beta
     thresh = beta * (1.0 + PRICE_RTOL)
+    work = _Work(prob, t_end - time.perf_counter())
     found = heuristic(zero_neuron_multiplier(prob), 2 * k_add, np.zeros((0, prob.D)))
+    work.heuristic(heuristic.pool.n_priced)
     add_priced(prob, rp, *found.above(0.0))
-    seeded = _sgd_columns(prob)
+    seeded = _sgd_columns(prob, work)
     if seeded is not None:     # the master can then do at least as well as that network
         rp.add(*seeded)
 
-    def left():
+    def wall_left():
         return t_end - time.perf_counter()
 
     # every objective is >= 0: 0 is a valid lower bound before any MIP has run
     best_lower, best_lam, good = 0.0, None, None
-    mip_seconds = min(FIRST_MIP_SECONDS, max(0.05, 0.25 * left()))
+    mip_nodes = MIP_FIRST_NODES
     rounds = mip_calls = 0
     proven = False
-    last_master = 0.0
-    total = max(left(), 1e-3)
     last_mip_round = 0
     t_start = time.perf_counter()
     history = []    # (seconds, objective, lower bound) after each bound
     while True:
-        t0 = time.perf_counter()
         try:
-            rp.run(max(1e-3, left()), what="the restricted ray program")
+            rp.run(max(1e-3, wall_left()), what="the restricted ray program")
         except TimeLimitError:
-            if good is None:
-                raise
-            # the budget ran out within the master after new columns: finish this one
-            # solve (a bounded overrun) rather than lose the network
+            # the wall clock ran out within the master: finish this one solve (a
+            # bounded overrun) rather than return no network
             rp.run(None, what="the restricted ray program")
+            good = rp
             break
-        last_master = time.perf_counter() - t0
+        work.master(rp.n_neuron_columns)
         good = rp
         rounds += 1
         if report is not None:
-            report("budget", int(min(total, time.perf_counter() - t_start)), int(total))
+            report("budget", int(min(work.budget, work.used) * 1000),
+                   int(work.budget * 1000))
         objective = float(rp.objective)
         lam = project_multiplier(prob, rp.lam)
-        if left() <= 2 * last_master + 0.05:
+        if work.left() <= 0 or wall_left() <= 0.05:
             break
+        before = heuristic.pool.n_priced
         found = heuristic(lam, k_add, rp.dirs[rp.neuron_weights() != 0])
+        work.heuristic(heuristic.pool.n_priced - before)
         ctx.log(f"bracket round {rounds}: objective {objective:.12g}, heuristic max "
                 f"{found.max_abs / beta:.6g} beta, {rp.n_neuron_columns} columns, "
-                f"{left():.1f} s left")
-        # the bound runs when the heuristic is dry, every MIP_EVERY rounds, and once
-        # the reserved share of the budget is reached (with all that is left)
-        in_reserve = left() <= BOUND_RESERVE * total
+                f"{work.left():.1f} s of work left")
+        # the bound runs when the heuristic is dry, every MIP_EVERY rounds, and with
+        # everything left once the reserved share of the budget is reached
+        in_reserve = work.left() <= BOUND_RESERVE * work.budget
         dry = found.max_abs <= thresh
         if not (dry or in_reserve or rounds - last_mip_round >= MIP_EVERY):
             _drop(prob, rp, ctx)
             add_priced(prob, rp, *found.above(thresh))
             continue
-        budget = left() - 2 * last_master - 0.05 if in_reserve else mip_seconds
-        budget = min(budget, max(0.05, left() - 2 * last_master - 0.05))
-        res = mip.bound(lam, budget, incumbents=found.dirs[:k_add])
+        nodes = work.mip_nodes_left() if in_reserve else min(mip_nodes, work.mip_nodes_left())
+        res = mip.bound(lam, max(0.05, wall_left()), incumbents=found.dirs[:k_add],
+                        node_limit=max(2, nodes))
+        work.mip(res.nodes)
         mip_calls += 1
         last_mip_round = rounds
-        mip_seconds = 2 * mip_seconds
+        mip_nodes *= 2
         db = dual_bound(prob, lam, _KnownMax(res.upper), project=False, source="bracket")
         if db.lower > best_lower:
             best_lower, best_lam = db.lower, db.multipliers
         history.append((time.perf_counter() - t_start, objective, best_lower))
         ctx.log(f"bracket round {rounds}: lower bound {best_lower:.12g}, MIP max "
                 f"{res.best / beta:.6g} <= {res.upper / beta:.6g} beta "
-                f"({'proven' if res.proven else 'time limit'}, {res.seconds:.1f} s)")
+                f"({'proven' if res.proven else 'stopped'}, {res.nodes} nodes, "
+                f"{res.seconds:.1f} s)")
         if objective - best_lower <= BRACKET_RTOL * max(1.0, abs(objective)):
             break
         if res.proven and res.upper <= thresh:
@@ -213,7 +257,7 @@ def _bracket(prob, ctx, k_add, report):
         if res.direction is not None and res.best > thresh:
             scores, dirs = np.r_[res.score, scores], np.vstack([res.direction, dirs])
         _drop(prob, rp, ctx)
-        if add_priced(prob, rp, scores, dirs) == 0 and (in_reserve or left() <= 0.1):
+        if add_priced(prob, rp, scores, dirs) == 0 and (in_reserve or work.left() <= 0):
             break
     ctx.record(rounds=rounds, mip_calls=mip_calls, mip_seconds=mip.seconds,
                heuristic_calls=heuristic.calls, bracket_proven=proven,
@@ -221,16 +265,18 @@ def _bracket(prob, ctx, k_add, report):
     return MethodResult(good, None, [], True, lower_bound=best_lower, dual=best_lam)
 
 
-def _sgd_columns(prob):
+def _sgd_columns(prob, work):
     """``(directions, signs)`` of the neurons of one network trained by Adam on the
     same objective (a fixed number of steps: deterministic), or None when that would
-    cost more than :data:`SGD_MAX_WORK` or does not apply (sample weights,
-    interpolation)."""
+    cost more than :data:`SGD_MAX_WORK` or a quarter of the budget, or does not apply
+    (sample weights, interpolation)."""
     if prob.weight is not None or prob.loss == "interpolate":
         return None
     width = int(np.clip(prob.n // 4, 8, 128))
-    if prob.n * width * SGD_STEPS > SGD_MAX_WORK:
+    units = prob.n * width * SGD_STEPS
+    if units > SGD_MAX_WORK or SGD_SECONDS * units > 0.25 * work.budget:
         return None
+    work.used += SGD_SECONDS * units
     from ..sgd import train
 
     net, _ = train(prob.X, prob.y, width=width, loss=prob.loss, beta=prob.beta,
