@@ -59,11 +59,12 @@ MIP_ROOT_NODES = 50
 MIP_EVERY = 10
 #: ... and with everything that is left once this share of the budget remains.
 BOUND_RESERVE = 0.3
-#: The bracket starts from the neurons of one network trained by Adam for this many
-#: steps (width n / 4, within 8-128), unless that is more than SGD_MAX_WORK
-#: (n x width x steps).
+#: The bracket starts from the neurons of one network trained by Adam (width n / 4
+#: within 8-64) for at most SGD_STEPS steps and at most SGD_SHARE of the budget;
+#: not at all when fewer than SGD_MIN_STEPS fit.
 SGD_STEPS = 2000
-SGD_MAX_WORK = 2_000_000_000
+SGD_MIN_STEPS = 200
+SGD_SHARE = 0.35
 #: Estimated seconds of Adam per sample, neuron and step.
 SGD_SECONDS = 3e-7
 #: Rounds of hill climbing (adjacent rays of the best rays found) per pricing call.
@@ -267,20 +268,21 @@ def _bracket(prob, ctx, k_add, report):
 
 def _sgd_columns(prob, work):
     """``(directions, signs)`` of the neurons of one network trained by Adam on the
-    same objective (a fixed number of steps: deterministic), or None when that would
-    cost more than :data:`SGD_MAX_WORK` or a quarter of the budget, or does not apply
-    (sample weights, interpolation)."""
+    same objective, or None when it does not apply (sample weights, interpolation) or
+    even SGD_MIN_STEPS would cost more than SGD_SHARE of the budget. The steps (at
+    most SGD_STEPS) are set from the budget and the sizes, not the clock."""
     if prob.weight is not None or prob.loss == "interpolate":
         return None
-    width = int(np.clip(prob.n // 4, 8, 128))
-    units = prob.n * width * SGD_STEPS
-    if units > SGD_MAX_WORK or SGD_SECONDS * units > 0.25 * work.budget:
+    width = int(np.clip(prob.n // 4, 8, 64))
+    per_step = SGD_SECONDS * prob.n * width
+    steps = int(min(SGD_STEPS, SGD_SHARE * work.budget / per_step))
+    if steps < SGD_MIN_STEPS:
         return None
-    work.used += SGD_SECONDS * units
+    work.used += per_step * steps
     from ..sgd import train
 
     net, _ = train(prob.X, prob.y, width=width, loss=prob.loss, beta=prob.beta,
-                   bias=prob.bias, skip=prob.skip, steps=SGD_STEPS, seed=0)
+                   bias=prob.bias, skip=prob.skip, steps=steps, seed=0)
     dirs = np.hstack([net.W, net.b[:, None]]) if prob.bias else np.asarray(net.W)
     nrm = np.abs(net.W).sum(axis=1)
     with np.errstate(invalid="ignore", over="ignore"):
