@@ -5,8 +5,9 @@ The restricted program starts from the neurons of a network trained by Adam on
 the same objective (so the bracket's network is never worse than that one's).
 Pricing is heuristic (random rays of the refined arrangement, then hill climbing
 over adjacent rays: one hyperplane through the ray swapped for another) until it
-finds nothing above ``beta``; then a MIP (:class:`~exactrelu.mip.PricingMIP`) bounds
-the pricing maximum from above, with a time budget that grows each time it is asked.
+finds nothing above ``beta`` (and every MIP_EVERY rounds, and in the last part of
+the budget); then a MIP (:class:`~exactrelu.mip.PricingMIP`) bounds the pricing
+maximum from above, with a node limit that doubles each time it is asked.
 Its incumbent is a new column when it prices out; its bound turns the multiplier
 into a valid lower bound at any time (:func:`~exactrelu.certificate.dual_bound`),
 the best of which is kept. The method stops when the bracket is closed to the
@@ -32,7 +33,7 @@ from ..mip import PricingMIP
 from ..pricing import PoolPricer, Priced
 from ..programs import RayProgram
 from .base import MethodResult, add_priced
-from .colgen import PRICE_RTOL, interpolating_start
+from .colgen import PRICE_RTOL, drop_inactive_columns, interpolating_start
 
 __all__ = ["solve_bracket", "BRACKET_TIME_LIMIT", "BRACKET_RTOL"]
 
@@ -232,7 +233,7 @@ def _bracket(prob, ctx, k_add, report):
         in_reserve = work.left() <= BOUND_RESERVE * work.budget
         dry = found.max_abs <= thresh
         if not (dry or in_reserve or rounds - last_mip_round >= MIP_EVERY):
-            _drop(prob, rp, ctx)
+            drop_inactive_columns(prob, rp, ctx)
             add_priced(prob, rp, *found.above(thresh))
             continue
         nodes = work.mip_nodes_left() if in_reserve else min(mip_nodes, work.mip_nodes_left())
@@ -258,7 +259,7 @@ def _bracket(prob, ctx, k_add, report):
         scores, dirs = found.above(thresh)
         if res.direction is not None and res.best > thresh:
             scores, dirs = np.r_[res.score, scores], np.vstack([res.direction, dirs])
-        _drop(prob, rp, ctx)
+        drop_inactive_columns(prob, rp, ctx)
         if add_priced(prob, rp, scores, dirs) == 0 and (in_reserve or work.left() <= 0):
             break
     ctx.record(rounds=rounds, mip_calls=mip_calls, mip_seconds=mip.seconds,
@@ -298,7 +299,3 @@ def _sgd_columns(prob, work):
         dirs[:, -1] = np.clip(dirs[:, -1], -R, R)
     return dirs, np.sign(net.a[keep])
 
-
-def _drop(prob, rp, ctx):
-    if prob.loss == "squared" or rp.n_neuron_columns > 20 * prob.n:
-        ctx.count("dropped", rp.drop_inactive())

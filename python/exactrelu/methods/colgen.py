@@ -14,7 +14,7 @@ from ..pricing import ExactPricer, PoolThenExact, check_pricing_size
 from ..programs import RayProgram
 from .base import MethodResult, add_priced, find_feasible_columns
 
-__all__ = ["solve_colgen", "interpolating_start", "PRICE_RTOL"]
+__all__ = ["solve_colgen", "interpolating_start", "drop_inactive_columns", "PRICE_RTOL"]
 
 #: Column generation stops when ``max |lam . phi| <= beta * (1 + PRICE_RTOL)``.
 PRICE_RTOL = 1e-9
@@ -67,10 +67,7 @@ def solve_colgen(prob, ctx, k_add=None):
                 f"{rp.n_neuron_columns} columns")
         if found.exact and M <= thresh:
             break
-        # keep the restricted program small: a QP is re-solved from scratch each round
-        # (its cost grows with the columns), an LP warm-starts and is pruned only when big
-        if prob.loss == "squared" or rp.n_neuron_columns > LP_DROP_FACTOR * n:
-            ctx.count("dropped", rp.drop_inactive())
+        drop_inactive_columns(prob, rp, ctx)
         if add_priced(prob, rp, *found.above(thresh)) == 0:
             if not found.exact:   # the pool only re-found present columns: ask the exact pass
                 force_exact = True
@@ -80,6 +77,14 @@ def solve_colgen(prob, ctx, k_add=None):
                pool_pricing_passes=strategy.pool_passes,
                rays_priced=exact.n_priced // max(exact.calls, 1))
     return MethodResult(rp, exact, [("program", rp.lam)])
+
+
+def drop_inactive_columns(prob, rp, ctx):
+    """Keep the restricted program small before new columns join: a QP is re-solved
+    from scratch each round (its cost grows with the columns), an LP warm-starts and
+    is pruned only beyond LP_DROP_FACTOR columns per data row."""
+    if prob.loss == "squared" or rp.n_neuron_columns > LP_DROP_FACTOR * prob.n:
+        ctx.count("dropped", rp.drop_inactive())
 
 
 def interpolating_start(prob):
