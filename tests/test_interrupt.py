@@ -43,10 +43,11 @@ SOLVE_SCRIPT = textwrap.dedent("""
     import numpy as np, exactrelu
     X = np.random.default_rng(0).uniform(-1, 1, (70, 2))   # the l2 cell program: minutes
     y = np.sin(3 * X[:, 0]) + X[:, 1]
-    exactrelu.solve(X[:5], y[:5], beta=0.05, penalty="l2")   # start the solver process
+    # start the solver process
+    exactrelu.solve(X[:5], y[:5], beta=0.05, penalty="l2", method="cells")
     print("ready", flush=True)
     try:
-        exactrelu.solve(X, y, beta=0.05, penalty="l2")
+        exactrelu.solve(X, y, beta=0.05, penalty="l2", method="cells")
     except KeyboardInterrupt:
         print("interrupted", flush=True)
         print(exactrelu.solve(X[:5], y[:5], beta=0.05, penalty="l2").certified, flush=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+import warnings
 
 from .errors import InfeasibleError, SolverError, TimeLimitError, UnboundedError
 
@@ -44,10 +45,12 @@ _MESSAGES = {
 }
 
 
-def solve_clarabel(problem, time_limit=None, verbose=False):
+def solve_clarabel(problem, time_limit=None, verbose=False, inaccurate_ok=False):
     """Solve a cvxpy problem with Clarabel at tight tolerances.
 
     Returns ``(value, gap)``: the optimal value and Clarabel's primal-dual gap.
+    ``inaccurate_ok`` also accepts ``"AlmostSolved"`` (for a program whose answer is
+    checked independently, e.g. by a certificate).
     """
     import cvxpy as cp  # an optional solver stack: imported only when a cone program is solved
 
@@ -57,17 +60,19 @@ def solve_clarabel(problem, time_limit=None, verbose=False):
     data, chain, inv = problem.get_problem_data(cp.CLARABEL, solver_opts=opts)
     raw = chain.solve_via_data(problem, data, False, bool(verbose), opts)
     status = str(raw.status)
-    if status != "Solved":
+    if status != "Solved" and not (inaccurate_ok and status == "AlmostSolved"):
         exc = STATUS_MAP.get(status, SolverError)
         raise exc(_MESSAGES[exc].format(status=status), status=status)
-    problem.unpack_results(raw, chain, inv)
+    with warnings.catch_warnings():   # cvxpy's "may be inaccurate": accepted above
+        warnings.simplefilter("ignore", UserWarning)
+        problem.unpack_results(raw, chain, inv)
     return float(problem.value), float(raw.obj_val - raw.obj_val_dual)
 
 
-def _child(conn, build, args, kwargs, time_limit, verbose):
+def _child(conn, build, args, kwargs, time_limit, verbose, inaccurate_ok):
     try:
         problem, extract, sizes = build(*args, **kwargs)
-        value, gap = solve_clarabel(problem, time_limit, verbose)
+        value, gap = solve_clarabel(problem, time_limit, verbose, inaccurate_ok)
         conn.send(("ok", (value, gap, extract(), sizes)))
     except BaseException as exc:  # sent to the parent, which raises it
         conn.send(("error", exc))
@@ -85,9 +90,11 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def solve_in_child(build, args, kwargs=None, time_limit=None, verbose=False):
+def solve_in_child(build, args, kwargs=None, time_limit=None, verbose=False,
+                   inaccurate_ok=False):
     """``build(*args, **kwargs) -> (problem, extract, sizes)``, solved by Clarabel in a
-    child process; returns ``(value, gap, extract(), sizes)``.
+    child process; returns ``(value, gap, extract(), sizes)`` (``inaccurate_ok`` as
+    in :func:`solve_clarabel`).
 
     The child is stopped when ``time_limit`` seconds have passed (TimeLimitError) or
     on Ctrl-C (KeyboardInterrupt, re-raised), within :data:`_POLL_SECONDS`.
@@ -95,7 +102,7 @@ def solve_in_child(build, args, kwargs=None, time_limit=None, verbose=False):
     ctx = _context()
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, build, args, kwargs or {}, time_limit,
-                                            verbose), daemon=True)
+                                            verbose, inaccurate_ok), daemon=True)
     start = time.perf_counter()
     proc.start()
     send.close()

@@ -15,7 +15,10 @@ Methods (docs/design.md sections 3-5):
 ``"colgen"``
     Column generation: a restricted LP/QP over a few rays, grown by exact pricing
     of *all* rays (streamed in C++, never stored) until no ray prices out; the last
-    pricing certifies the optimum.
+    pricing certifies the optimum. For weight decay (``penalty="l2"``, d <= 2) the
+    columns are neurons of unit ``||w||_2`` priced exactly by angular sweeps, and
+    the restricted cell program over the cells they found finishes the job
+    (:mod:`exactrelu.methods.cone_colgen`).
 ``"cells"``
     The Pilanci-Ergen cell program over the activation patterns (l1 group norms:
     an LP/QP with HiGHS, the cross-check; l2 group norms: the exact weight-decay
@@ -23,7 +26,9 @@ Methods (docs/design.md sections 3-5):
     ``patterns=`` restricts it to given patterns: the result is then only an upper
     bound and is reported as not certified.
 ``"auto"``
-    ``"cells"`` for ``penalty="l2"`` or when ``patterns`` is given, else ``"colgen"``.
+    ``"cells"`` when ``patterns`` is given or for ``penalty="l2"`` at d >= 3;
+    otherwise ``"colgen"``, or ``"bracket"`` for l1 problems whose exact pricing
+    pass would be too slow.
 
 Every non-optimal solver status raises a named error; a result whose certificate
 misses the tolerance is flagged (``certified=False``, status ``"uncertified"``) with a
@@ -43,6 +48,7 @@ from ._context import Deadline, SolveContext
 from ._progress import core_progress
 from ._validation import check_number
 from .certificate import best_dual_bound
+from .cone_pricing import cone_pricing_supported
 from .errors import InputError, NotSupportedError, NumericalError, SolverError
 from .losses import check_beta, check_loss, check_penalty, interpolation_tolerance
 from .methods import BRACKET_TIME_LIMIT, METHODS, choose_method, run_method
@@ -125,20 +131,30 @@ class Solution:
 
 
 def _check_method(method, penalty, patterns):
-    """Resolve ``"auto"`` and refuse combinations that are not supported."""
+    """Refuse unknown methods and combinations that are not supported (``"auto"`` is
+    resolved later, from the problem's size: :func:`_auto_method`)."""
     if not isinstance(method, str) or method not in METHODS:
         raise InputError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
     if patterns is not None and method not in ("auto", "cells"):
         raise InputError(f"patterns= restricts the cell program; it needs method='cells', "
                          f"not {method!r}")
-    if method == "auto" and (penalty == "l2" or patterns is not None):
-        method = "cells"      # else resolved by the problem's size (choose_method)
-    if penalty == "l2" and method in ("full", "colgen", "bracket"):
+    if penalty == "l2" and method in ("full", "bracket"):
         raise NotSupportedError(
-            f"method={method!r} prices rays, which is exact for the l1 path norm only; "
-            "the weight-decay (penalty='l2') problem is solved by method='cells' (or 'auto')"
+            f"method={method!r} prices the rays of an arrangement, which is exact for the "
+            "l1 path norm only; the weight-decay (penalty='l2') problem is solved by "
+            "method='colgen' (d <= 2), 'cells' or 'auto'"
         )
     return method
+
+
+def _auto_method(prob, penalty, patterns, time_limit, max_rays):
+    """``"cells"`` with ``patterns``; for l2 ``"colgen"`` when its exact sweeps apply
+    (d <= 2), else ``"cells"``; for l1 by the size of an exact pricing pass."""
+    if patterns is not None:
+        return "cells"
+    if penalty == "l2":
+        return "colgen" if cone_pricing_supported(prob) else "cells"
+    return choose_method(prob, time_limit, max_rays)
 
 
 def _sparsify(prob, rp, verbose):
@@ -228,8 +244,9 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
         bound on the pricing maximum give the best network found and a certified lower
         bound, tightening with time (docs/design.md section 10); ``"auto"`` runs
         ``"colgen"`` (exact) when one exact pricing pass is estimated under 30 s on
-        this machine (or under ``time_limit``), else ``"bracket"``; ``"cells"`` for the
-        l2 penalty.
+        this machine (or under ``time_limit``), else ``"bracket"``; for the l2
+        penalty ``"colgen"`` at d <= 2 and ``"cells"`` at d >= 3 (docs/design.md
+        section 11).
     patterns : array_like of bool, shape (k, n), optional
         Restrict the cell program to these activation patterns (not certified).
     time_limit : float, optional
@@ -303,7 +320,11 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     prob = scaling.apply(user)
     kappa = scaling.objective_factor(loss)
     if method == "auto":
-        method = choose_method(prob, time_limit, max_rays)
+        method = _auto_method(prob, penalty, patterns, time_limit, max_rays)
+    elif method == "colgen" and penalty == "l2" and not cone_pricing_supported(prob):
+        raise NotSupportedError(
+            f"method='colgen' with penalty='l2' prices neurons by exact angular sweeps, "
+            f"which need d <= 2 input dimensions (got d = {prob.d}); use method='cells'")
     bracket = method == "bracket"
     if bracket and time_limit is None:
         time_limit = BRACKET_TIME_LIMIT

@@ -1,7 +1,8 @@
 """One driver per method, each returning a :class:`MethodResult`.
 
 ``full``  every ray of the refined arrangement in one LP/QP (:mod:`.full`);
-``colgen``  column generation with exact pricing (:mod:`.colgen`);
+``colgen``  column generation with exact pricing (:mod:`.colgen`; weight decay at
+d = 2 by cell generation, :mod:`.cone_colgen`);
 ``cells``  the cell program, l1 or l2 (:mod:`.cells`);
 ``bracket``  heuristic column generation and a MIP lower bound, at any dimension
 (:mod:`.bracket`).
@@ -15,6 +16,7 @@ from .base import MethodResult
 from .bracket import BRACKET_TIME_LIMIT, solve_bracket
 from .cells import solve_cells_l1, solve_cells_l2
 from .colgen import solve_colgen
+from .cone_colgen import solve_colgen_l2
 from .full import solve_full
 
 __all__ = ["MethodResult", "METHODS", "run_method", "choose_method", "BRACKET_TIME_LIMIT"]
@@ -26,6 +28,9 @@ METHODS = ("auto", "full", "colgen", "cells", "bracket")
 def run_method(method, penalty, prob, ctx, patterns=None):
     """Run the driver of ``method`` (already resolved from ``"auto"``)."""
     if penalty == "l2":
+        if method == "colgen":   # d = 1: both norms agree, the l1 rays are exact
+            return (solve_colgen(prob, ctx, penalty="l2") if prob.d == 1
+                    else solve_colgen_l2(prob, ctx))
         return solve_cells_l2(prob, ctx, patterns)
     if method == "full":
         return solve_full(prob, ctx)

@@ -14,7 +14,7 @@ import numpy as np
 from .._cone import solve_in_child
 from ..arrangement import arrangement_info, count_cells, enumerate_cells
 from ..columns import relu_columns, weight_norms
-from ..errors import InfeasibleError, InputError
+from ..errors import InfeasibleError, InputError, SolverError
 from ..limits import (
     CELLS_L2_MAX_ENTRIES,
     CELLS_MAX_ENTRIES,
@@ -156,10 +156,11 @@ def sparse_refit(prob, thetas, signs, free, penalty, ctx):
         rp = RayProgram(prob.with_targets(t), verbose=ctx.verbose)
         if len(dirs):
             rp.add_both_signs(dirs, Phi=Phi, dedupe=True)
-        # HiGHS can misjudge this (feasible by construction) LP as infeasible when the
-        # cell solution has nearly parallel columns with tiny coefficients: retry
-        # without presolve, then at the default tolerances. The network's objective
-        # is recomputed from the network itself, so nothing is claimed from this LP.
+        # HiGHS can misjudge this (feasible by construction) LP as infeasible, or stop
+        # with a solve error, when the cell solution has nearly parallel columns with
+        # tiny coefficients: retry without presolve, then at the default tolerances.
+        # The network's objective is recomputed from the network itself, so nothing
+        # is claimed from this LP.
         for presolve, tol in _REFIT_ATTEMPTS:
             try:
                 rp.hp.set_option("presolve", presolve)
@@ -168,7 +169,7 @@ def sparse_refit(prob, thetas, signs, free, penalty, ctx):
                 rp.run(ctx.remaining("sparsifying the cell solution"),
                        what="the LP that sparsifies the cell solution")
                 return rp
-            except InfeasibleError as exc:
+            except (InfeasibleError, SolverError) as exc:
                 last = exc
                 rp.hp.clear_solver()
     raise last

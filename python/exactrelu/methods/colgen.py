@@ -10,11 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..certificate import project_multiplier, zero_neuron_multiplier
-from ..pricing import ExactPricer, PoolThenExact, check_pricing_size
+from ..cone_pricing import ConePricer
+from ..pricing import CandidatePool, ExactPricer, PoolThenExact, check_pricing_size
 from ..programs import RayProgram
 from .base import MethodResult, add_priced, find_feasible_columns
 
-__all__ = ["solve_colgen", "interpolating_start", "drop_inactive_columns", "PRICE_RTOL"]
+__all__ = ["solve_colgen", "exact_strategy", "interpolating_start", "drop_inactive_columns",
+           "PRICE_RTOL"]
 
 #: Column generation stops when ``max |lam . phi| <= beta * (1 + PRICE_RTOL)``.
 PRICE_RTOL = 1e-9
@@ -23,16 +25,32 @@ PRICE_RTOL = 1e-9
 LP_DROP_FACTOR = 20
 
 
-def solve_colgen(prob, ctx, k_add=None):
+def exact_strategy(prob, ctx, penalty="l1"):
+    """The exact pricer of ``penalty`` and the strategy that asks pools first.
+
+    l1: rays of the refined arrangement (:class:`~exactrelu.pricing.ExactPricer`);
+    l2 (weight decay, d = 2): angular sweeps (:class:`~exactrelu.cone_pricing.ConePricer`),
+    whose candidate pool is filled with the best neurons of every anchor; for d = 1
+    both norms agree and the l1 pricer is used.
+    """
+    if penalty == "l2" and prob.d >= 2:
+        exact = ConePricer(prob, max_events=ctx.max_rays)
+        return exact, PoolThenExact(exact, None, CandidatePool(prob))
     rays_bound = check_pricing_size(prob, ctx.max_rays, "method='colgen'")
     exact = ExactPricer(prob, progress=ctx.progress)
-    strategy = PoolThenExact.for_problem(prob, exact, rays_bound)
+    return exact, PoolThenExact.for_problem(prob, exact, rays_bound)
+
+
+def solve_colgen(prob, ctx, k_add=None, penalty="l1"):
+    """Column generation for the l1 path norm, or for weight decay (``penalty="l2"``,
+    d <= 2): the columns are then neurons with ``||w||_2 = 1``, of cost ``beta``."""
+    exact, strategy = exact_strategy(prob, ctx, penalty)
     n = prob.n
     if k_add is None:
         k_add = int(np.clip(n // 4, 10, 100))
     k_price = 2 * k_add if prob.skip else k_add
     phase1 = prob.loss == "interpolate"
-    start = interpolating_start(prob) if phase1 else None
+    start = interpolating_start(prob, penalty) if phase1 else None
     if start is not None:
         phase1 = False    # a feasible restricted program from the start: no phase 1
     rp = RayProgram(prob, phase1=phase1, verbose=ctx.verbose)
@@ -87,11 +105,12 @@ def drop_inactive_columns(prob, rp, ctx):
         ctx.count("dropped", rp.drop_inactive())
 
 
-def interpolating_start(prob):
+def interpolating_start(prob, penalty="l1"):
     """Neurons that interpolate any targets (with neuron biases): along a direction u
     that separates the distinct points, ``c + sum_k a_k relu(u.x - t_k)`` with knots
-    at the sorted projections is a triangular system. Returns the normalized neuron
-    directions, or ``None`` when no tried direction separates the points."""
+    at the sorted projections is a triangular system. Returns the neuron directions
+    (unit ``penalty`` norm of ``u``), or ``None`` when no tried direction separates the
+    points."""
     if not prob.bias:
         return None
     Xu = np.unique(prob.X, axis=0)
@@ -101,7 +120,7 @@ def interpolating_start(prob):
     span = float(np.abs(Xu).max()) or 1.0
     for trial in range(20):
         u = np.eye(prob.d)[0] if trial == 0 and prob.d == 1 else rng.normal(size=prob.d)
-        u /= np.abs(u).sum()
+        u /= np.linalg.norm(u, ord=1 if penalty == "l1" else 2)
         p = np.sort(Xu @ u)
         if np.min(np.diff(p)) > 1e-7 * span:
             knots = p[:-1]

@@ -24,27 +24,33 @@ def _per_cell(P, q, shape):
     return np.broadcast_to(np.arange(P)[:, None, None] * q + np.arange(q)[None, None, :], shape)
 
 
-def _cell_blocks(A, patterns, nzrows):
-    """Sparse fit block ``F`` (n, P*q) and cone block ``G`` (P*n', P*q) for per-cell
-    variables z_k in R^q with ``A z_k`` (``A`` already expanded to q columns)."""
+def _cell_blocks(A, patterns, nzrows, rows=None):
+    """Sparse fit block ``F`` (n, P*q) and cone block ``G`` (R, P*q) for per-cell
+    variables z_k in R^q with ``A z_k`` (``A`` already expanded to q columns).
+
+    ``G`` holds the sign constraints of cell k on the rows ``rows[k]`` (its facets,
+    :func:`~exactrelu.programs.facets.cell_facets`), or on every nonzero row of A.
+    """
     n, q = A.shape
     P = patterns.shape[0]
     Dm = patterns.astype(float)                     # (P, n)
     # fit: row i, column k*q + j, value D_ki A_ij
     vals = Dm[:, :, None] * A[None, :, :]           # (P, n, q)
-    rows = np.broadcast_to(np.arange(n)[None, :, None], vals.shape)
+    rws = np.broadcast_to(np.arange(n)[None, :, None], vals.shape)
     cols = _per_cell(P, q, vals.shape)
     m = vals != 0
-    F = sp.csc_array((vals[m], (rows[m], cols[m])), shape=(n, P * q))
-    # cones: row k*n' + i', value (2 D_ki - 1) A_ij, for the nonzero rows of A only
-    S = (2.0 * Dm - 1.0)[:, nzrows]                 # (P, n')
-    nn = len(nzrows)
-    vals = S[:, :, None] * A[nzrows][None, :, :]
-    rows = np.broadcast_to(np.arange(P)[:, None, None] * nn + np.arange(nn)[None, :, None],
-                           vals.shape)
-    cols = _per_cell(P, q, vals.shape)
+    F = sp.csc_array((vals[m], (rws[m], cols[m])), shape=(n, P * q))
+    # cones: one row per (cell k, constraint row i), value (2 D_ki - 1) A_ij
+    if rows is None:
+        rows = [nzrows] * P
+    cell = np.repeat(np.arange(P), [len(r) for r in rows])
+    row = np.concatenate([np.asarray(r, dtype=int) for r in rows]) if P else np.zeros(0, int)
+    vals = (2.0 * Dm[cell, row] - 1.0)[:, None] * A[row]          # (R, q)
+    R = len(row)
+    rr = np.broadcast_to(np.arange(R)[:, None], vals.shape)
+    cc = cell[:, None] * q + np.arange(q)[None, :]
     m = vals != 0
-    G = sp.csc_array((vals[m], (rows[m], cols[m])), shape=(P * nn, P * q))
+    G = sp.csc_array((vals[m], (rr[m], cc[m])), shape=(R, P * q))
     return F, G
 
 
@@ -101,17 +107,20 @@ def cell_program_highs(prob, patterns, *, verbose=False, options=None):
     return hp, extract, sizes
 
 
-def cell_program_cvxpy(prob, patterns, *, penalty="l2"):
+def cell_program_cvxpy(prob, patterns, *, penalty="l2", duals=False, rows=None):
     """The cell program with l2 (or l1) group norms as a cvxpy problem.
 
     Returns ``(problem, extract, sizes)``; ``extract()`` gives ``(thetas, signs, free)``
-    after solving.
+    after solving, and with ``duals`` also the multipliers ``lam`` of the fit rows
+    ``f = F v - F u + c0 (+ X s)`` (the residual ``w * (y - f)`` for the squared loss:
+    docs/design.md section 4's convention). ``rows`` (an index array per cell)
+    restricts each cell's sign constraints to those rows (its facets).
     """
     import cvxpy as cp  # an optional solver stack: imported only when a cone program is built
 
     n, d, D = prob.n, prob.d, prob.D
     P = patterns.shape[0]
-    F, G = _cell_blocks(prob.A, patterns, _nonzero_rows(prob.A))
+    F, G = _cell_blocks(prob.A, patterns, _nonzero_rows(prob.A), rows)
     v = cp.Variable(P * D)
     u = cp.Variable(P * D)
     c0 = cp.Variable()
@@ -121,6 +130,12 @@ def cell_program_cvxpy(prob, patterns, *, penalty="l2"):
         s = cp.Variable(d)
         f = f + prob.X @ s
     cons = [G @ v >= 0, G @ u >= 0]
+    fit = None
+    if duals:       # the fit as a variable: its equality rows carry the multipliers
+        fv = cp.Variable(n)
+        fit = fv == f
+        cons.append(fit)
+        f = fv
     Vm = cp.reshape(v, (P, D), order="C")[:, :d]
     Um = cp.reshape(u, (P, D), order="C")[:, :d]
     if penalty == "l2":
@@ -147,7 +162,10 @@ def cell_program_cvxpy(prob, patterns, *, penalty="l2"):
         V = np.asarray(v.value).reshape(P, D)
         U = np.asarray(u.value).reshape(P, D)
         free = np.r_[float(c0.value), (np.asarray(s.value) if s is not None else [])]
-        return (np.vstack([V, U]), np.r_[np.ones(P), -np.ones(P)], free)
+        out = (np.vstack([V, U]), np.r_[np.ones(P), -np.ones(P)], free)
+        if duals:
+            out = out + (np.asarray(fit.dual_value, dtype=float).reshape(n),)
+        return out
 
     sizes = {"rows": int(n + 2 * G.shape[0]),
              "columns": int(2 * P * D + 1 + (d if prob.skip else 0)), "cells": int(P)}
