@@ -55,6 +55,10 @@ def test_from_sequential_and_certify_a_torch_trained_network():
 def test_from_torch_refuses_other_modules():
     with pytest.raises(InputError, match="from_torch takes"):
         ReLUNetwork.from_torch(torch.nn.Linear(2, 1))
-    with pytest.raises(InputError, match="outputs"):
-        ReLUNetwork.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(),
-                                                   torch.nn.Linear(3, 2)))
+    # a plain Sequential with 2 outputs is a network with vector outputs
+    seq = torch.nn.Sequential(torch.nn.Linear(2, 3, dtype=torch.float64), torch.nn.ReLU(),
+                              torch.nn.Linear(3, 2, dtype=torch.float64))
+    net = ReLUNetwork.from_torch(seq)
+    assert net.multi_output and net.n_outputs == 2
+    X = np.random.default_rng(0).normal(size=(4, 2))
+    assert net.predict(X) == pytest.approx(seq(torch.as_tensor(X)).detach().numpy())

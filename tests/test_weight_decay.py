@@ -199,3 +199,27 @@ def test_colgen_l2_sample_weights_equal_repeats():
     b = exactrelu.solve(np.repeat(X, w, axis=0), np.repeat(y, w), beta=beta, penalty="l2")
     assert a.certified and b.certified
     assert a.objective == pytest.approx(b.objective, rel=1e-6)
+
+
+def test_script_without_main_guard(tmp_path):
+    """The cone programs run in a child process; a plain script (no
+    ``if __name__ == "__main__"``) must not be re-run there (it used to fail with
+    multiprocessing's "bootstrapping phase" error and an EOFError)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "plain.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np, exactrelu
+        X = np.random.default_rng(0).normal(size=(12, 2))
+        y = np.sin(2 * X[:, 0]) + X[:, 1]
+        print("run", flush=True)
+        a = exactrelu.solve(X, y, beta=0.1, penalty="l2")
+        b = exactrelu.solve(X, np.c_[y, -y], beta=0.1)
+        print(a.certified, b.certified)
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["run", "True True"]     # run once, not again

@@ -12,8 +12,10 @@ caller stops at the deadline or on Ctrl-C.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import time
 import warnings
+from contextlib import contextmanager
 
 from .errors import InfeasibleError, SolverError, TimeLimitError, UnboundedError
 
@@ -90,6 +92,34 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
+@contextmanager
+def _main_module_hidden():
+    """Start children without re-running the caller's script in them.
+
+    A spawned or forkserver child first re-imports ``__main__`` from its file (unless
+    guarded by ``if __name__ == "__main__"``, a script's ``solve`` call would run again
+    there and fail with "An attempt has been made to start a new process before the
+    current process has finished its bootstrapping phase"). The child needs nothing
+    from the caller's module (it runs exactrelu's functions on numpy arrays), so the
+    main module's file and spec are hidden while the child is started.
+    """
+    main = sys.modules.get("__main__")
+    saved = {}
+    if main is not None:
+        for name in ("__file__", "__spec__"):
+            if name in vars(main):
+                saved[name] = vars(main)[name]
+        main.__spec__ = None
+        if "__file__" in saved:
+            del main.__file__
+    try:
+        yield
+    finally:
+        if main is not None:
+            for name, value in saved.items():
+                setattr(main, name, value)
+
+
 def solve_in_child(build, args, kwargs=None, time_limit=None, verbose=False,
                    inaccurate_ok=False):
     """``build(*args, **kwargs) -> (problem, extract, sizes)``, solved by Clarabel in a
@@ -104,7 +134,8 @@ def solve_in_child(build, args, kwargs=None, time_limit=None, verbose=False,
     proc = ctx.Process(target=_child, args=(send, build, args, kwargs or {}, time_limit,
                                             verbose, inaccurate_ok), daemon=True)
     start = time.perf_counter()
-    proc.start()
+    with _main_module_hidden():
+        proc.start()
     send.close()
     try:
         while not recv.poll(_POLL_SECONDS):

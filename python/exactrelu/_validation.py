@@ -98,6 +98,43 @@ def as_target_vector(y, n, name="y"):
     return arr
 
 
+def as_target_matrix(y, n, k=None, name="y"):
+    """Return y as a float64 array of shape (n, k) (k outputs), or raise a named error.
+
+    A 1-D y of length n is taken as one output; ``k`` (optional) is the number of
+    outputs expected.
+    """
+    arr = _as_array(y, name)
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    _check_exact_ints(arr, name)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise ShapeError(f"{name} must have shape ({n}, k) (a row per row of X), got shape "
+                         f"{arr.shape}")
+    if arr.shape[1] == 0:
+        raise ShapeError(f"{name} must have at least one column (output), got shape "
+                         f"{arr.shape}")
+    if k is not None and arr.shape[1] != k:
+        raise ShapeError(f"{name} must have {k} columns (one per output), got shape "
+                         f"{arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        i, j = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
+        raise NonFiniteError(f"{name} must be finite; found {arr[i, j]} at [{i}, {j}]")
+    return arr
+
+
+def as_targets(y, n, name="y"):
+    """A 1-D target vector (one output, also from shape (n, 1)) or a 2-D target matrix
+    (n, k) with k >= 2 outputs."""
+    arr = _as_array(y, name)
+    if arr.ndim == 2 and arr.shape[1] >= 2:
+        return as_target_matrix(arr, n, name=name)
+    return as_target_vector(arr, n, name)
+
+
 def lift(X, bias):
     """Append the constant column when ``bias`` is true: x~ = (x, 1)."""
     if bias:

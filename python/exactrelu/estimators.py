@@ -1,8 +1,10 @@
 """scikit-learn estimators around :func:`exactrelu.solve`.
 
-``ExactReLURegressor`` (squared, absolute or interpolation loss) and
-``ExactReLUClassifier`` (hinge loss, binary; the two labels are mapped to -1/+1)
-follow the scikit-learn estimator contract. scikit-learn is an optional dependency:
+``ExactReLURegressor`` (squared, absolute or interpolation loss; a 2-D y trains
+one hidden layer shared by the outputs) and ``ExactReLUClassifier`` (hinge loss:
+two labels are mapped to -1/+1; k >= 3 labels to one-vs-rest codes in {-1, +1}^k
+summed over the classes, with one shared hidden layer) follow the scikit-learn
+estimator contract. scikit-learn is an optional dependency:
 this module needs it, the rest of exactrelu does not.
 """
 
@@ -170,19 +172,30 @@ class ExactReLURegressor(RegressorMixin, _ExactReLUBase):
             raise InputError(f"ExactReLURegressor supports loss 'squared', 'absolute' or "
                              f"'interpolate'; got {self.loss!r} (use ExactReLUClassifier "
                              f"for the hinge loss)")
-        X, y = _validate(self, X, y, y_numeric=True, dtype=np.float64)
+        X, y = _validate(self, X, y, y_numeric=True, dtype=np.float64, multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
         return self._solve(X, y, self.loss, sample_weight)
 
     def predict(self, X):
-        """The network's output on ``X``."""
+        """The network's output on ``X`` (shape (n, k) when fitted to a 2-D y)."""
         return self._decision(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
 class ExactReLUClassifier(ClassifierMixin, _ExactReLUBase):
-    """The globally optimal two-layer ReLU classifier (hinge loss, binary).
+    """The globally optimal two-layer ReLU classifier (hinge loss).
 
-    The two classes (sorted, ``classes_``) are mapped to -1 and +1; more than two
-    classes raise :class:`~exactrelu.errors.NotSupportedError`.
+    Two classes (sorted, ``classes_``) are mapped to -1 and +1. With k >= 3 classes
+    the targets are the one-vs-rest codes ``Y[i, c] = +1`` for the class of sample i
+    and -1 otherwise; the loss is the sum over classes of the hinge losses, the
+    penalty ``beta * sum_j ||a_j||_2 ||w_j||_1`` of one hidden layer shared by the k
+    outputs (docs/design.md section 12), and ``predict`` is the class of the largest
+    output. Multiclass needs ``penalty="l1"``.
 
     Parameters
     ----------
@@ -197,6 +210,10 @@ class ExactReLUClassifier(ClassifierMixin, _ExactReLUBase):
     >>> clf = ExactReLUClassifier(beta=0.1).fit(X, y)
     >>> clf.predict(X).tolist(), clf.certified_
     (['a', 'b', 'b', 'a'], True)
+    >>> y3 = np.array(["a", "b", "c", "a"])
+    >>> clf3 = ExactReLUClassifier(beta=0.1).fit(X, y3)
+    >>> clf3.predict(X).tolist(), clf3.certified_, clf3.network_.n_outputs
+    (['a', 'b', 'c', 'a'], True, 3)
     """
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -206,27 +223,32 @@ class ExactReLUClassifier(ClassifierMixin, _ExactReLUBase):
         X, y = _validate(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         classes, yi = np.unique(y, return_inverse=True)
-        if len(classes) > 2:
-            raise NotSupportedError(
-                f"Only binary classification is supported: ExactReLUClassifier uses the "
-                f"hinge loss and got {len(classes)} classes. Multiclass training is not "
-                f"supported yet: train one-vs-rest yourself.")
+        yi = yi.reshape(-1)
         if len(classes) < 2:
             raise InputError(f"ExactReLUClassifier needs samples of 2 classes in the data, "
                              f"but the data contains only one class: {classes[0]!r}")
+        if len(classes) > 2 and self.penalty != "l1":
+            raise NotSupportedError(
+                f"multiclass training ({len(classes)} classes) shares one hidden layer "
+                f"with the penalty sum_j ||a_j||_2 ||w_j||_1, i.e. penalty='l1'; got "
+                f"penalty={self.penalty!r} (with ||w_j||_2 the problem has no finite exact "
+                f"method)")
         self.classes_ = classes
-        return self._solve(X, np.where(yi.reshape(-1) == 1, 1.0, -1.0), "hinge", sample_weight)
+        if len(classes) == 2:
+            codes = np.where(yi == 1, 1.0, -1.0)
+        else:       # one-vs-rest codes in {-1, +1}^k
+            codes = np.where(yi[:, None] == np.arange(len(classes))[None, :], 1.0, -1.0)
+        return self._solve(X, codes, "hinge", sample_weight)
 
     def decision_function(self, X):
-        """The network's output: positive for ``classes_[1]``."""
+        """The network's output: positive for ``classes_[1]`` (two classes), or one
+        column per class (k >= 3 classes)."""
         return self._decision(X)
 
     def predict(self, X):
-        """``classes_[1]`` where the decision function is positive, else ``classes_[0]``."""
+        """Two classes: ``classes_[1]`` where the decision function is positive, else
+        ``classes_[0]``; more: the class of the largest output."""
         dec = self.decision_function(X)
+        if dec.ndim == 2:
+            return self.classes_[np.argmax(dec, axis=1)]
         return self.classes_[(dec > 0).astype(int)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        return tags

@@ -89,10 +89,13 @@ def check_sample_weight(weight, n, loss):
 def check_targets(y, loss):
     """Hinge loss needs labels in {-1, +1}; raise :class:`InputError` otherwise."""
     if loss == "hinge":
-        bad = np.flatnonzero((y != 1.0) & (y != -1.0))
+        flat = np.asarray(y).reshape(-1)
+        bad = np.flatnonzero((flat != 1.0) & (flat != -1.0))
         if bad.size:
+            at = np.unravel_index(bad[0], np.shape(y))
+            where = at[0] if len(at) == 1 else tuple(int(i) for i in at)
             raise InputError(
-                f"the hinge loss needs targets in {{-1, +1}}; y[{bad[0]}] = {y[bad[0]]!r} "
+                f"the hinge loss needs targets in {{-1, +1}}; y[{where}] = {flat[bad[0]]!r} "
                 f"(ExactReLUClassifier maps any two labels to -1/+1)"
             )
     return y

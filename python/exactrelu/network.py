@@ -1,6 +1,8 @@
 """A finite two-layer ReLU network: the object every solver returns.
 
-``f(x) = sum_j a_j * relu(w_j . x + b_j) + c + s . x``
+``f(x) = sum_j a_j * relu(w_j . x + b_j) + c + s . x``, with scalar output weights
+``a_j`` or, for k outputs sharing the hidden layer, vectors ``a_j`` in R^k (then
+``c`` in R^k and ``s`` of shape (d, k)).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import numpy as np
 
 from . import _torch
-from ._validation import as_data_matrix, as_target_vector
+from ._validation import as_data_matrix, as_target_matrix, as_target_vector
 from .errors import InputError, ShapeError
 from .losses import (
     check_beta,
@@ -33,11 +35,12 @@ class ReLUNetwork:
         Input weights, one row per neuron.
     b : array_like, shape (m,)
         Neuron biases (zeros for a network without neuron biases).
-    a : array_like, shape (m,)
-        Output weights.
-    c : float
+    a : array_like, shape (m,) or (m, k)
+        Output weights; a 2-D ``a`` makes a network with k outputs sharing the hidden
+        layer (:attr:`n_outputs`), whose ``predict`` returns shape (n, k).
+    c : float or array_like, shape (k,)
         Output bias.
-    s : array_like, shape (d,), optional
+    s : array_like, shape (d,) or (d, k), optional
         Linear skip weights (``None``: no skip connection, the same as zeros).
 
     Examples
@@ -56,16 +59,31 @@ class ReLUNetwork:
             raise ShapeError(f"W must be 2-D (m, d), got shape {W.shape}")
         m, d = W.shape
         b = np.array(b, dtype=float).reshape(-1)
-        a = np.array(a, dtype=float).reshape(-1)
-        if b.shape != (m,) or a.shape != (m,):
-            raise ShapeError(f"b and a must have shape ({m},) to match W {W.shape}; "
-                             f"got {b.shape} and {a.shape}")
+        a = np.array(a, dtype=float)
+        if a.ndim != 2:
+            a = a.reshape(-1)
+        if b.shape != (m,) or a.shape[0] != m:
+            raise ShapeError(f"b must have shape ({m},) and a ({m},) or ({m}, k) to match "
+                             f"W {W.shape}; got {b.shape} and {a.shape}")
+        tail = a.shape[1:]
         if s is not None:
-            s = np.array(s, dtype=float).reshape(-1)
-            if s.shape != (d,):
-                raise ShapeError(f"s must have shape ({d},), got {s.shape}")
-        c = float(c)
-        for name, arr in (("W", W), ("b", b), ("a", a), ("c", np.array([c]))) + (
+            s = np.array(s, dtype=float)
+            if s.shape != (d,) + tail:
+                s = s.reshape(-1) if not tail else s
+            if s.shape != (d,) + tail:
+                raise ShapeError(f"s must have shape {(d,) + tail}, got {s.shape}")
+        c = np.array(c, dtype=float)
+        if tail:
+            c = np.full(tail, float(c)) if c.ndim == 0 else c.reshape(-1)
+            if c.shape != tail:
+                raise ShapeError(f"c must have shape {tail} (one bias per output), got "
+                                 f"{c.shape}")
+        else:
+            if c.size != 1:
+                raise ShapeError(f"c must be a number for a network with one output, got "
+                                 f"shape {c.shape}")
+            c = float(c.reshape(-1)[0])
+        for name, arr in (("W", W), ("b", b), ("a", a), ("c", np.atleast_1d(c))) + (
                 (("s", s),) if s is not None else ()):
             if not np.all(np.isfinite(arr)):
                 raise InputError(f"{name} must be finite")
@@ -82,13 +100,27 @@ class ReLUNetwork:
         """Input dimension d."""
         return int(self.W.shape[1])
 
+    @property
+    def n_outputs(self):
+        """Number of outputs k (1 for a scalar network, whose ``a`` is 1-D)."""
+        return int(self.a.shape[1]) if self.a.ndim == 2 else 1
+
+    @property
+    def multi_output(self):
+        """Whether ``a`` is 2-D (outputs of shape (n, k), even for k = 1)."""
+        return self.a.ndim == 2
+
+    def output_norms(self):
+        """``|a_j|``, or ``||a_j||_2`` for vector outputs."""
+        return np.linalg.norm(self.a, axis=1) if self.a.ndim == 2 else np.abs(self.a)
+
     def hidden(self, X):
         """The hidden activations ``relu(X W^T + b)``, shape (n, m)."""
         X = self._check_X(X)
         return np.maximum(X @ self.W.T + self.b, 0.0)
 
     def predict(self, X):
-        """The network's output on the rows of ``X``, shape (n,)."""
+        """The network's output on the rows of ``X``, shape (n,) (or (n, k))."""
         X = self._check_X(X)
         out = np.maximum(X @ self.W.T + self.b, 0.0) @ self.a + self.c
         if self.s is not None:
@@ -97,8 +129,9 @@ class ReLUNetwork:
 
     def term_scale(self, X):
         """Per row of ``X``, the size of the terms the output sums:
-        ``sum_j |a_j| (|w_j| . |x| + |b_j|) + |c| + |s| . |x|``. Evaluating the
-        network is accurate to a few units in the last place of it."""
+        ``sum_j |a_j| (|w_j| . |x| + |b_j|) + |c| + |s| . |x|`` (per output for
+        vector outputs). Evaluating the network is accurate to a few units in the
+        last place of it."""
         X = self._check_X(X)
         aX = np.abs(X)
         out = (aX @ np.abs(self.W).T + np.abs(self.b)) @ np.abs(self.a) + abs(self.c)
@@ -116,12 +149,13 @@ class ReLUNetwork:
         return X
 
     def penalty(self, kind="l1"):
-        """``sum_j |a_j| * ||w_j||`` with the l1 (path norm) or l2 (weight decay) norm."""
+        """``sum_j |a_j| * ||w_j||`` with the l1 (path norm) or l2 (weight decay) norm
+        (``||a_j||_2`` for vector outputs)."""
         kind = check_penalty(kind)
         ord_ = 1 if kind == "l1" else 2
         if self.n_neurons == 0:
             return 0.0
-        return float(np.abs(self.a) @ np.linalg.norm(self.W, ord=ord_, axis=1))
+        return float(self.output_norms() @ np.linalg.norm(self.W, ord=ord_, axis=1))
 
     def objective(self, X, y, *, loss="squared", beta=1.0, penalty="l1", sample_weight=None):
         """The training objective ``loss(f(X), y) + beta * penalty``.
@@ -133,10 +167,20 @@ class ReLUNetwork:
         loss = check_loss(loss)
         beta = check_beta(beta, loss)
         X = self._check_X(X)
-        y = check_targets(as_target_vector(y, X.shape[0]), loss)
-        w = check_sample_weight(sample_weight, X.shape[0], loss)
+        n = X.shape[0]
+        if self.multi_output:      # the loss summed over every output
+            y = check_targets(as_target_matrix(y, n, self.n_outputs), loss)
+        else:
+            y = check_targets(as_target_vector(y, n), loss)
+        w = check_sample_weight(sample_weight, n, loss)
         scale = self.term_scale(X) if loss == "interpolate" else None
-        return (loss_value(self.predict(X), y, loss, scale=scale, weight=w)
+        f = self.predict(X)
+        if self.multi_output:
+            k = self.n_outputs
+            f, y = f.reshape(-1), y.reshape(-1)
+            w = None if w is None else np.repeat(w, k)
+            scale = None if scale is None else scale.reshape(-1)
+        return (loss_value(f, y, loss, scale=scale, weight=w)
                 + beta * self.penalty(penalty))
 
     # ------------------------------------------------------------ transforms
@@ -150,25 +194,25 @@ class ReLUNetwork:
         factor of 2, see :meth:`from_rays`).
         """
         W, b, a = self.W, self.b, self.a
-        c = self.c
+        c = np.copy(self.c) if self.multi_output else self.c
         wn = np.abs(W).sum(axis=1)
         const = wn == 0
         if np.any(const):
-            c += float(a[const] @ np.maximum(b[const], 0.0))
-        keep = (~const) & (a != 0)
+            c = c + np.maximum(b[const], 0.0) @ a[const]
+        keep = (~const) & (self.output_norms() != 0)
         W, b, a, wn = W[keep], b[keep], a[keep], wn[keep]
         if W.shape[0] == 0:
-            return ReLUNetwork(np.zeros((0, self.n_features)), [], [], c, self.s)
+            return ReLUNetwork(np.zeros((0, self.n_features)), [], a[:0], c, self.s)
         # direction normalized by ||w||_1; coefficient kappa = a * ||w||_1
         theta = np.hstack([W, b[:, None]]) / wn[:, None]
-        kappa = a * wn
+        kappa = a * (wn[:, None] if a.ndim == 2 else wn)
         keys = np.round(theta, decimals)
         _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         inv = inv.reshape(-1)
-        kap = np.zeros(len(first))
+        kap = np.zeros((len(first),) + a.shape[1:])
         np.add.at(kap, inv, kappa)
         theta = theta[first]
-        nz = kap != 0
+        nz = (np.abs(kap).max(axis=1) if kap.ndim == 2 else np.abs(kap)) != 0
         return ReLUNetwork.from_rays(theta[nz, :-1], theta[nz, -1], kap[nz], c, self.s)
 
     def balanced(self):
@@ -191,16 +235,19 @@ class ReLUNetwork:
         """
         W = np.array(W, dtype=float, ndmin=2)
         b = np.asarray(b, dtype=float).reshape(-1)
-        coef = np.asarray(coef, dtype=float).reshape(-1)
+        coef = np.asarray(coef, dtype=float)
+        if coef.ndim != 2:
+            coef = coef.reshape(-1)
         if W.shape[0] == 0:
-            return cls(W.reshape(0, W.shape[1] if W.ndim == 2 else 0), [], [], c, s)
+            return cls(W.reshape(0, W.shape[1] if W.ndim == 2 else 0), [], coef, c, s)
         wn = np.abs(W).sum(axis=1)
-        ok = (wn > 0) & (coef != 0)
+        mag = np.linalg.norm(coef, axis=1) if coef.ndim == 2 else np.abs(coef)
+        ok = (wn > 0) & (mag != 0)
         # w = t W, a = coef / t; balanced when |a| = t ||W||_1, i.e. t^2 = |coef| / ||W||_1
         e = np.zeros(len(coef), dtype=int)
-        e[ok] = np.rint(0.5 * (np.log2(np.abs(coef[ok])) - np.log2(wn[ok]))).astype(int)
+        e[ok] = np.rint(0.5 * (np.log2(mag[ok]) - np.log2(wn[ok]))).astype(int)
         t = np.ldexp(1.0, e)
-        a = coef / t
+        a = coef / (t[:, None] if coef.ndim == 2 else t)
         return cls(W * t[:, None], b * t, a, c, s)
 
     # ---------------------------------------------------------------- export
@@ -210,7 +257,7 @@ class ReLUNetwork:
             "W": self.W.tolist(),
             "b": self.b.tolist(),
             "a": self.a.tolist(),
-            "c": float(self.c),
+            "c": self.c.tolist() if self.multi_output else float(self.c),
             "s": None if self.s is None else self.s.tolist(),
             "n_features": self.n_features,
         }
@@ -237,20 +284,27 @@ class ReLUNetwork:
             W = np.array(d["W"], dtype=float)
             if W.size == 0:
                 W = W.reshape(0, int(d.get("n_features", 0)))
-            return cls(W, d["b"], d["a"], d.get("c", 0.0), d.get("s"))
+            a = np.array(d["a"], dtype=float)
+            c = d.get("c", 0.0)
+            if a.size == 0 and np.ndim(c) == 1:      # no neurons, k outputs
+                a = a.reshape(0, len(c))
+            return cls(W, d["b"], a, c, d.get("s"))
         except KeyError as exc:
             raise InputError(f"network dict lacks the key {exc}") from None
 
     def __repr__(self):
-        return (f"ReLUNetwork(n_neurons={self.n_neurons}, n_features={self.n_features}, "
-                f"c={self.c:.6g}, skip={self.s is not None})")
+        c = (np.array2string(self.c, precision=6) if self.multi_output
+             else f"{self.c:.6g}")
+        out = f", n_outputs={self.n_outputs}" if self.multi_output else ""
+        return (f"ReLUNetwork(n_neurons={self.n_neurons}, n_features={self.n_features}{out}, "
+                f"c={c}, skip={self.s is not None})")
 
     def __eq__(self, other):
         if not isinstance(other, ReLUNetwork):
             return NotImplemented
         return (self.W.shape == other.W.shape and np.array_equal(self.W, other.W)
-                and np.array_equal(self.b, other.b) and np.array_equal(self.a, other.a)
-                and self.c == other.c
+                and np.array_equal(self.b, other.b) and self.a.shape == other.a.shape
+                and np.array_equal(self.a, other.a) and np.array_equal(self.c, other.c)
                 and ((self.s is None and other.s is None)
                      or (self.s is not None and other.s is not None
                          and np.array_equal(self.s, other.s))))

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_data_matrix, as_target_vector, check_flag, resolve_threads
+from ._validation import (
+    as_data_matrix,
+    as_target_vector,
+    as_targets,
+    check_flag,
+    resolve_threads,
+)
 from .cluster import check_client
 from .errors import ConflictingTargetsError
 from .losses import check_beta, check_loss, check_sample_weight, check_targets
@@ -91,15 +97,17 @@ class Problem:
                        client=self.client)
 
 
-def make_problem(X, y, loss, beta, bias, skip, threads=None, sample_weight=None, client=None):
+def make_problem(X, y, loss, beta, bias, skip, threads=None, sample_weight=None, client=None,
+                 outputs=False):
     """Validate user input into a :class:`Problem` (raises :mod:`exactrelu.errors`).
 
-    Samples of weight 0 contribute nothing to the objective and are dropped.
+    Samples of weight 0 contribute nothing to the objective and are dropped. With
+    ``outputs`` a 2-D y of shape (n, k >= 2) is accepted (vector outputs).
     """
     loss = check_loss(loss)
     beta = check_beta(beta, loss)
     X = as_data_matrix(X)
-    y = check_targets(as_target_vector(y, X.shape[0]), loss)
+    y = check_targets((as_targets if outputs else as_target_vector)(y, X.shape[0]), loss)
     w = check_sample_weight(sample_weight, X.shape[0], loss)
     if w is not None:
         keep = w > 0
@@ -119,7 +127,8 @@ def check_conflicts(X, y):
     ys = y[order]
     ymin = np.minimum.reduceat(ys, starts)
     ymax = np.maximum.reduceat(ys, starts)
-    bad = np.flatnonzero(ymin != ymax)
+    differ = ymin != ymax
+    bad = np.flatnonzero(differ.any(axis=1) if differ.ndim == 2 else differ)
     if bad.size:
         ends = np.r_[starts[1:], len(g)]
         groups = [tuple(sorted(order[starts[k]:ends[k]].tolist())) for k in bad]
@@ -245,10 +254,11 @@ class Scaling:
                        prob.threads, prob.weight, prob.client)
 
     def _offsets(self, W, s):
-        """``(W . mx, s . mx)``: what the shift of X adds to the biases and to c."""
+        """``(W . mx, s . mx)``: what the shift of X adds to the biases and to c (per
+        output for vector outputs, ``s`` of shape (d, k))."""
         if self.mx is None:
             return 0.0, 0.0
-        return W @ self.mx, (0.0 if s is None else float(s @ self.mx))
+        return W @ self.mx, (0.0 if s is None else self.mx @ s)
 
     def network_back(self, net):
         """The original problem's network from the scaled problem's one."""

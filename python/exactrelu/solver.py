@@ -55,6 +55,7 @@ from .methods import BRACKET_TIME_LIMIT, METHODS, choose_method, run_method
 from .network import ReLUNetwork
 from .problem import Scaling, check_conflicts, make_problem
 from .programs import RayProgram
+from .vector import solve_vector_colgen, vector_dual_bound
 
 __all__ = ["Solution", "solve", "METHODS", "CERT_RTOL"]
 
@@ -182,13 +183,20 @@ def _interp_check(prob, net):
     if prob.loss != "interpolate":
         return
     tol = np.broadcast_to(interpolation_tolerance(prob.y, scale=net.term_scale(prob.X)),
-                          prob.y.shape)
-    res = np.abs(net.predict(prob.X) - prob.y)
+                          prob.y.shape).reshape(-1)
+    res = np.abs(net.predict(prob.X) - prob.y).reshape(-1)
     if np.any(res > tol):
         i = int(np.argmax(res - tol))
         raise NumericalError(
-            f"the interpolating network misses y[{i}] by {res[i]:.3g} (> {tol[i]:.3g}); "
+            f"the interpolating network misses y[{_index(i, prob.y.shape)}] by {res[i]:.3g} "
+            f"(> {tol[i]:.3g}); "
             "the data may be too ill-conditioned for double precision")
+
+
+def _index(flat, shape):
+    """A flat index as the index of an array of ``shape`` (an int for 1-D)."""
+    at = np.unravel_index(flat, shape)
+    return int(at[0]) if len(at) == 1 else tuple(int(i) for i in at)
 
 
 def _status(objective, lower, complete, bracket=False):
@@ -214,6 +222,62 @@ def _status(objective, lower, complete, bracket=False):
     return gap, certified, "uncertified"
 
 
+def _solve_vector(user, penalty, method, patterns, time_limit, verbose, max_rays, progress,
+                  t_start):
+    """:func:`solve` for vector outputs (``y`` of shape (n, k), k >= 2): column
+    generation over the rays with the group-lasso master (:mod:`exactrelu.vector`)."""
+    k = user.y.shape[1]
+    if penalty != "l1":
+        raise NotSupportedError(
+            "vector outputs (a 2-D y) are trained with the penalty sum_j ||a_j||_2 ||w_j||_1 "
+            "(penalty='l1'); with ||w_j||_2 (penalty='l2') the problem is a copositive "
+            "program, for which no finite exact method exists")
+    if method not in ("auto", "colgen") or patterns is not None:
+        given = f"method={method!r}" + (" with patterns=" if patterns is not None else "")
+        raise NotSupportedError(
+            f"vector outputs (a 2-D y with {k} columns) are solved by method='colgen' "
+            f"(or 'auto'), not {given}")
+    if user.client is not None:
+        raise NotSupportedError("vector outputs run locally; client= is for one output")
+    if user.loss == "interpolate" and not user.bias:
+        raise NotSupportedError("interpolation with vector outputs needs neuron biases "
+                                "(bias=True)")
+    scaling = Scaling.for_problem(user)
+    prob = scaling.apply(user)
+    kappa = scaling.objective_factor(user.loss)
+    ctx = SolveContext(Deadline(time_limit), verbose=verbose, progress=progress,
+                       max_rays=max_rays, sizes={"n": prob.n, "d": prob.d, "k": k})
+    with ctx.deadline.enforced("solving with vector outputs"):
+        res = solve_vector_colgen(prob, ctx)
+        scaled_net = res.network(prob)
+        net = scaling.network_back(scaled_net)
+        _interp_check(user, net)
+        objective = net.objective(user.X, user.y, loss=user.loss, beta=user.beta,
+                                  penalty="l1", sample_weight=user.weight)
+        with ctx.timed("certificate"):
+            cands = list(res.candidates)
+            if user.loss == "squared":
+                r = prob.y - scaled_net.predict(prob.X)
+                cands.append(("residual", r if prob.weight is None else prob.weight[:, None] * r))
+            best = None
+            for _, Lam in cands:
+                lower, mult, M = vector_dual_bound(prob, Lam, res.pricer)
+                if best is None or lower > best[0]:
+                    best = (lower, mult, M)
+    lower = best[0] / kappa
+    gap, certified, status = _status(objective, lower, True)
+    sizes = ctx.sizes
+    sizes["neurons"] = net.n_neurons
+    sizes["program_objective"] = res.value / kappa
+    sizes["max_dual_ratio"] = best[2] / prob.beta
+    timings = ctx.timings
+    timings["total"] = time.perf_counter() - t_start
+    return Solution(network=net, objective=float(objective), lower_bound=float(lower),
+                    gap=float(gap), certified=certified, status=status, method="colgen",
+                    loss=user.loss, penalty=penalty, beta=float(user.beta), timings=timings,
+                    sizes=sizes, multipliers=scaling.multipliers_back(best[1], user.loss))
+
+
 def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
           method="auto", patterns=None, time_limit=None, threads=None, verbose=False,
           max_rays=None, max_cells=None, sample_weight=None, progress=False, client=None):
@@ -227,8 +291,13 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     Parameters
     ----------
     X : array_like, shape (n, d)
-    y : array_like, shape (n,)
-        Targets; labels in {-1, +1} for ``loss="hinge"``.
+    y : array_like, shape (n,) or (n, k)
+        Targets; labels in {-1, +1} for ``loss="hinge"``. A 2-D y with k >= 2 columns
+        trains k outputs sharing one hidden layer (vector outputs: ``a`` of shape
+        (m, k), ``c`` of shape (k,)), with the loss summed over all entries and the
+        penalty ``sum_j ||a_j||_2 ||w_j||_1``; only ``penalty="l1"`` and method
+        ``"colgen"`` (or ``"auto"``), on one machine (docs/design.md section 12).
+        Multiclass hinge: one-vs-rest codes in {-1, +1}^(n x k).
     loss : {"squared", "interpolate", "absolute", "hinge"}
         ``0.5 * sum r_i^2``, exact fit ``f(x_i) = y_i`` (beta ignored), ``sum |r_i|``
         or ``sum max(0, 1 - y_i f_i)``.
@@ -311,9 +380,13 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     if time_limit is not None:
         time_limit = check_number(time_limit, "time_limit (seconds)")
     progress = core_progress(progress, "solve")
-    user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight, client)
+    user = make_problem(X, y, loss, beta, bias, skip, threads, sample_weight, client,
+                        outputs=True)
     if loss == "interpolate":
         check_conflicts(user.X, user.y)
+    if user.y.ndim == 2:
+        return _solve_vector(user, penalty, method, patterns, time_limit, verbose, max_rays,
+                             progress, t_start)
     # the programs are solved for the data scaled by powers of two (exact), and the
     # network and its bounds mapped back to the user's units
     scaling = Scaling.for_problem(user)
