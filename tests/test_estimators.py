@@ -22,13 +22,7 @@ _NOT_THE_SAME_INPUT = {"check_sample_weight_equivalence_on_dense_data"}
 
 
 def _expected_failures(estimator):
-    # vector outputs (multi-output regression, multiclass) have no time budget yet: at
-    # time_limit=3 these checks' data (10 features; 300 samples x 3 classes) time out
-    if isinstance(estimator, ExactReLURegressor):
-        return {"check_regressor_multioutput": "vector outputs: no time budget yet"}
-    return {name: "vector outputs: no time budget yet" for name in (
-        "check_classifiers_train", "check_positive_only_tag_during_fit",
-        "check_dtype_object")}
+    return {}
 
 
 try:

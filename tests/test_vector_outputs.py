@@ -188,3 +188,31 @@ def test_estimators_multioutput_and_multiclass():
     assert np.mean(clf.predict(X) == labels) >= 0.9
     with pytest.raises(NotSupportedError, match="penalty='l1'"):
         ExactReLUClassifier(beta=0.05, penalty="l2").fit(X, labels)
+
+
+def test_time_limit_is_a_budget_with_a_valid_bracket():
+    """With time_limit the vector solve brackets the optimum instead of raising; where
+    the rays are not stored (max_rays tiny) the columns are heuristic and the bound is
+    the split one, sqrt(sum_c M_c^2): still a valid bracket."""
+    X, Y = _data(12, 3, "squared", seed=7)
+    exact = exactrelu.solve(X, Y, beta=0.3)
+    closed = exactrelu.solve(X, Y, beta=0.3, time_limit=60)
+    assert closed.certified and closed.status == "optimal"
+    assert closed.objective == pytest.approx(exact.objective, rel=1e-6)
+    a = exactrelu.solve(X, Y, beta=0.3, time_limit=2.0, max_rays=10)
+    b = exactrelu.solve(X, Y, beta=0.3, time_limit=2.0, max_rays=10)
+    assert a.status in ("bracket", "optimal")
+    tol = 1e-7 * max(1.0, exact.objective)
+    assert a.lower_bound <= exact.objective + tol <= a.objective + 2 * tol
+    assert a.network == b.network        # the budget is charged by modeled work
+
+
+def test_budget_on_data_too_large_for_exact_pricing():
+    """10 features: the refined rays are far too many to store in a 2 s budget."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(11, 10))
+    Y = X[:, :3] ** 2 + 0.1 * rng.normal(size=(11, 3))
+    sol = exactrelu.solve(X, Y, beta=1.0, time_limit=2.0)
+    assert sol.status in ("bracket", "optimal")
+    assert 0 <= sol.lower_bound <= sol.objective
+    assert sol.network.predict(X).shape == (11, 3)

@@ -247,8 +247,11 @@ def _solve_vector(user, penalty, method, patterns, time_limit, verbose, max_rays
     kappa = scaling.objective_factor(user.loss)
     ctx = SolveContext(Deadline(time_limit), verbose=verbose, progress=progress,
                        max_rays=max_rays, sizes={"n": prob.n, "d": prob.d, "k": k})
-    with ctx.deadline.enforced("solving with vector outputs"):
-        res = solve_vector_colgen(prob, ctx)
+    # a time limit is a budget here, as for method="bracket": the best network and
+    # bound at its end are returned, never TimeLimitError
+    budgeted = time_limit is not None
+    with (nullcontext() if budgeted else ctx.deadline.enforced("solving with vector outputs")):
+        res = solve_vector_colgen(prob, ctx, budget=time_limit)
         scaled_net = res.network(prob)
         net = scaling.network_back(scaled_net)
         _interp_check(user, net)
@@ -256,7 +259,7 @@ def _solve_vector(user, penalty, method, patterns, time_limit, verbose, max_rays
                                   penalty="l1", sample_weight=user.weight)
         with ctx.timed("certificate"):
             cands = list(res.candidates)
-            if user.loss == "squared":
+            if user.loss == "squared" and res.exact:   # (a split bound prices one only)
                 r = prob.y - scaled_net.predict(prob.X)
                 cands.append(("residual", r if prob.weight is None else prob.weight[:, None] * r))
             best = None
@@ -265,7 +268,7 @@ def _solve_vector(user, penalty, method, patterns, time_limit, verbose, max_rays
                 if best is None or lower > best[0]:
                     best = (lower, mult, M)
     lower = best[0] / kappa
-    gap, certified, status = _status(objective, lower, True)
+    gap, certified, status = _status(objective, lower, True, bracket=budgeted)
     sizes = ctx.sizes
     sizes["neurons"] = net.n_neurons
     sizes["program_objective"] = res.value / kappa
@@ -297,6 +300,9 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
         (m, k), ``c`` of shape (k,)), with the loss summed over all entries and the
         penalty ``sum_j ||a_j||_2 ||w_j||_1``; only ``penalty="l1"`` and method
         ``"colgen"`` (or ``"auto"``), on one machine (docs/design.md section 12).
+        With ``time_limit`` it is a budget, as for ``"bracket"``: at its end the best
+        network and a certified lower bound are returned (status ``"bracket"`` unless
+        the bound closed).
         Multiclass hinge: one-vs-rest codes in {-1, +1}^(n x k).
     loss : {"squared", "interpolate", "absolute", "hinge"}
         ``0.5 * sum r_i^2``, exact fit ``f(x_i) = y_i`` (beta ignored), ``sum |r_i|``

@@ -33,6 +33,7 @@ from ._cone import solve_in_child
 from .arrangement import arrangement_info, count_rays, enumerate_rays
 from .certificate import project_multiplier, zero_neuron_multiplier
 from .columns import line_keys, relu_columns, weight_norms
+from .errors import TimeLimitError
 from .limits import refuse_if_too_large, size_limit
 from .losses import best_scale, dual_box, dual_value
 from .pricing import _Counted
@@ -53,6 +54,18 @@ _TINY_ROW_RTOL = 1e-10
 _POLISH_RTOL = 1e-6
 #: A multiplier below this fraction of the targets is round-off (see vector_dual_bound).
 _NOISE_RTOL = 1e-12
+#: Modeled seconds per (row x output x column x output) of a master solve: Clarabel,
+#: general form and the squared loss's reduced form (measured on 2 cores).
+MASTER_UNIT = 2.5e-6
+MASTER_UNIT_SQUARED = 6e-7
+#: Modeled seconds per (ray x row x output) of a stored-ray pricing pass.
+PRICE_UNIT = 4e-9
+#: Share of a budget the stored rays' enumeration may take for exact pricing.
+WORK_SHARE = 0.3
+#: Modeled seconds of one output's heuristic pricing (random rays and climbing).
+HEURISTIC_SECONDS = 0.1
+#: MIP nodes per output for the split bound (a deterministic stop).
+MIP_NODES = 400
 #: Rounds after which column generation gives up (the certificate then tells).
 _MAX_ROUNDS = 200
 
@@ -329,6 +342,7 @@ class VectorResult:
         self.value = value
         self.candidates = candidates
         self.pricer = pricer
+        self.exact = True      # False: the bound is the split one (no stored rays)
 
     def network(self, prob):
         """The network (scaled problem's units), tiny rows dropped, directions merged."""
@@ -342,52 +356,188 @@ class VectorResult:
         return ReLUNetwork.from_rays(dirs[:, :d], b, self.A[keep], self.c, self.S).merged()
 
 
-def solve_vector_colgen(prob, ctx, k_add=None):
-    """Column generation for vector outputs: the group-lasso master over the rays
-    found so far, exact vector pricing, until the certificate closes."""
+class _Budget:
+    """A deterministic budget: the modeled seconds of the work done (master rounds,
+    pricing passes, MIP nodes) are charged, so that two runs on the same input stop
+    at the same point; the wall clock is only a cap (``hard_end``)."""
+
+    def __init__(self, seconds):
+        self.left = float(seconds)
+        self.hard_end = time.perf_counter() + 2.0 * float(seconds) + 2.0
+
+    def charge(self, seconds):
+        self.left -= float(seconds)
+
+    def allows(self, seconds):
+        return self.left >= seconds and time.perf_counter() + seconds < self.hard_end
+
+    def wall_left(self):
+        return max(0.05, self.hard_end - time.perf_counter())
+
+
+def _master_seconds(prob, m):
+    """Modeled seconds of one master solve with m columns (measured: Clarabel on 2
+    cores, the squared loss's reduced form 4x cheaper than the others)."""
+    k = prob.y.shape[1]
+    unit = MASTER_UNIT_SQUARED if prob.loss == "squared" else MASTER_UNIT
+    return 0.15 + unit * prob.n * k * max(m, 1) * k
+
+
+def _pass_seconds(prob, rays):
+    """Modeled seconds of one stored-ray pricing pass."""
+    return PRICE_UNIT * rays * prob.n * prob.y.shape[1]
+
+
+def exact_vector_fits(prob, seconds, max_rays=None):
+    """Whether the stored-ray exact pricer fits: the refined rays within ``max_rays``
+    (default :data:`VECTOR_MAX_RAYS`) and their enumeration modeled under
+    ``seconds``."""
+    from .limits import exact_pass_seconds
+
+    limit = VECTOR_MAX_RAYS if max_rays is None else int(max_rays)
+    rays = arrangement_info(prob.X, bias=prob.bias,
+                            extra_hyperplanes=prob.coordinate_hyperplanes).rays_bound
+    return rays <= limit and exact_pass_seconds(rays, prob.threads, len(prob.A_ref),
+                                                prob.D) <= seconds
+
+
+class _SplitPricer:
+    """Heuristic columns and a split bound, where the rays are too many to store.
+
+    Candidates: for each output, heuristic scalar pricing of its multiplier column
+    (random rays and hill climbing, :class:`~exactrelu.methods.bracket.HeuristicPricer`),
+    ranked by their vector scores. Bound: ``||Lam^T phi||_2^2 = sum_c (lam_c . phi)^2
+    <= sum_c M_c^2`` with ``M_c`` the scalar pricing maximum of output c, exact when
+    a scalar pass fits, else a MIP's upper bound (:class:`~exactrelu.mip.PricingMIP`):
+    valid, looser by at most sqrt(k).
+    """
+
+    def __init__(self, prob):
+        from .methods.bracket import HeuristicPricer
+
+        self.prob = prob
+        self.columns_of = [column_problem(prob, j) for j in range(prob.y.shape[1])]
+        self.heuristic = [HeuristicPricer(p, seed=j) for j, p in enumerate(self.columns_of)]
+        self.calls = 0
+
+    def candidates(self, Lam, k, anchors):
+        """``(scores, dirs)``: the best candidates by vector score, descending."""
+        found = [h(Lam[:, j], k, anchors).dirs for j, h in enumerate(self.heuristic)]
+        dirs = _unique(np.vstack(found)) if found else np.zeros((0, self.prob.D))
+        if len(dirs) == 0:
+            return np.zeros(0), dirs
+        sc = np.linalg.norm(Lam.T @ relu_columns(self.prob.A, dirs), axis=0)
+        order = np.argsort(-sc, kind="stable")[:k]
+        return sc[order], dirs[order]
+
+    def bound(self, Lam, seconds, budget):
+        """An upper bound on ``max_t ||Lam^T phi_t||_2`` within about ``seconds``."""
+        from .methods import choose_method
+        from .mip import PricingMIP
+        from .pricing import ExactPricer
+
+        k = Lam.shape[1]
+        total = 0.0
+        # the choice of each output's bound depends on the modeled share only, and the
+        # MIP stops at a node limit (the wall clock is a cap): the same input gives the
+        # same bound
+        exact = choose_method(self.columns_of[0], seconds / k) == "colgen"
+        for j, p in enumerate(self.columns_of):
+            if exact:
+                M, _ = ExactPricer(p).max_abs(Lam[:, j])
+            else:
+                M = PricingMIP(p).bound(Lam[:, j], budget.wall_left() / (k - j),
+                                        node_limit=MIP_NODES).upper
+            total += M * M
+        budget.charge(seconds)
+        self.calls += 1
+        return float(np.sqrt(total))
+
+
+def solve_vector_colgen(prob, ctx, k_add=None, budget=None):
+    """Column generation for vector outputs: the group-lasso master over the columns
+    found so far, priced exactly over the stored rays (certified when it closes).
+
+    ``budget`` (seconds, optional) makes it a bracket: the work is charged as modeled
+    seconds and the loop stops when the next round would not fit; where the rays are
+    too many to store in the budget the columns come from heuristic pricing and the
+    bound from per-output scalar maxima (:class:`_SplitPricer`). The result then
+    holds the best network and bound found (``VectorResult.exact`` False when the
+    bound is the split one).
+    """
+    bud = None if budget is None else _Budget(budget)
+    exact = bud is None or exact_vector_fits(prob, WORK_SHARE * bud.left, ctx.max_rays)
     with ctx.timed("arrangement"):
-        pricer = VectorPricer(prob, ctx.max_rays, ctx.progress)
-    ctx.record(rays=pricer.n_rays)
+        if exact:
+            pricer = VectorPricer(prob, ctx.max_rays, ctx.progress)
+            ctx.record(rays=pricer.n_rays)
+            if bud is not None:
+                from .limits import exact_pass_seconds
+
+                bud.charge(exact_pass_seconds(pricer.n_rays, prob.threads, len(prob.A_ref),
+                                              prob.D))
+        else:
+            pricer = _SplitPricer(prob)
     if k_add is None:
         k_add = int(np.clip(prob.n // 10, 10, 50))
     beta = prob.beta
     thresh = beta * (1.0 + VECTOR_STOP_RTOL)
     Lam0 = zero_neuron_multipliers(prob)
-    sc, dirs, _ = pricer(Lam0, 2 * k_add)
-    # (rays that score nothing are left out: constant targets need no neuron)
-    cols = dirs[sc > max(pricer.error_bound(Lam0), 1e-9 * beta)]
-    if prob.loss == "interpolate":
-        from .methods.colgen import interpolating_start
-
-        start = interpolating_start(prob)
-        if start is not None:
-            cols = np.vstack([cols, start])
-    cols = _unique(cols)
-    best, rounds = None, 0
+    cols = _first_columns(prob, pricer, Lam0, 2 * k_add, beta)
+    best, rounds, value = None, 0, None
     while True:
+        m_next = len(cols)
+        if bud is not None and value is not None:
+            cost = _master_seconds(prob, m_next) + (
+                _pass_seconds(prob, pricer.n_rays) if exact else 0.0)
+            if not bud.allows(cost + (0 if exact else 0.3 * budget)):
+                break
         rounds += 1
         Phi = relu_columns(prob.A, cols) if len(cols) else np.zeros((prob.n, 0))
         with ctx.timed("master"):
-            value, _, (A, c, S, Lam), sizes = solve_in_child(
-                group_lasso_program,
-                (prob.X, prob.y, prob.weight, prob.loss, beta, prob.skip, Phi), {},
-                ctx.remaining("solving the group-lasso master"), ctx.verbose,
-                inaccurate_ok=True)    # the exact pricing of its multiplier judges it
+            try:
+                res = solve_in_child(
+                    group_lasso_program,
+                    (prob.X, prob.y, prob.weight, prob.loss, beta, prob.skip, Phi), {},
+                    ctx.remaining("solving the group-lasso master") if bud is None
+                    else bud.wall_left(), ctx.verbose,
+                    inaccurate_ok=True)    # the exact pricing of its multiplier judges it
+            except TimeLimitError:
+                if bud is None or value is None:
+                    raise
+                break       # the budget's wall-clock cap: keep the last round's result
+        value, _, (A, c, S, Lam), sizes = res
+        kept_cols = cols
+        if bud is not None:
+            bud.charge(_master_seconds(prob, len(cols)))
         Lam = project_columns(prob, Lam)
         with ctx.timed("pricing"):
-            sc, dirs, _ = pricer(Lam, k_add)
-            lower, _, M = vector_dual_bound(prob, Lam, pricer, project=False)
-        if best is None or lower > best[0]:
-            best = (lower, Lam)
-        ctx.log(f"vector colgen round {rounds}: master {value:.12g}, max score/beta "
-                f"{M / beta:.12g}, bound {lower:.12g}, {len(cols)} columns")
-        if M <= thresh or value - best[0] <= 0.25e-6 * max(1.0, abs(value)):
-            break
+            if exact:
+                sc, dirs, _ = pricer(Lam, k_add)
+                lower, _, M = vector_dual_bound(prob, Lam, pricer, project=False)
+                if bud is not None:
+                    bud.charge(_pass_seconds(prob, pricer.n_rays))
+                if best is None or lower > best[0]:
+                    best = (lower, Lam)
+            else:
+                sc, dirs = pricer.candidates(Lam, k_add, cols)
+                bud.charge(HEURISTIC_SECONDS * prob.y.shape[1])
+                best = (-np.inf, Lam)
+        if exact:
+            ctx.log(f"vector colgen round {rounds}: master {value:.12g}, max score/beta "
+                    f"{M / beta:.12g}, bound {lower:.12g}, {len(cols)} columns")
+            if M <= thresh or value - best[0] <= 0.25e-6 * max(1.0, abs(value)):
+                break
+        else:
+            ctx.log(f"vector colgen round {rounds} (heuristic): master {value:.12g}, best "
+                    f"candidate/beta {(sc[0] if len(sc) else 0.0) / beta:.12g}")
         if rounds >= _MAX_ROUNDS:
             break
-        # the best rays, and the best ray on each data hyperplane (not all alike)
-        _, sdirs = pricer.spread(Lam, k_add, thresh)
-        new = _unique(np.vstack([dirs[sc > thresh], sdirs]), exclude=cols)
+        new = dirs[sc > thresh]
+        if exact:    # also the best ray on each data hyperplane (not all alike)
+            _, sdirs = pricer.spread(Lam, k_add, thresh)
+            new = np.vstack([new, sdirs])
+        new = _unique(new, exclude=cols)
         if len(new) == 0:
             break
         nrm = np.linalg.norm(A, axis=1)
@@ -398,24 +548,71 @@ def solve_vector_colgen(prob, ctx, k_add=None):
             ctx.count("dropped", int((~used).sum()))
             cols = cols[used]
         cols = np.vstack([cols, new])
+    cols = kept_cols      # the columns of the last master solved
+    if not exact:
+        with ctx.timed("pricing"):
+            M = pricer.bound(Lam, max(0.05, bud.left), bud)
+        lower, _, _ = vector_dual_bound(prob, Lam, _Fixed(M), project=False)
+        best = (lower, Lam)
     # interior-point solutions spread tiny weights over many columns: re-solve on the
     # columns that matter, kept when it still meets the bound (the certificate checks)
     nrm = np.linalg.norm(A, axis=1)
     keep = nrm > _POLISH_RTOL * max(float(nrm.max(initial=0.0)), 1e-300)
-    if prob.loss != "interpolate" and 0 < keep.sum() < len(keep):
+    polish_ok = bud is None or bud.allows(_master_seconds(prob, int(keep.sum())))
+    if prob.loss != "interpolate" and 0 < keep.sum() < len(keep) and polish_ok:
         with ctx.timed("master"):
-            v2, _, (A2, c2, S2, _), _ = solve_in_child(
-                group_lasso_program,
-                (prob.X, prob.y, prob.weight, prob.loss, beta, prob.skip,
-                 relu_columns(prob.A, cols[keep])), {},
-                ctx.remaining("polishing the group-lasso master"), ctx.verbose,
-                inaccurate_ok=True)
-        if v2 - best[0] <= 0.25e-6 * max(1.0, abs(v2)):
+            try:
+                v2, _, (A2, c2, S2, _), _ = solve_in_child(
+                    group_lasso_program,
+                    (prob.X, prob.y, prob.weight, prob.loss, beta, prob.skip,
+                     relu_columns(prob.A, cols[keep])), {},
+                    ctx.remaining("polishing the group-lasso master") if bud is None
+                    else bud.wall_left(), ctx.verbose, inaccurate_ok=True)
+            except TimeLimitError:
+                if bud is None:
+                    raise
+                v2 = np.inf
+        if v2 - best[0] <= 0.25e-6 * max(1.0, abs(v2)) or (not exact and v2 <= value):
             cols, A, c, S, value = cols[keep], A2, c2, S2, v2
             ctx.record(polished=True)
     ctx.record(rounds=rounds, exact_pricing_passes=pricer.calls, columns=len(cols),
-               rays_priced=pricer.n_rays, **{k: v for k, v in sizes.items() if k == "rows"})
-    return VectorResult(cols, A, c, S, value, [("program", best[1])], pricer)
+               **{k: v for k, v in sizes.items() if k == "rows"})
+    if exact:
+        ctx.record(rays_priced=pricer.n_rays)
+    result = VectorResult(cols, A, c, S, value, [("program", best[1])],
+                          pricer if exact else _Fixed(M))
+    result.exact = exact
+    return result
+
+
+class _Fixed:
+    """A pricer that answers one known upper bound (the split bound of the last
+    multiplier) for that multiplier."""
+
+    def __init__(self, M):
+        self.M = float(M)
+
+    def max_abs(self, Lam):
+        return self.M, 0
+
+
+def _first_columns(prob, pricer, Lam0, k, beta):
+    """The first master's columns: the best rays for the neuron-free multipliers
+    (none that score nothing: constant targets need no neuron) and, for
+    interpolation, neurons that interpolate anything."""
+    if isinstance(pricer, VectorPricer):
+        sc, dirs, _ = pricer(Lam0, k)
+        cols = dirs[sc > max(pricer.error_bound(Lam0), 1e-9 * beta)]
+    else:
+        sc, dirs = pricer.candidates(Lam0, k, np.zeros((0, prob.D)))
+        cols = dirs[sc > 1e-9 * beta]
+    if prob.loss == "interpolate":
+        from .methods.colgen import interpolating_start
+
+        start = interpolating_start(prob)
+        if start is not None:
+            cols = np.vstack([cols, start])
+    return _unique(cols)
 
 
 def _unique(dirs, exclude=None):
