@@ -151,7 +151,7 @@ def test_l2_between_l1_bounds(name, loss):
     l1 = solve(X, y, loss=loss, beta=beta, penalty="l1")
     l2 = solve(X, y, loss=loss, beta=beta, penalty="l2")
     _check_solution(l2, X, y, loss, beta, penalty="l2")
-    assert l2.method == ("cells" if d >= 3 else "colgen")
+    assert l2.method == ("cells" if d >= 4 else "colgen")
     tol = 1e-7 * max(1.0, l1.objective)
     assert l2.objective <= l1.objective + tol
     assert l1.objective <= math.sqrt(d) * l2.objective + tol
@@ -160,7 +160,7 @@ def test_l2_between_l1_bounds(name, loss):
     # the cone program's own optimum agrees with the sparsified network
     if "cell_objective" in l2.sizes:
         assert _rel(l2.sizes["cell_objective"], l2.objective) <= 1e-7
-    if d <= 2:   # weight decay by column generation equals the cell program
+    if d <= 3:   # weight decay by column generation equals the cell program
         cells = solve(X, y, loss=loss, beta=beta, penalty="l2", method="cells")
         assert _rel(cells.objective, l2.objective) <= 1e-6
 
@@ -216,7 +216,8 @@ def test_auto_and_example():
     assert sol.objective == pytest.approx(2.0, rel=1e-12)   # 1 - relu(x - 1) - relu(1 - x)
     assert sol.network.predict(X) == pytest.approx(y, abs=1e-12)
     assert solve(X, y, penalty="l2", beta=0.1).method == "colgen"
-    assert solve(np.eye(3), [0.0, 1.0, 0.0], penalty="l2", beta=0.1).method == "cells"
+    X4 = np.random.default_rng(0).normal(size=(5, 4))
+    assert solve(X4, [0.0, 1.0, 0.0, 1.0, 0.0], penalty="l2", beta=0.1).method == "cells"
 
 
 def test_larger_colgen_matches_full():
@@ -301,8 +302,8 @@ def test_hinge_needs_pm1_and_l2_needs_cells():
     X = np.array([[0.0], [1.0], [2.0]])
     with pytest.raises(InputError):
         solve(X, [0.0, 1.0, 0.0], loss="hinge")
-    with pytest.raises(NotSupportedError, match="d <= 2"):
-        solve(np.eye(3), [0.0, 1.0, 0.0], penalty="l2", method="colgen")
+    with pytest.raises(NotSupportedError, match="d <= 3"):
+        solve(np.eye(4), [0.0, 1.0, 0.0, 1.0], penalty="l2", method="colgen")
     for method in ("full", "bracket"):
         with pytest.raises(NotSupportedError, match="l1 path norm only"):
             solve(X, [0.0, 1.0, 0.0], penalty="l2", method=method)

@@ -90,9 +90,70 @@ def test_cone_pricer_threads_nothing_and_zero():
     assert len(a[3]) >= 9       # the best of every anchor go to the pool
 
 
-def test_cone_pricer_refuses_d3_and_too_large():
-    with pytest.raises(NotSupportedError, match="d <= 2"):
-        ConePricer(make_problem(np.eye(3), np.zeros(3), "squared", 1.0, True, False))
+def _fibonacci_sphere(m):
+    i = np.arange(m) + 0.5
+    phi, th = np.arccos(1 - 2 * i / m), np.pi * (1 + 5**0.5) * i
+    return np.c_[np.cos(th) * np.sin(phi), np.sin(th) * np.sin(phi), np.cos(phi)]
+
+
+def _brute3(prob, lam, m=40_000, mc=1_000):
+    """d = 3: max |F| over a sphere lattice, every vertex (z_a x z_b) and a fine
+    sampling of every great circle z_a^perp (where F is not smooth)."""
+    best = 0.0
+    for j in (range(prob.n) if prob.bias else [None]):
+        Z = prob.X - (0.0 if j is None else prob.X[j])
+        nz = Z[np.linalg.norm(Z, axis=1) > 1e-12]
+        pts = [_fibonacci_sphere(m)]
+        th = np.linspace(0, 2 * np.pi, mc, endpoint=False)
+        for a in range(len(nz)):
+            c = np.cross(nz[a], nz[a + 1:])
+            c = c[np.linalg.norm(c, axis=1) > 1e-12]
+            c /= np.linalg.norm(c, axis=1, keepdims=True)
+            pts += [c, -c]
+            u = nz[a] / np.linalg.norm(nz[a])
+            t = np.zeros(3)
+            t[np.argmin(np.abs(u))] = 1
+            e1 = np.cross(u, t)
+            e1 /= np.linalg.norm(e1)
+            pts.append(np.cos(th)[:, None] * e1 + np.sin(th)[:, None] * np.cross(u, e1))
+        W = np.vstack(pts)
+        best = max(best, float(np.abs(np.maximum(W @ Z.T, 0.0) @ lam).max()))
+    return best
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", ["random", "grid", "duplicates", "coplanar"])
+def test_cone_pricer_d3_matches_brute_force(kind, bias):
+    rng = np.random.default_rng(hash((kind, bias, 3)) % 2**32)
+    for _ in range(3):
+        n = int(rng.integers(3, 9))
+        X = rng.normal(size=(n, 3))
+        if kind == "grid":
+            X = np.round(X)
+        elif kind == "duplicates":
+            X = X[rng.integers(0, n, n)]
+        elif kind == "coplanar":       # rank-deficient: every point on one plane
+            X[:, 2] = X[:, 0] - 2 * X[:, 1]
+        prob = make_problem(X, rng.normal(size=n), "squared", 1.0, bias, False)
+        lam = rng.normal(size=n)
+        if bias:
+            lam -= lam.mean()
+        pricer = ConePricer(prob)
+        scores, dirs, _ = pricer(lam, 6)
+        M, _ = pricer.max_abs(lam)
+        brute = _brute3(prob, lam)
+        assert M >= brute - 1e-12 * max(1.0, brute)
+        top = float(abs(scores[0])) if len(scores) else 0.0
+        assert top <= brute * (1 + 1e-4) + 1e-12       # the lattice's resolution
+        if len(scores):
+            assert np.linalg.norm(dirs[:, :3], axis=1) == pytest.approx(1.0, rel=1e-12)
+            true = relu_columns(prob.A, dirs).T @ lam
+            assert true == pytest.approx(scores, rel=1e-9, abs=1e-12)
+
+
+def test_cone_pricer_refuses_d4_and_too_large():
+    with pytest.raises(NotSupportedError, match="d <= 3"):
+        ConePricer(make_problem(np.eye(4), np.zeros(4), "squared", 1.0, True, False))
     prob = make_problem(RNG.normal(size=(50, 2)), np.zeros(50), "squared", 1.0, True, False)
     with pytest.raises(SizeError, match="limit 1,000"):
         ConePricer(prob, max_events=1000)
@@ -131,18 +192,19 @@ LOSSES = ["squared", "absolute", "hinge", "interpolate"]
 
 
 def _targets(X, loss, rng):
-    y = np.sin(2.5 * X[:, 0]) + X[:, 1] ** 2 + 0.1 * rng.normal(size=len(X))
+    y = np.sin(2.5 * X[:, 0]) + X[:, -1] ** 2 + 0.1 * rng.normal(size=len(X))
     return np.where(y > np.median(y), 1.0, -1.0) if loss == "hinge" else y
 
 
 @pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("bias,skip", [(True, False), (False, False), (True, True)])
-def test_colgen_l2_equals_cell_program(loss, bias, skip):
+@pytest.mark.parametrize("bias,skip,d", [(True, False, 2), (False, False, 2), (True, True, 2),
+                                         (True, False, 3), (False, False, 3)])
+def test_colgen_l2_equals_cell_program(loss, bias, skip, d):
     rng = np.random.default_rng(11)
-    X = rng.normal(size=(14, 2))
+    X = rng.normal(size=(14 if d == 2 else 10, d))
     y = _targets(X, loss, rng)
     if loss == "interpolate" and not bias:
-        X = X + np.array([3.0, 0.0])       # without biases: distinct directions
+        X[:, 0] += 3.0                      # without biases: distinct directions
     beta = 1.0 if loss == "interpolate" else 0.2 * exactrelu.beta_max(
         X, y, loss=loss, bias=bias, skip=skip)
     kw = dict(loss=loss, beta=beta, penalty="l2", bias=bias, skip=skip)

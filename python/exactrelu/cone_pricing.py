@@ -20,9 +20,21 @@ sweep:
   Ends and arc maxima of ``+F_j`` and ``-F_j`` are the candidates: the largest is the
   pricing maximum, exactly (up to the rounding bounded in :func:`sweep_error_bound`).
 
-Without neuron biases there is one sweep, of the rows of ``X`` themselves. For
-``d = 1`` both norms agree and the l1 ray pricer is used. Anchors are processed in
-blocks (numpy, memory ``O(block * n)``); the work of a pass is ``O(n^2 log n)``.
+* **Circles and regions** (d = 3). On the sphere the maximum lies inside a vertex,
+  an arc of a great circle ``z_k^perp`` or a region. Every vertex and arc lies on
+  a circle: each circle is swept as above in its own plane (the circle's normal and
+  those parallel to it never switch on it), giving ends and arc maxima. Every
+  region borders an arc, and the sweep knows the region on each side of it
+  (``g`` and ``g`` plus the normals parallel to ``z_k`` on that side); a region's
+  candidate ``||g||`` counts only when ``F(g / ||g||)`` confirms it (else the region's
+  maximum is on its boundary, already priced), and candidates are verified best
+  first, only while they beat the best value found.
+
+Without neuron biases there is one sweep (d = 2) or one per circle (d = 3) of the
+rows of ``X`` themselves. For ``d = 1`` both norms agree and the l1 ray pricer is
+used. Sweeps are processed in
+blocks (numpy, memory ``O(block * n)``); the work of a pass is ``O(n^2 log n)`` at
+d = 2 and ``O(n^3 log n)`` at d = 3 (with biases).
 """
 
 from __future__ import annotations
@@ -47,11 +59,30 @@ CONE_MAX_EVENTS = 2_000_000_000
 #: by at most ``||g|| * ARC_TOL^2 / 2``, which keeps the maximum an upper bound.
 ARC_TOL = 1e-9
 _TWO_PI = 2.0 * np.pi
+#: A normal whose component in a circle's plane is below this fraction of its length
+#: is parallel to the circle's own normal (d = 3).
+_PARALLEL_RTOL = 1e-12
+#: A region's maximizer g / ||g|| is accepted when F there is within this fraction of
+#: ||g|| (then ||g||, the larger, is counted).
+_REGION_RTOL = 1e-9
+#: Region candidates verified per numpy block.
+_VERIFY_BLOCK = 4096
 
 
 def cone_pricing_supported(prob):
-    """Whether :class:`ConePricer` prices ``prob`` exactly (``d <= 2``)."""
-    return prob.d <= 2
+    """Whether :class:`ConePricer` prices ``prob`` exactly (``2 <= d <= 3``; d = 1 is
+    the l1 problem)."""
+    return prob.d <= 3
+
+
+def _plane_basis(z):
+    """Orthonormal ``(e1, e2)`` spanning the plane orthogonal to each row of ``z``."""
+    u = z / np.linalg.norm(z, axis=1, keepdims=True)
+    a = np.zeros_like(u)
+    a[np.arange(len(u)), np.argmin(np.abs(u), axis=1)] = 1.0
+    e1 = np.cross(u, a)
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    return e1, np.cross(u, e1)
 
 
 def _wrap(a):
@@ -76,7 +107,7 @@ def sweep_error_bound(prob, lam):
 
 
 class ConePricer(_Counted):
-    """Exact l2 pricing for ``d <= 2`` (see the module docstring).
+    """Exact l2 pricing for ``d <= 3`` (see the module docstring).
 
     Calls return ``(scores, dirs, n_priced)`` like
     :class:`~exactrelu.pricing.ExactPricer`, with directions normalized to
@@ -90,16 +121,17 @@ class ConePricer(_Counted):
         super().__init__()
         if not cone_pricing_supported(prob):
             raise NotSupportedError(
-                f"exact l2 pricing by angular sweeps needs d <= 2 input dimensions, got "
-                f"d = {prob.d}; the weight-decay problem at d >= 3 is solved by "
+                f"exact l2 pricing by angular sweeps needs d <= 3 input dimensions, got "
+                f"d = {prob.d}; the weight-decay problem at d >= 4 is solved by "
                 "method='cells'")
         self.prob = prob
         n = prob.n
         self.anchors = n if prob.bias else 1
-        events = self.anchors * 2 * n
+        sweeps = self.anchors * (n if prob.d == 3 else 1)
+        events = sweeps * 2 * n
         limit = CONE_MAX_EVENTS if max_events is None else int(max_events)
         if events > limit:
-            raise SizeError(f"exact l2 pricing sweeps {events:,} anchor events per pass "
+            raise SizeError(f"exact l2 pricing sweeps {events:,} events per pass "
                             f"(limit {limit:,})", estimate=events, limit=limit,
                             what="anchor events")
         self._last = None
@@ -116,7 +148,8 @@ class ConePricer(_Counted):
 
     def with_pool(self, lam, top_k=1, pool_size=0):
         """The best ``top_k`` neurons (distinct directions, descending ``|score|``) and
-        about ``pool_size`` more: the best few of each anchor."""
+        about ``pool_size`` more: the best of each sweep (anchor, or anchor and
+        circle)."""
         lam = np.ascontiguousarray(lam, dtype=np.float64)
         top_k, pool_size = int(max(1, top_k)), int(max(0, pool_size))
         key = lam.tobytes()
@@ -129,85 +162,186 @@ class ConePricer(_Counted):
         empty = np.zeros((0, p.D))
         if not lam.any() or p.n == 0:
             return np.zeros(0), empty, 0, empty
-        per_anchor = 0 if pool_size == 0 else max(1, -(-pool_size // self.anchors))
         keep = max(4 * top_k, 16)
-        best_s, best_u, pool = np.zeros(0), empty, []
-        n = p.n
-        block = max(1, _BLOCK_EVENTS // (2 * n))
-        for j0 in range(0, self.anchors, block):
-            j1 = min(self.anchors, j0 + block)
-            s, u, pu = self._block(lam, j0, j1, keep, per_anchor)
+        best_s, best_u = np.zeros(0), empty
+        pool_s, pool_u = np.zeros(0), empty
+        err = sweep_error_bound(p, lam)
+        J, K = self._sweep_list()
+        block = max(1, _BLOCK_EVENTS // (2 * p.n))
+        floor = 0.0
+        for s0 in range(0, len(J), block):
+            s1 = min(len(J), s0 + block)
+            s, u, ps, pu, regions = self._block(lam, J[s0:s1], None if K is None else K[s0:s1],
+                                                keep, floor)
             best_s, best_u = _top(np.r_[best_s, s], np.vstack([best_u, u]), keep)
-            if per_anchor:
-                pool.append(pu)
+            floor = max(floor, float(np.abs(best_s).max(initial=0.0)))
+            if regions is not None:
+                rs, ru = self._verify(lam, regions, floor, err)
+                best_s, best_u = _top(np.r_[best_s, rs], np.vstack([best_u, ru]), keep)
+                floor = max(floor, float(np.abs(best_s).max(initial=0.0)))
+            if pool_size:
+                pool_s, pool_u = _top(np.r_[pool_s, ps], np.vstack([pool_u, pu]), pool_size)
         scores, dirs = _distinct_top(best_s, best_u, top_k)
-        pool_dirs = np.vstack(pool) if pool else empty
-        n_priced = 4 * n * self.anchors
+        n_priced = 4 * p.n * len(J)
         self._account(n_priced, t0)
-        self._last = (key, top_k, pool_size, scores, dirs, n_priced, pool_dirs)
-        return scores, dirs, n_priced, pool_dirs
+        self._last = (key, top_k, pool_size, scores, dirs, n_priced, pool_u)
+        return scores, dirs, n_priced, pool_u
 
-    def _block(self, lam, j0, j1, keep, per_anchor):
-        """Sweep anchors ``j0:j1``: their ``keep`` best candidates ``(scores, dirs)``
-        and each anchor's ``per_anchor`` best directions."""
+    def _sweep_list(self):
+        """The sweeps of a pass, ``(J, K)``: the anchor row of each (``J``; 0 without
+        biases) and, at d = 3, the great circle ``z_k^perp`` it runs along (``K``;
+        ``None`` at d = 2, where the one sweep per anchor is the unit circle)."""
+        p = self.prob
+        n = p.n
+        if p.d == 2:
+            return np.arange(self.anchors), None
+        if not p.bias:
+            K = np.flatnonzero(np.abs(p.X).max(axis=1) > 0)
+            return np.zeros(len(K), dtype=int), K
+        J, K = np.divmod(np.arange(n * n), n)
+        keep = np.any(p.X[J] != p.X[K], axis=1)        # z_k = x_k - x_j must not vanish
+        return J[keep], K[keep]
+
+    def _block(self, lam, J, K, keep, floor):
+        """Sweep ``(J, K)``: the block's ``keep`` best candidates of the circle (ends and
+        arc maxima) ``(scores, dirs)``, each sweep's best direction (for the pool),
+        and at d = 3 the regions adjacent to every arc whose ``||g||`` exceeds
+        ``floor``, as ``(values, unit w, anchors)`` to verify."""
         p = self.prob
         X = p.X
-        if p.bias:
-            Z = X[None, :, :] - X[j0:j1, None, :]          # (B, n, 2)
+        B = len(J)
+        Z = X[None, :, :] - X[J][:, None, :] if p.bias else np.broadcast_to(X, (B,) + X.shape)
+        if K is None:
+            P = Z
+            e1 = e2 = None
         else:
-            Z = X[None, :, :]
-        B = Z.shape[0]
-        phi = np.arctan2(Z[..., 1], Z[..., 0])
-        on = (Z[..., 0] != 0) | (Z[..., 1] != 0)
+            e1, e2 = _plane_basis(Z[np.arange(B), K])
+            P = np.stack([np.einsum("bnk,bk->bn", Z, e1), np.einsum("bnk,bk->bn", Z, e2)],
+                         axis=2)
+        phi = np.arctan2(P[..., 1], P[..., 0])
+        on = (P[..., 0] != 0) | (P[..., 1] != 0)
+        if K is not None:
+            # normals parallel to z_k (repeated points, collinear ones) are 0 on the
+            # whole circle: they switch only across it (round-off left in P ignored)
+            zn = np.linalg.norm(Z, axis=2)
+            on &= np.hypot(P[..., 0], P[..., 1]) > _PARALLEL_RTOL * zn
         enter = _wrap(phi - 0.5 * np.pi)     # z . w > 0 on the open arc (enter, exit)
         leave = _wrap(phi + 0.5 * np.pi)
-        lz = lam[None, :, None] * Z
+        V = lam[None, :, None] * Z
         # active at angle -pi: the arcs that wrap around it (exit listed before enter)
-        g0 = np.einsum("bnk,bn->bk", lz, (on & (leave < enter)).astype(float))
+        g0 = np.einsum("bnk,bn->bk", V, (on & (leave < enter)).astype(float))
         ang = np.concatenate([enter, leave], axis=1)                  # (B, 2n)
-        delta = np.concatenate([lz, -lz], axis=1)                     # (B, 2n, 2)
         order = np.argsort(ang, axis=1, kind="stable")
         ang = np.take_along_axis(ang, order, axis=1)
-        delta = np.take_along_axis(delta, order[..., None], axis=1)
+        delta = np.take_along_axis(np.concatenate([V, -V], axis=1), order[..., None], axis=1)
+        if K is not None:   # a circle's own normal (and parallel ones) never switch on it
+            delta *= np.take_along_axis(np.concatenate([on, on], axis=1), order,
+                                        axis=1)[..., None]
         G = g0[:, None, :] + np.cumsum(delta, axis=1)   # g on the arc after each event
+        if K is None:
+            G2 = G
+        else:
+            G2 = np.stack([np.einsum("bek,bk->be", G, e1), np.einsum("bek,bk->be", G, e2)],
+                          axis=2)
         c, s = np.cos(ang), np.sin(ang)
-        vert = G[..., 0] * c + G[..., 1] * s            # F at each event angle
+        vert = G2[..., 0] * c + G2[..., 1] * s          # F at each event angle
         width = np.diff(ang, axis=1, append=ang[:, :1] + _TWO_PI)
-        gn = np.hypot(G[..., 0], G[..., 1])
-        gamma = np.arctan2(G[..., 1], G[..., 0])
+        gn = np.hypot(G2[..., 0], G2[..., 1])
+        gamma = np.arctan2(G2[..., 1], G2[..., 0])
         into = (gamma - ang) % _TWO_PI                  # +g's angle past the arc's start
         pos = (into <= width + ARC_TOL) | (into >= _TWO_PI - ARC_TOL)
         into_neg = (into + np.pi) % _TWO_PI
         neg = (into_neg <= width + ARC_TOL) | (into_neg >= _TWO_PI - ARC_TOL)
-        # candidates per anchor: event ends (signed F), arc maxima of +F and of -F
+        # candidates per sweep: event ends (signed F), arc maxima of +F and of -F
         sc = np.concatenate([vert, np.where(pos, gn, 0.0), np.where(neg, -gn, 0.0)], axis=1)
         safe = np.where(gn > 0, gn, 1.0)
-        wx = np.concatenate([c, G[..., 0] / safe, -G[..., 0] / safe], axis=1)
-        wy = np.concatenate([s, G[..., 1] / safe, -G[..., 1] / safe], axis=1)
+        wx = np.concatenate([c, G2[..., 0] / safe, -G2[..., 0] / safe], axis=1)
+        wy = np.concatenate([s, G2[..., 1] / safe, -G2[..., 1] / safe], axis=1)
         absc = np.abs(sc)
-        # the block's best `keep` overall, and each anchor's best `per_anchor`
         flat = absc.reshape(-1)
         k = min(keep, flat.size)
         idx = np.argpartition(-flat, k - 1)[:k]
         rows, cols = np.divmod(idx, sc.shape[1])
-        u_best = self._neurons(wx[rows, cols], wy[rows, cols], rows + j0)
-        pool_u = np.zeros((0, p.D))
-        if per_anchor:
-            kk = min(per_anchor, sc.shape[1])
-            part = np.argpartition(-absc, kk - 1, axis=1)[:, :kk]
-            rr = np.repeat(np.arange(B), kk)
-            cc = part.reshape(-1)
-            good = absc[rr, cc] > 0
-            pool_u = self._neurons(wx[rr, cc][good], wy[rr, cc][good], rr[good] + j0)
-        return sc[rows, cols], u_best, pool_u
+        u_best = self._neurons(self._lift(wx[rows, cols], wy[rows, cols], e1, e2, rows), J[rows])
+        top = np.argmax(absc, axis=1)
+        rr = np.arange(B)
+        good = absc[rr, top] > 0
+        pool_s = sc[rr, top][good]
+        pool_u = self._neurons(self._lift(wx[rr, top], wy[rr, top], e1, e2, rr)[good], J[good])
+        regions = None
+        floor = max(floor, float(absc.max(initial=0.0)))   # regions must beat the circles
+        if K is not None:
+            # the two regions beside each arc: z_k . w < 0 and > 0; the normals parallel
+            # to z_k switch with the side (those pointing like z_k on its positive side)
+            zk = Z[np.arange(B), K]
+            par = ~on & (zn > 0)
+            along = np.einsum("bnk,bk->bn", Z, zk) > 0
+            plus = np.einsum("bnk,bn->bk", V, (par & along).astype(float))
+            minus = np.einsum("bnk,bn->bk", V, (par & ~along).astype(float))
+            vals, dirs, anchors = [], [], []
+            for g in (G + minus[:, None, :], G + plus[:, None, :]):
+                nrm = np.linalg.norm(g, axis=2)
+                b, e = np.nonzero(nrm > floor)
+                if len(b):
+                    w = g[b, e] / nrm[b, e][:, None]
+                    vals.append(nrm[b, e])
+                    dirs.append(w)
+                    anchors.append(J[b])
+            if vals:
+                regions = (np.concatenate(vals), np.vstack(dirs), np.concatenate(anchors))
+        return sc[rows, cols], u_best, pool_s, pool_u, regions
 
-    def _neurons(self, wx, wy, anchors):
+    @staticmethod
+    def _lift(wx, wy, e1, e2, rows):
+        """Unit directions from circle coordinates (the plane's basis at d = 3)."""
+        if e1 is None:
+            return np.stack([wx, wy], axis=1)
+        return wx[:, None] * e1[rows] + wy[:, None] * e2[rows]
+
+    def _neurons(self, W, anchors):
         """Directions ``(w, -x_j . w)`` (or ``w`` without bias) for unit ``w``."""
-        W = np.stack([wx, wy], axis=1)
         if not self.prob.bias:
             return W
         b = -np.einsum("ij,ij->i", self.prob.X[anchors], W)
         return np.hstack([W, b[:, None]])
+
+    def _verify(self, lam, regions, floor, err):
+        """The regions whose maximizer ``g / ||g||`` really lies in them (``F`` there is
+        ``||g||``; else the region's maximum is on its boundary, priced by the
+        circles): ``(scores, dirs)`` for +F and -F, those above ``floor`` only, best
+        first."""
+        vals, W, anchors = regions
+        # best first; a region reached from several arcs is verified once per arc (the
+        # loop stops at the floor, which the best verified values raise)
+        order = np.argsort(-vals, kind="stable")
+        vals, W, anchors = vals[order], W[order], anchors[order]
+        X = self.prob.X
+        out_s, out_w, out_a = [], [], []
+        for t0 in range(0, len(vals), _VERIFY_BLOCK):
+            v = vals[t0:t0 + _VERIFY_BLOCK]
+            if v[0] <= floor:
+                break
+            if out_s:
+                floor = max(floor, float(np.abs(np.concatenate(out_s)).max()))
+            w = W[t0:t0 + _VERIFY_BLOCK]
+            a = anchors[t0:t0 + _VERIFY_BLOCK]
+            Z = X @ w.T                                         # (n, c)
+            if self.prob.bias:
+                Z = Z - np.einsum("ij,ij->i", X[a], w)[None, :]
+            F = lam @ np.maximum(Z, 0.0)
+            Fn = lam @ np.maximum(-Z, 0.0)                      # F(-w)
+            for sign, val in ((1.0, F), (-1.0, -Fn)):     # +F at w, -F at -w
+                ok = val >= v * (1.0 - _REGION_RTOL) - err
+                ok &= v > floor
+                if ok.any():
+                    # F there (it may exceed ||g||: then w lies in another region, whose
+                    # own candidate covers it), never below ||g|| (the upper side)
+                    out_s.append(sign * np.maximum(v[ok], val[ok]))
+                    out_w.append(sign * w[ok])
+                    out_a.append(a[ok])
+        if not out_s:
+            return np.zeros(0), np.zeros((0, self.prob.D))
+        return np.concatenate(out_s), self._neurons(np.vstack(out_w), np.concatenate(out_a))
 
 
 def _top(scores, dirs, k):

@@ -15,7 +15,7 @@ Methods (docs/design.md sections 3-5):
 ``"colgen"``
     Column generation: a restricted LP/QP over a few rays, grown by exact pricing
     of *all* rays (streamed in C++, never stored) until no ray prices out; the last
-    pricing certifies the optimum. For weight decay (``penalty="l2"``, d <= 2) the
+    pricing certifies the optimum. For weight decay (``penalty="l2"``, d <= 3) the
     columns are neurons of unit ``||w||_2`` priced exactly by angular sweeps, and
     the restricted cell program over the cells they found finishes the job
     (:mod:`exactrelu.methods.cone_colgen`).
@@ -26,7 +26,7 @@ Methods (docs/design.md sections 3-5):
     ``patterns=`` restricts it to given patterns: the result is then only an upper
     bound and is reported as not certified.
 ``"auto"``
-    ``"cells"`` when ``patterns`` is given or for ``penalty="l2"`` at d >= 3;
+    ``"cells"`` when ``patterns`` is given or for ``penalty="l2"`` at d >= 4;
     otherwise ``"colgen"``, or ``"bracket"`` for l1 problems whose exact pricing
     pass would be too slow.
 
@@ -143,14 +143,14 @@ def _check_method(method, penalty, patterns):
         raise NotSupportedError(
             f"method={method!r} prices the rays of an arrangement, which is exact for the "
             "l1 path norm only; the weight-decay (penalty='l2') problem is solved by "
-            "method='colgen' (d <= 2), 'cells' or 'auto'"
+            "method='colgen' (d <= 3), 'cells' or 'auto'"
         )
     return method
 
 
 def _auto_method(prob, penalty, patterns, time_limit, max_rays):
     """``"cells"`` with ``patterns``; for l2 ``"colgen"`` when its exact sweeps apply
-    (d <= 2), else ``"cells"``; for l1 by the size of an exact pricing pass."""
+    (d <= 3), else ``"cells"``; for l1 by the size of an exact pricing pass."""
     if patterns is not None:
         return "cells"
     if penalty == "l2":
@@ -320,7 +320,7 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
         bound, tightening with time (docs/design.md section 10); ``"auto"`` runs
         ``"colgen"`` (exact) when one exact pricing pass is estimated under 30 s on
         this machine (or under ``time_limit``), else ``"bracket"``; for the l2
-        penalty ``"colgen"`` at d <= 2 and ``"cells"`` at d >= 3 (docs/design.md
+        penalty ``"colgen"`` at d <= 3 and ``"cells"`` at d >= 4 (docs/design.md
         section 11).
     patterns : array_like of bool, shape (k, n), optional
         Restrict the cell program to these activation patterns (not certified).
@@ -403,7 +403,7 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     elif method == "colgen" and penalty == "l2" and not cone_pricing_supported(prob):
         raise NotSupportedError(
             f"method='colgen' with penalty='l2' prices neurons by exact angular sweeps, "
-            f"which need d <= 2 input dimensions (got d = {prob.d}); use method='cells'")
+            f"which need d <= 3 input dimensions (got d = {prob.d}); use method='cells'")
     bracket = method == "bracket"
     if bracket and time_limit is None:
         time_limit = BRACKET_TIME_LIMIT

@@ -29,7 +29,7 @@ def exact_strategy(prob, ctx, penalty="l1"):
     """The exact pricer of ``penalty`` and the strategy that asks pools first.
 
     l1: rays of the refined arrangement (:class:`~exactrelu.pricing.ExactPricer`);
-    l2 (weight decay, d = 2): angular sweeps (:class:`~exactrelu.cone_pricing.ConePricer`),
+    l2 (weight decay, d = 2, 3): angular sweeps (:class:`~exactrelu.cone_pricing.ConePricer`),
     whose candidate pool is filled with the best neurons of every anchor; for d = 1
     both norms agree and the l1 pricer is used.
     """
@@ -43,7 +43,7 @@ def exact_strategy(prob, ctx, penalty="l1"):
 
 def solve_colgen(prob, ctx, k_add=None, penalty="l1"):
     """Column generation for the l1 path norm, or for weight decay (``penalty="l2"``,
-    d <= 2): the columns are then neurons with ``||w||_2 = 1``, of cost ``beta``."""
+    d <= 3): the columns are then neurons with ``||w||_2 = 1``, of cost ``beta``."""
     exact, strategy = exact_strategy(prob, ctx, penalty)
     n = prob.n
     if k_add is None:

@@ -1,4 +1,4 @@
-"""Method ``"colgen"`` for weight decay (``penalty="l2"``, d = 2), in two phases.
+"""Method ``"colgen"`` for weight decay (``penalty="l2"``, d = 2, 3), in two phases.
 
 With ``||w||_2`` the optimal neurons lie inside cells, not on rays. Pricing is exact
 (:class:`~exactrelu.cone_pricing.ConePricer`), but column generation over neurons
@@ -109,7 +109,7 @@ class _Cells:
 
 
 def solve_colgen_l2(prob, ctx, k_add=None):
-    """Weight decay at ``d = 2``: neuron columns first, then cell generation (see
+    """Weight decay at ``d = 2, 3``: neuron columns first, then cell generation (see
     the module docstring)."""
     pricer, strategy = exact_strategy(prob, ctx, "l2")
     if k_add is None:
@@ -123,7 +123,8 @@ def solve_colgen_l2(prob, ctx, k_add=None):
     cells.add(*neuron_patterns(prob.A, seeds))
     if prob.loss == "interpolate":
         # a feasible master from the start: with neuron biases the cells of neurons
-        # that interpolate anything; without, every cell (2n of them at d = 2)
+        # that interpolate anything; without, every cell (2n of them at d = 2, about
+        # n^2 at d = 3)
         if prob.bias:
             cells.add(*neuron_patterns(prob.A, _step_neurons(prob)))
         else:
