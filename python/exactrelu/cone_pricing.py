@@ -198,8 +198,10 @@ class ConePricer(_Counted):
         if not p.bias:
             K = np.flatnonzero(np.abs(p.X).max(axis=1) > 0)
             return np.zeros(len(K), dtype=int), K
+        # the 2-flat of hyperplanes j and k is the same circle seen from anchor j or k:
+        # one sweep (j < k) prices it and the regions beside it on both hyperplanes
         J, K = np.divmod(np.arange(n * n), n)
-        keep = np.any(p.X[J] != p.X[K], axis=1)        # z_k = x_k - x_j must not vanish
+        keep = (J < K) & np.any(p.X[J] != p.X[K], axis=1)   # z_k = x_k - x_j must not vanish
         return J[keep], K[keep]
 
     def _block(self, lam, J, K, keep, floor):
@@ -229,7 +231,8 @@ class ConePricer(_Counted):
         leave = _wrap(phi + 0.5 * np.pi)
         V = lam[None, :, None] * Z
         # active at angle -pi: the arcs that wrap around it (exit listed before enter)
-        g0 = np.einsum("bnk,bn->bk", V, (on & (leave < enter)).astype(float))
+        act0 = (on & (leave < enter)).astype(float)
+        g0 = np.einsum("bnk,bn->bk", V, act0)
         ang = np.concatenate([enter, leave], axis=1)                  # (B, 2n)
         order = np.argsort(ang, axis=1, kind="stable")
         ang = np.take_along_axis(ang, order, axis=1)
@@ -238,6 +241,11 @@ class ConePricer(_Counted):
             delta *= np.take_along_axis(np.concatenate([on, on], axis=1), order,
                                         axis=1)[..., None]
         G = g0[:, None, :] + np.cumsum(delta, axis=1)   # g on the arc after each event
+        if K is not None and p.bias:    # sum of lam_i over the active rows, per arc
+            dl = np.take_along_axis(np.concatenate([lam[None, :] * on, -lam[None, :] * on],
+                                                   axis=1), order, axis=1)
+            S = act0 @ lam
+            S = S[:, None] + np.cumsum(dl, axis=1)
         if K is None:
             G2 = G
         else:
@@ -278,15 +286,52 @@ class ConePricer(_Counted):
             along = np.einsum("bnk,bk->bn", Z, zk) > 0
             plus = np.einsum("bnk,bn->bk", V, (par & along).astype(float))
             minus = np.einsum("bnk,bn->bk", V, (par & ~along).astype(float))
+            sides = [(G + minus[:, None, :], J, -1.0), (G + plus[:, None, :], J, 1.0)]
+            n = X.shape[0]
+            nxt = np.roll(order, -1, axis=1)
+            if p.bias:
+                # from anchor k (normal x_j - x_k = -z_k): rows active on the arc give
+                # lam_i (x_i - x_k) = lam_i z_i - lam_i z_k; a parallel row x_i - x_j =
+                # c_i z_k gives lam_i (c_i - 1) z_k, active where (c_i - 1) z_k . w > 0;
+                # row j itself (-z_k) is active where z_k . w < 0
+                base = G - S[..., None] * zk[:, None, :]
+                ci = np.einsum("bnk,bk->bn", Z, zk) / np.einsum("bk,bk->b", zk, zk)[:, None]
+                wpar = lam[None, :] * (ci - 1.0) * par
+                low = (wpar * (ci < 1.0)).sum(axis=1) - lam[J]       # z_k . w < 0 side
+                high = (wpar * (ci > 1.0)).sum(axis=1)               # z_k . w > 0 side
+                sides += [(base + (low[:, None] * zk)[:, None, :], K, -1.0),
+                          (base + (high[:, None] * zk)[:, None, :], K, 1.0)]
             vals, dirs, anchors = [], [], []
-            for g in (G + minus[:, None, :], G + plus[:, None, :]):
+            for g, owner, side in sides:
                 nrm = np.linalg.norm(g, axis=2)
-                b, e = np.nonzero(nrm > floor)
+                # the region lies on one side of the circle's plane (it is open): its
+                # maximizer of +F is g / ||g|| when that is on the side, of -F it is
+                # -g / ||g|| otherwise; only that one is verified
+                sgn = np.sign(side * np.einsum("bek,bk->be", g, zk))
+                b, e = np.nonzero((nrm > floor) & (sgn != 0))
                 if len(b):
-                    w = g[b, e] / nrm[b, e][:, None]
-                    vals.append(nrm[b, e])
+                    # the hyperplanes crossing the circle at the arc's two ends bound the
+                    # regions beside it too: the maximizer lies on the arc's side of both
+                    # (the same signs from anchor k, whose rows x_a - x_k = z_a - z_k
+                    # agree with z_a on the circle)
+                    ge = g[b, e] * sgn[b, e][:, None]
+                    mid = ang[b, e] + 0.5 * width[b, e]
+                    wm = np.cos(mid)[:, None] * e1[b] + np.sin(mid)[:, None] * e2[b]
+                    agree = np.ones(len(b), dtype=bool)
+                    for idx in (order[b, e] % n, nxt[b, e] % n):
+                        za = Z[b, idx]
+                        dm = np.einsum("ck,ck->c", za, wm)
+                        firm = np.abs(dm) > 1e-9 * np.linalg.norm(za, axis=1)
+                        if owner is K:
+                            za = za - zk[b]
+                        da = np.einsum("ck,ck->c", za, ge)
+                        agree &= ~firm | (np.sign(da) == np.sign(dm))
+                    b, e = b[agree], e[agree]
+                if len(b):
+                    w = g[b, e] * (sgn[b, e] / nrm[b, e])[:, None]
+                    vals.append(sgn[b, e] * nrm[b, e])
                     dirs.append(w)
-                    anchors.append(J[b])
+                    anchors.append(owner[b])
             if vals:
                 regions = (np.concatenate(vals), np.vstack(dirs), np.concatenate(anchors))
         return sc[rows, cols], u_best, pool_s, pool_u, regions
@@ -310,15 +355,16 @@ class ConePricer(_Counted):
         ``||g||``; else the region's maximum is on its boundary, priced by the
         circles): ``(scores, dirs)`` for +F and -F, those above ``floor`` only, best
         first."""
-        vals, W, anchors = regions
+        vals, W, anchors = regions          # vals: +-||g|| for +F / -F at the unit W
         # best first; a region reached from several arcs is verified once per arc (the
         # loop stops at the floor, which the best verified values raise)
-        order = np.argsort(-vals, kind="stable")
+        order = np.argsort(-np.abs(vals), kind="stable")
         vals, W, anchors = vals[order], W[order], anchors[order]
         X = self.prob.X
         out_s, out_w, out_a = [], [], []
         for t0 in range(0, len(vals), _VERIFY_BLOCK):
-            v = vals[t0:t0 + _VERIFY_BLOCK]
+            sv = vals[t0:t0 + _VERIFY_BLOCK]
+            sign, v = np.sign(sv), np.abs(sv)
             if v[0] <= floor:
                 break
             if out_s:
@@ -328,17 +374,14 @@ class ConePricer(_Counted):
             Z = X @ w.T                                         # (n, c)
             if self.prob.bias:
                 Z = Z - np.einsum("ij,ij->i", X[a], w)[None, :]
-            F = lam @ np.maximum(Z, 0.0)
-            Fn = lam @ np.maximum(-Z, 0.0)                      # F(-w)
-            for sign, val in ((1.0, F), (-1.0, -Fn)):     # +F at w, -F at -w
-                ok = val >= v * (1.0 - _REGION_RTOL) - err
-                ok &= v > floor
-                if ok.any():
-                    # F there (it may exceed ||g||: then w lies in another region, whose
-                    # own candidate covers it), never below ||g|| (the upper side)
-                    out_s.append(sign * np.maximum(v[ok], val[ok]))
-                    out_w.append(sign * w[ok])
-                    out_a.append(a[ok])
+            val = sign * (lam @ np.maximum(Z, 0.0))             # +F or -F at w
+            ok = (val >= v * (1.0 - _REGION_RTOL) - err) & (v > floor)
+            if ok.any():
+                # F there (it may exceed ||g||: then w lies in another region, whose
+                # own candidate covers it), never below ||g|| (the upper side)
+                out_s.append(sign[ok] * np.maximum(v[ok], val[ok]))
+                out_w.append(w[ok])
+                out_a.append(a[ok])
         if not out_s:
             return np.zeros(0), np.zeros((0, self.prob.D))
         return np.concatenate(out_s), self._neurons(np.vstack(out_w), np.concatenate(out_a))

@@ -138,13 +138,15 @@ def solve_colgen_l2(prob, ctx, k_add=None):
                 {"penalty": "l2", "duals": True, "rows": cells.rows},
                 ctx.remaining("solving the restricted cell program"), ctx.verbose,
                 inaccurate_ok=True)     # the exact pricing of its multiplier judges it
-        thetas, signs, free, lam = solution
-        lam = project_multiplier(prob, lam)
+        thetas, signs, free, raw = solution
+        lam = project_multiplier(prob, raw)
         scores, dirs, _ = pricer(lam, k_add)
         M = float(np.abs(scores[0])) if len(scores) else 0.0
         bound = dual_bound(prob, lam, pricer, project=False, source="cells").lower
         if best is None or bound > best[0]:
-            best = (bound, lam)
+            # the raw multiplier: the certificate projects it again, bit for bit the
+            # same, and the pricer answers from this pass
+            best = (bound, raw)
         ctx.log(f"l2 colgen cell round {rounds}: cell program {value:.12g}, max score/beta "
                 f"{M / beta:.12g}, bound {bound:.12g}, {len(cells)} cells")
         if M <= thresh or value - best[0] <= 0.25e-6 * max(1.0, abs(value)):
