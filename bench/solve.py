@@ -123,7 +123,7 @@ def weight_decay_suite(bench, lim):
         X, y = random_problem(n, 2, "squared")
         bench("wd", X, y, "squared", ["colgen"], penalty="l2")
     X, y = random_problem(200, 3, "squared")
-    bench("wd", X, y, "squared", ["cells"], penalty="l2")
+    bench("wd", X, y, "squared", ["cells", "colgen"], penalty="l2")
     for n in (100, 500):
         X, Y = vector_problem(n, 2, 3)
         beta = max(exactrelu.beta_max(X, Y[:, j]) for j in range(3)) / 10
