@@ -54,26 +54,31 @@ def test_cone_pricer_matches_brute_force(kind, bias):
     rng = np.random.default_rng(hash((kind, bias)) % 2**32)
     for _ in range(4):
         n = int(rng.integers(2, 14))
-        X = _data(kind, n, rng)
-        prob = make_problem(X, rng.normal(size=n), "squared", 1.0, bias, False)
-        lam = rng.normal(size=n)
-        if bias:
-            lam -= lam.mean()
-        pricer = ConePricer(prob)
-        scores, dirs, _ = pricer(lam, 6)
-        M, _ = pricer.max_abs(lam)
-        brute = _brute(prob, lam)
-        assert M >= brute - 1e-12 * max(1.0, brute)            # an upper bound ...
-        top = float(abs(scores[0])) if len(scores) else 0.0
-        # ... attained (the grid misses the maximum by at most ~(2 pi / m)^2)
-        assert top <= brute * (1 + 1e-8) + 1e-12
-        assert M - top == pytest.approx(sweep_error_bound(prob, lam))
-        if len(scores):
-            # every returned neuron has unit ||w||_2 and really has its score
-            assert np.linalg.norm(dirs[:, :2], axis=1) == pytest.approx(1.0, rel=1e-12)
-            true = relu_columns(prob.A, dirs).T @ lam
-            assert true == pytest.approx(scores, rel=1e-9, abs=1e-12)
-            assert np.all(np.diff(np.abs(scores)) <= 1e-15)
+        _check_against_brute(_data(kind, n, rng), bias, rng, _brute, rtol=1e-8)
+
+
+def _check_against_brute(X, bias, rng, brute_max, rtol):
+    """The pricer's maximum bounds the brute-force one from above and is attained
+    (within the brute force's resolution ``rtol``); its neurons have unit ||w||_2 and
+    the scores they report."""
+    n, d = X.shape
+    prob = make_problem(X, rng.normal(size=n), "squared", 1.0, bias, False)
+    lam = rng.normal(size=n)
+    if bias:
+        lam -= lam.mean()
+    pricer = ConePricer(prob)
+    scores, dirs, _ = pricer(lam, 6)
+    M, _ = pricer.max_abs(lam)
+    brute = brute_max(prob, lam)
+    assert M >= brute - 1e-12 * max(1.0, brute)            # an upper bound ...
+    top = float(abs(scores[0])) if len(scores) else 0.0
+    assert top <= brute * (1 + rtol) + 1e-12                 # ... attained
+    assert M - top == pytest.approx(sweep_error_bound(prob, lam))
+    if len(scores):
+        assert np.linalg.norm(dirs[:, :d], axis=1) == pytest.approx(1.0, rel=1e-12)
+        true = relu_columns(prob.A, dirs).T @ lam
+        assert true == pytest.approx(scores, rel=1e-9, abs=1e-12)
+        assert np.all(np.diff(np.abs(scores)) <= 1e-15)
 
 
 def test_cone_pricer_threads_nothing_and_zero():
@@ -134,21 +139,7 @@ def test_cone_pricer_d3_matches_brute_force(kind, bias):
             X = X[rng.integers(0, n, n)]
         elif kind == "coplanar":       # rank-deficient: every point on one plane
             X[:, 2] = X[:, 0] - 2 * X[:, 1]
-        prob = make_problem(X, rng.normal(size=n), "squared", 1.0, bias, False)
-        lam = rng.normal(size=n)
-        if bias:
-            lam -= lam.mean()
-        pricer = ConePricer(prob)
-        scores, dirs, _ = pricer(lam, 6)
-        M, _ = pricer.max_abs(lam)
-        brute = _brute3(prob, lam)
-        assert M >= brute - 1e-12 * max(1.0, brute)
-        top = float(abs(scores[0])) if len(scores) else 0.0
-        assert top <= brute * (1 + 1e-4) + 1e-12       # the lattice's resolution
-        if len(scores):
-            assert np.linalg.norm(dirs[:, :3], axis=1) == pytest.approx(1.0, rel=1e-12)
-            true = relu_columns(prob.A, dirs).T @ lam
-            assert true == pytest.approx(scores, rel=1e-9, abs=1e-12)
+        _check_against_brute(X, bias, rng, _brute3, rtol=1e-4)    # the lattice's resolution
 
 
 def test_cone_pricer_refuses_d4_and_too_large():

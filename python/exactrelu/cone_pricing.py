@@ -150,13 +150,9 @@ class ConePricer(_Counted):
         """The best ``top_k`` neurons (distinct directions, descending ``|score|``) and
         about ``pool_size`` more: the best of each sweep (anchor, or anchor and
         circle)."""
-        lam = np.ascontiguousarray(lam, dtype=np.float64)
-        top_k, pool_size = int(max(1, top_k)), int(max(0, pool_size))
-        key = lam.tobytes()
-        last = self._last
-        if last is not None and last[0] == key and last[1] >= top_k and last[2] >= pool_size:
-            _, _, _, scores, dirs, n_priced, pool_dirs = last
-            return scores[:top_k], dirs[:top_k], n_priced, pool_dirs
+        lam, top_k, pool_size, again = self._recall(lam, top_k, pool_size)
+        if again is not None:
+            return again
         t0 = time.perf_counter()
         p = self.prob
         empty = np.zeros((0, p.D))
@@ -184,7 +180,7 @@ class ConePricer(_Counted):
         scores, dirs = _distinct_top(best_s, best_u, top_k)
         n_priced = 4 * p.n * len(J)
         self._account(n_priced, t0)
-        self._last = (key, top_k, pool_size, scores, dirs, n_priced, pool_u)
+        self._remember(lam, top_k, pool_size, scores, dirs, n_priced, pool_u)
         return scores, dirs, n_priced, pool_u
 
     def _sweep_list(self):

@@ -105,6 +105,23 @@ class _Counted:
         scores, _, n_priced = self(lam, 1)
         return (float(abs(scores[0])) if len(scores) else 0.0), n_priced
 
+    def _recall(self, lam, top_k, pool_size):
+        """``(lam, top_k, pool_size, again)``: the arguments normalized, and the
+        previous pass's answer ``(scores, dirs, n_priced, pool_dirs)`` when it priced
+        the same ``lam`` (bit for bit) and kept at least as much, else None (such an
+        answer is not counted as a pass)."""
+        lam = np.ascontiguousarray(lam, dtype=np.float64)
+        top_k, pool_size = int(max(1, top_k)), int(max(0, pool_size))
+        last = getattr(self, "_last", None)
+        if (last is not None and last[0] == lam.tobytes() and last[1] >= top_k
+                and last[2] >= pool_size):
+            _, _, _, scores, dirs, n_priced, pool_dirs = last
+            return lam, top_k, pool_size, (scores[:top_k], dirs[:top_k], n_priced, pool_dirs)
+        return lam, top_k, pool_size, None
+
+    def _remember(self, lam, top_k, pool_size, scores, dirs, n_priced, pool_dirs):
+        self._last = (lam.tobytes(), top_k, pool_size, scores, dirs, n_priced, pool_dirs)
+
 
 class ExactPricer(_Counted):
     """Exact pricing ``max_t |lam . phi_t|`` over all rays of the refined arrangement,
@@ -143,13 +160,9 @@ class ExactPricer(_Counted):
         call when it asked for at least as much (the certificate re-prices the last
         column generation multiplier); such an answer is not counted as a pass.
         """
-        lam = np.ascontiguousarray(lam, dtype=np.float64)
-        top_k, pool_size = int(max(1, top_k)), int(max(0, pool_size))
-        key = lam.tobytes()
-        last = self._last
-        if last is not None and last[0] == key and last[1] >= top_k and last[2] >= pool_size:
-            _, _, _, scores, dirs, n_priced, pool_dirs = last
-            return scores[:top_k], dirs[:top_k], n_priced, pool_dirs
+        lam, top_k, pool_size, again = self._recall(lam, top_k, pool_size)
+        if again is not None:
+            return again
         t0 = time.perf_counter()
         p = self.prob
         if not lam.any():   # every ray scores 0: the maximum is 0 without a walk
@@ -166,7 +179,7 @@ class ExactPricer(_Counted):
         dirs = np.asarray(dirs, dtype=float).reshape(len(scores), p.D)
         pool_dirs = np.asarray(pool_dirs, dtype=float).reshape(-1, p.D)
         self._account(n_priced, t0)
-        self._last = (key, top_k, pool_size, scores, dirs, int(n_priced), pool_dirs)
+        self._remember(lam, top_k, pool_size, scores, dirs, int(n_priced), pool_dirs)
         return scores, dirs, int(n_priced), pool_dirs
 
 
