@@ -27,7 +27,7 @@ from .pricing import ExactPricer, PoolThenExact
 from .problem import Scaling, make_problem
 from .programs import RayProgram, build_restricted
 
-__all__ = ["Certificate", "DualBound", "certify", "beta_max", "dual_bound",
+__all__ = ["Certificate", "DualBound", "certify", "beta_max", "dual_bound", "max_scale",
            "project_multiplier", "zero_neuron_multiplier"]
 
 #: Seconds ``certify`` gives the MIP bound when exact pricing does not fit and no
@@ -216,10 +216,12 @@ def _line_max(z, w, lo, hi):
     return t0 + ht0 * (t1 - t0) / (ht0 - ht1)   # h is linear on [t0, t1]
 
 
-def _max_scale(lam, M, prob):
-    """The largest alpha with ``alpha * lam`` dual feasible (``inf``: no limit)."""
-    alpha_max = prob.beta / M if M > 0 else np.inf
-    box = dual_box(prob.y, prob.loss, prob.weight)
+def max_scale(lam, M, beta, y, loss, weight=None):
+    """The largest alpha with ``alpha * lam`` dual feasible (``inf``: no limit): at
+    most ``beta / M`` (``M`` the pricing maximum of ``lam``) and inside the loss's box
+    (entrywise, so ``lam``, ``y`` and ``weight`` may be flattened vector outputs)."""
+    alpha_max = beta / M if M > 0 else np.inf
+    box = dual_box(y, loss, weight)
     if box is not None:
         lo, hi = box
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -237,7 +239,7 @@ def dual_bound(prob, lam, pricer, *, project=True, source=""):
     """
     lam = project_multiplier(prob, lam) if project else np.asarray(lam, dtype=float)
     M, n_priced = pricer.max_abs(lam)
-    alpha_max = _max_scale(lam, M, prob)
+    alpha_max = max_scale(lam, M, prob.beta, prob.y, prob.loss, prob.weight)
     if not np.isfinite(alpha_max) and prob.loss == "interpolate" and float(lam @ prob.y) > 0:
         # lam is orthogonal to every column and to the free terms, yet lam . y > 0:
         # a Farkas certificate that no network interpolates

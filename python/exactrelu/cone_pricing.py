@@ -132,7 +132,8 @@ class ConePricer(_Counted):
         limit = CONE_MAX_EVENTS if max_events is None else int(max_events)
         if events > limit:
             raise SizeError(f"exact l2 pricing sweeps {events:,} events per pass "
-                            f"(limit {limit:,})", estimate=events, limit=limit,
+                            f"(limit {limit:,}; raise max_rays= to allow more)",
+                            estimate=events, limit=limit,
                             what="anchor events")
         self._last = None
 

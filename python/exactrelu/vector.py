@@ -31,11 +31,11 @@ import numpy as np
 
 from ._cone import solve_in_child
 from .arrangement import arrangement_info, count_rays, enumerate_rays
-from .certificate import project_multiplier, zero_neuron_multiplier
+from .certificate import max_scale, project_multiplier, zero_neuron_multiplier
 from .columns import line_keys, relu_columns, weight_norms
 from .errors import TimeLimitError
 from .limits import refuse_if_too_large, size_limit
-from .losses import best_scale, dual_box, dual_value
+from .losses import best_scale, dual_value
 from .pricing import _Counted
 from .problem import Problem
 
@@ -225,13 +225,7 @@ def vector_dual_bound(prob, Lam, pricer, project=True):
     k = Lam.shape[1]
     lv, yv = Lam.reshape(-1), prob.y.reshape(-1)
     wv = None if prob.weight is None else np.repeat(prob.weight, k)
-    alpha_max = prob.beta / M if M > 0 else np.inf
-    box = dual_box(yv, prob.loss, wv)
-    if box is not None:
-        lo, hi = box
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lim = np.where(lv > 0, hi / lv, np.where(lv < 0, lo / lv, np.inf))
-        alpha_max = min(alpha_max, float(np.min(lim)) if lim.size else np.inf)
+    alpha_max = max_scale(lv, M, prob.beta, yv, prob.loss, wv)
     alpha = best_scale(lv, yv, prob.loss, alpha_max, wv)
     if not np.isfinite(alpha):
         alpha = 0.0
