@@ -500,11 +500,11 @@ def solve_vector_colgen(prob, ctx, k_add=None, budget=None):
                 if bud is None or value is None:
                     raise
                 break       # the budget's wall-clock cap: keep the last round's result
-        value, _, (A, c, S, Lam), sizes = res
+        value, _, (A, c, S, raw), sizes = res
         kept_cols = cols
         if bud is not None:
             bud.charge(_master_seconds(prob, len(cols)))
-        Lam = project_columns(prob, Lam)
+        Lam = project_columns(prob, raw)
         with ctx.timed("pricing"):
             if exact:
                 sc, dirs, _ = pricer(Lam, k_add)
@@ -512,7 +512,9 @@ def solve_vector_colgen(prob, ctx, k_add=None, budget=None):
                 if bud is not None:
                     bud.charge(_pass_seconds(prob, pricer.n_rays))
                 if best is None or lower > best[0]:
-                    best = (lower, Lam)
+                    # raw: the certificate projects it again, bit for bit the same, and
+                    # the pricer answers from this pass
+                    best = (lower, raw)
             else:
                 sc, dirs = pricer.candidates(Lam, k_add, cols)
                 bud.charge(HEURISTIC_SECONDS * prob.y.shape[1])
