@@ -10,6 +10,8 @@
 #include <memory>
 #include <numeric>
 
+#include "ddouble.hpp"
+
 namespace exactrelu {
 namespace {
 
@@ -66,6 +68,107 @@ struct ClassCache {
 thread_local ClassCache g_class;
 
 }  // namespace
+
+namespace {
+
+// The 2-flat's double-double "bivector" for flat_minor_filter: for a basis T of
+// r - 2 rows, B[k, l] = (-1)^(k + l + 1) det(T without columns k, l) (k < l), so that
+// det([T; a; b]) = sum_{k<l} (a_k b_l - a_l b_k) B[k, l] (Laplace along the last two
+// rows), and Babs[k, l] = the sum of |products| of that minor's expansion.
+struct FlatBivector {
+    uint64_t owner = 0;
+    std::vector<int> T;
+    std::vector<dd> B;
+    std::vector<double> Babs;
+    bool ok = false;
+};
+thread_local FlatBivector g_biv;
+
+// det of the c x c matrix rows[i][cols[j]] in double-double by Laplace expansion along
+// the first row (c <= 4: at most 24 products), and the sum of |products| in `absum`.
+dd laplace_dd(const double* const* rows, const int* cols, int c, double& absum) {
+    if (c == 0) {
+        absum = 1.0;
+        return dd(1.0);
+    }
+    if (c == 1) {
+        absum = std::fabs(rows[0][cols[0]]);
+        return dd(rows[0][cols[0]]);
+    }
+    dd det(0.0);
+    absum = 0.0;
+    int sub[4];
+    for (int j = 0; j < c; ++j) {
+        double a = rows[0][cols[j]];
+        if (a == 0.0) continue;
+        int t = 0;
+        for (int u = 0; u < c; ++u)
+            if (u != j) sub[t++] = cols[u];
+        double sabs;
+        dd m = laplace_dd(rows + 1, sub, c - 1, sabs);
+        dd term = m * dd(a);
+        det = (j & 1) ? det - term : det + term;
+        absum += std::fabs(a) * sabs;
+    }
+    return det;
+}
+
+// Bound on the double-double rounding of flat_minor_filter's sum relative to the sum
+// of |products| of the whole expansion (at most 15 x 2 x 24 products of 6 factors,
+// ~50 double-double operations deep, each off by <= ~4 * 2^-106): 2^-88 is > 100x
+// that; plus an absolute term for underflowing partial products.
+constexpr double kDdRelBound = 0x1p-88;
+constexpr double kDdAbsBound = 0x1p-1000;
+
+}  // namespace
+
+int FlatWalker::flat_minor_filter(const std::vector<int>& T, int x, int y) const {
+    const int r = hm_.r, c = static_cast<int>(T.size());
+    if (c != r - 2 || c > 4) return 2;
+    FlatBivector& fb = g_biv;
+    if (fb.owner != uid_ || fb.T != T) {
+        fb.owner = uid_;
+        fb.T = T;
+        fb.B.assign(static_cast<std::size_t>(r) * r, dd(0.0));
+        fb.Babs.assign(static_cast<std::size_t>(r) * r, 0.0);
+        const double* trows[4];
+        for (int i = 0; i < c; ++i) trows[i] = row(T[i]);
+        int cols[4];
+        fb.ok = true;
+        for (int k = 0; k < r; ++k)
+            for (int l = k + 1; l < r; ++l) {
+                int t = 0;
+                for (int u = 0; u < r; ++u)
+                    if (u != k && u != l) cols[t++] = u;
+                double sabs;
+                dd m = laplace_dd(trows, cols, c, sabs);
+                if (((k + l + 1) & 1) != 0) m = -m;
+                fb.B[static_cast<std::size_t>(k) * r + l] = m;
+                fb.Babs[static_cast<std::size_t>(k) * r + l] = sabs;
+                if (!std::isfinite(sabs)) fb.ok = false;
+            }
+    }
+    if (!fb.ok) return 2;
+    const double* a = row(x);
+    const double* b = row(y);
+    dd det(0.0);
+    double absum = 0.0;
+    for (int k = 0; k < r; ++k)
+        for (int l = k + 1; l < r; ++l) {
+            const std::size_t kl = static_cast<std::size_t>(k) * r + l;
+            double babs = fb.Babs[kl];
+            if (babs == 0.0) continue;
+            dd m = two_prod(a[k], b[l]) - two_prod(a[l], b[k]);
+            det = det + m * fb.B[kl];
+            absum += (std::fabs(a[k] * b[l]) + std::fabs(a[l] * b[k])) * babs;
+        }
+    if (!(absum < 0x1p600) || absum < 0x1p-600) return 2;  // overflow / underflow: exact
+    double bound = absum * kDdRelBound + kDdAbsBound;
+    double v = det.hi + det.lo;
+    if (v > bound) return 1;
+    if (v < -bound) return -1;
+    return 2;
+}
 
 bool FlatWalker::same_class_zero(const std::vector<int>& T, int x, int y) const {
     ClassCache& cc = g_class;
@@ -502,6 +605,25 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
     if (n2 == hm_.r && n2 <= 8 && rows_.size() < 65535) {
         // every column: the minor depends on the rows only (memoized, sorted), with the
         // parities of the row and column orders
+        // double-double first: near-ties of rounded data (the common case) are not zero
+        int f = flat_minor_filter(nd.T, si, sj);
+#ifdef EXACTRELU_CHECK_FILTER
+        if (f != 2) {
+            int ids2[8];
+            for (int a = 0; a < c; ++a) ids2[a] = nd.T[a];
+            ids2[c] = si;
+            ids2[c + 1] = sj;
+            int par = 0;
+            for (int a = 1; a < n2; ++a)
+                for (int b = a; b > 0 && ids2[b - 1] > ids2[b]; --b) { std::swap(ids2[b - 1], ids2[b]); par ^= 1; }
+            int ex = full_minor_sign(ids2) * (par ? -1 : 1);
+            if (ex != f) { fprintf(stderr, "FILTER MISMATCH %d %d\n", ex, f); std::abort(); }
+        }
+#endif
+        if (f != 2) {
+            int colparity = (sk + sl + (kc > lc ? 1 : 0)) & 1;
+            return sigma * nd.det_sign * f * (colparity ? -1 : 1);
+        }
         if (same_class_zero(nd.T, si, sj)) return 0;
         int ids[8];
         for (int a = 0; a < c; ++a) ids[a] = nd.T[a];

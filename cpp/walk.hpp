@@ -122,6 +122,10 @@ class FlatWalker {
     bool same_class_zero(const std::vector<int>& T, int x, int y) const;
     void note_zero(const std::vector<int>& T, int x, int y) const;
     void class_cofactors() const;
+    // Sign of det([T rows; row x; row y]) (columns in natural order) from a double-double
+    // evaluation with a rigorous error bound (the 2-flat's cofactors cached per thread);
+    // 2 when the bound cannot decide it (zero or extremely close): ask the exact path.
+    int flat_minor_filter(const std::vector<int>& T, int x, int y) const;
 
     HypMatrix hm_;
     std::vector<int> rows_;
