@@ -423,10 +423,18 @@ void MinorTable::compute(const double* rows, int kk, int rr, bool integral) {
     k = kk;
     r = rr;
     std::size_t sz = std::size_t(1) << r;
-    std::vector<double> v(sz, 0.0), pa(sz, 0.0), nv(sz, 0.0), npa(sz, 0.0);
+    // per-thread work arrays (all zero between calls: only the touched masks are reset)
+    thread_local std::vector<double> v, pa, nv, npa;
+    thread_local std::vector<uint32_t> cur, next;
+    if (v.size() < sz) {
+        v.assign(sz, 0.0);
+        pa.assign(sz, 0.0);
+        nv.assign(sz, 0.0);
+        npa.assign(sz, 0.0);
+    }
     v[0] = 1.0;
     pa[0] = 1.0;
-    std::vector<uint32_t> cur{0u}, next;
+    cur.assign(1, 0u);
     for (int t = 0; t < k; ++t) {
         const double* row = rows + static_cast<std::size_t>(t) * r;
         next.clear();
@@ -437,7 +445,7 @@ void MinorTable::compute(const double* rows, int kk, int rr, bool integral) {
                 uint32_t nm = mask | (1u << j);
                 // expansion along the last row (row t) of the (t+1)x(t+1) minor with columns nm:
                 // sign (-1)^{t + pos(j in nm)}
-                int pos = __builtin_popcount(nm & ((1u << j) - 1));
+                int pos = popcount32(nm & ((1u << j) - 1));
                 double sg = ((t + pos) & 1) ? -1.0 : 1.0;
                 if (npa[nm] == 0.0 && nv[nm] == 0.0) next.push_back(nm);
                 nv[nm] += sg * row[j] * v[mask];
@@ -453,16 +461,19 @@ void MinorTable::compute(const double* rows, int kk, int rr, bool integral) {
     }
     val.assign(sz, 0.0);
     err.assign(sz, 0.0);
-    double gamma = (static_cast<double>(k) * (k + 1) + 4) * kUnit * kGammaSlack;
     for (uint32_t mask : cur) {
         val[mask] = v[mask];
-        double p = pa[mask] < kTinyBound ? 0.0 : pa[mask];
-        if (integral && p < kTwo52) {
-            err[mask] = 0.0;  // every intermediate is an integer below 2^53: exact
-        } else {
-            err[mask] = p * gamma + kMinorErrFloor;
-        }
+        err[mask] = minor_error_bound(pa[mask], k, integral);
+        v[mask] = 0.0;
+        pa[mask] = 0.0;
     }
+}
+
+double minor_error_bound(double pa, int k, bool integral) {
+    double p = pa < kTinyBound ? 0.0 : pa;
+    if (integral && p < kTwo52) return 0.0;  // every intermediate is an integer below 2^53: exact
+    double gamma = (static_cast<double>(k) * (k + 1) + 4) * kUnit * kGammaSlack;
+    return p * gamma + kMinorErrFloor;
 }
 
 }  // namespace exactrelu

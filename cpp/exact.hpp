@@ -66,6 +66,19 @@ int sum_sign_exact(double* terms, int k);
 // Laplace expansion over column subsets. Minors are indexed by column bitmask.
 // For each, the float value and a certified absolute error bound are returned.
 // If `rows` holds only integers and every intermediate is below 2^53, bounds are 0.
+// Bits set in x (portable: the default build targets baseline x86-64, where
+// __builtin_popcount is a library call).
+inline int popcount32(uint32_t x) {
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+    return static_cast<int>((x * 0x01010101u) >> 24);
+}
+
+// Certified error bound of a k x k minor computed by MinorTable's expansion (any
+// order of the terms), from the sum `pa` of the absolute values of its products.
+double minor_error_bound(double pa, int k, bool integral);
+
 struct MinorTable {
     int k = 0, r = 0;
     std::vector<double> val;    // indexed by mask (size 1<<r), valid for popcount == k

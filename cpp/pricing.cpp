@@ -295,7 +295,10 @@ void TaskPricer::price_line(int task, const LineRef& L) {
     double T = threshold();
     double big = std::max(std::fabs(splus), std::fabs(sminus));
     double upper = nrm > enrm ? (big + enum_) / (nrm - enrm) : HUGE_VAL;
-    bool uncertain = upper > T && (upper - big / std::max(nrm, kTinyBound)) > kRescoreTolerance * upper;
+    // a norm not certified positive (a float direction lost to cancellation: near-
+    // degenerate data) is always recomputed: skipping it would drop a ray
+    bool uncertain = nrm <= enrm ||
+                     (upper > T && (upper - big / std::max(nrm, kTinyBound)) > kRescoreTolerance * upper);
     if (uncertain) {
         std::vector<int> inc;
         append_line_incidence(L, inc);
@@ -314,6 +317,9 @@ void TaskPricer::price_line(int task, const LineRef& L) {
             consider(sm / nrm, nrm, order + 1, &L, vr.data(), 0, 0, -1.0);
             return;
         }
+        if (nrm <= enrm)
+            throw NumericalFailure("pricing: the direction of a line of the arrangement could not be "
+                                   "computed accurately enough to price it");
     }
     if (nrm == 0) {
         skipped += 2;

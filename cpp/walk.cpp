@@ -296,6 +296,32 @@ int FlatWalker::full_minor_sign(const int* ids) const {
     return d;
 }
 
+namespace {
+
+// The masks of r bits with k set, ascending, for every k, and each mask's rank among
+// those with as many bits (per thread, for the last r asked).
+struct MaskTables {
+    int r = -1;
+    std::vector<std::vector<uint32_t>> by_k;
+    std::vector<int> rank;
+};
+const MaskTables& mask_tables(int r) {
+    thread_local MaskTables mt;
+    if (mt.r != r) {
+        mt.r = r;
+        mt.by_k.assign(r + 1, {});
+        mt.rank.assign(std::size_t{1} << r, 0);
+        for (uint32_t mask = 0; mask < (1u << r); ++mask) {
+            auto& v = mt.by_k[popcount32(mask)];
+            mt.rank[mask] = static_cast<int>(v.size());
+            v.push_back(mask);
+        }
+    }
+    return mt;
+}
+
+}  // namespace
+
 FlatWalker FlatWalker::over_lines(const HypMatrix& hm, const std::atomic<bool>* cancel) {
     std::vector<int> rows(hm.m);
     std::iota(rows.begin(), rows.end(), 0);
@@ -305,36 +331,61 @@ FlatWalker FlatWalker::over_lines(const HypMatrix& hm, const std::atomic<bool>* 
 Node FlatWalker::root() const {
     Node nd;
     nd.c = 0;
+    nd.mv.assign(1, 1.0);
+    nd.mpa.assign(1, 1.0);
     set_generators(nd);
     return nd;
 }
 
+void FlatWalker::extend_minors(const Node& parent, int row_id, Node& ch) const {
+    // Laplace expansion of each (c+1) x (c+1) minor along its last row (the new one):
+    // sign (-1)^(c + position of j among the mask's columns)
+    const int r = hm_.r, c = parent.c;
+    const MaskTables& mt = mask_tables(r);
+    const std::vector<uint32_t>& masks = mt.by_k[c + 1];
+    const double* a = row(row_id);
+    ch.mv.resize(masks.size());
+    ch.mpa.resize(masks.size());
+    for (std::size_t t = 0; t < masks.size(); ++t) {
+        uint32_t nm = masks[t];
+        double v = 0.0, pa = 0.0;
+        int pos = 0;
+        for (int j = 0; j < r; ++j) {
+            if (!(nm & (1u << j))) continue;
+            int sub = mt.rank[nm & ~(1u << j)];
+            double term = a[j] * parent.mv[sub];
+            v += ((c + pos) & 1) ? -term : term;
+            pa += std::fabs(a[j]) * parent.mpa[sub];
+            ++pos;
+        }
+        ch.mv[t] = v;
+        ch.mpa[t] = pa;
+    }
+}
+
 void FlatWalker::set_generators(Node& nd) const {
-    int c = nd.c, r = hm_.r;
-    std::vector<double> Trows(static_cast<std::size_t>(c) * r);
-    for (int i = 0; i < c; ++i)
-        std::copy(row(nd.T[i]), row(nd.T[i]) + r, Trows.begin() + static_cast<std::ptrdiff_t>(i) * r);
-    MinorTable mt;
-    mt.compute(Trows.data(), c, r, hm_.integral);
+    const int c = nd.c, r = hm_.r;
+    const MaskTables& mtab = mask_tables(r);
+    const std::vector<int>& rank = mtab.rank;
+    auto val = [&](uint32_t mask) { return nd.mv[rank[mask]]; };
+    auto err = [&](uint32_t mask) { return minor_error_bound(nd.mpa[rank[mask]], c, hm_.integral); };
     // pivot: the c-subset of columns with the largest certified minor
     uint32_t best = 0;
     double bestv = -1.0;
-    uint32_t full = (1u << r);
-    for (uint32_t mask = 0; mask < full; ++mask) {
-        if (__builtin_popcount(mask) != c) continue;
-        double v = std::fabs(mt.val[mask]);
-        if (v > mt.err[mask] && v > bestv) { bestv = v; best = mask; }
+    for (uint32_t mask : mtab.by_k[c]) {
+        double v = std::fabs(val(mask));
+        if (v > err(mask) && v > bestv) { bestv = v; best = mask; }
     }
     int dsg = 0;
     if (bestv < 0.0) {
         // nothing certified by the filter: exact search
-        for (uint32_t mask = 0; mask < full && dsg == 0; ++mask) {
-            if (__builtin_popcount(mask) != c) continue;
+        for (uint32_t mask : mtab.by_k[c]) {
+            if (dsg != 0) break;
             std::vector<double> m(static_cast<std::size_t>(c) * c);
             int jj = 0;
             for (int j = 0; j < r; ++j) {
                 if (!(mask & (1u << j))) continue;
-                for (int i = 0; i < c; ++i) m[i * c + jj] = Trows[static_cast<std::size_t>(i) * r + j];
+                for (int i = 0; i < c; ++i) m[i * c + jj] = row(nd.T[i])[j];
                 ++jj;
             }
             dsg = det_sign_exact(m.data(), c);
@@ -342,7 +393,7 @@ void FlatWalker::set_generators(Node& nd) const {
         }
         if (dsg == 0) throw NumericalFailure("flat basis is singular (internal error)");
     } else {
-        dsg = mt.val[best] > 0 ? 1 : -1;
+        dsg = val(best) > 0 ? 1 : -1;
     }
     nd.det_sign = dsg;
     nd.J.clear();
@@ -356,11 +407,11 @@ void FlatWalker::set_generators(Node& nd) const {
         uint32_t cols = best | (1u << l);
         for (int j = 0; j < r; ++j) {
             if (!(cols & (1u << j))) continue;
-            int pos = __builtin_popcount(cols & ((1u << j) - 1));
+            int pos = popcount32(cols & ((1u << j) - 1));
             double sg = ((c + pos) & 1) ? -1.0 : 1.0;
             uint32_t sub = cols & ~(1u << j);
-            nd.N[static_cast<std::size_t>(li) * r + j] = sg * mt.val[sub];
-            nd.Nerr[static_cast<std::size_t>(li) * r + j] = mt.err[sub];
+            nd.N[static_cast<std::size_t>(li) * r + j] = sg * val(sub);
+            nd.Nerr[static_cast<std::size_t>(li) * r + j] = err(sub);
         }
     }
 }
@@ -681,7 +732,10 @@ Node FlatWalker::child(const Node& nd, const Sweep& sw, int cls) const {
     append_flat_members(nd, sw, cls, ch.S);
     ch.T = nd.T;
     ch.T.push_back(class_min(sw, cls));
-    if (ch.c < hm_.r) set_generators(ch);
+    if (ch.c < hm_.r) {
+        extend_minors(nd, ch.T.back(), ch);
+        set_generators(ch);
+    }
     return ch;
 }
 

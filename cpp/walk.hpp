@@ -31,6 +31,9 @@ struct Node {
     std::vector<int> free_cols;  // non-pivot columns (sorted), size e = r - c
     std::vector<double> N, Nerr; // e x r generators and entrywise error bounds
     int det_sign = 1;            // sign of det(T rows, J cols)
+    // every c x c minor of the T rows (columns: the masks of c bits, ascending) and the
+    // sum of |products| of its expansion: the child's minors are one expansion step
+    std::vector<double> mv, mpa;
 };
 
 // The result of processing one node: items not containing the flat, their
@@ -100,6 +103,8 @@ class FlatWalker {
 
   private:
     void set_generators(Node& node) const;
+    // The minors (mv, mpa) of the child ch whose basis is parent's plus the row row_id.
+    void extend_minors(const Node& parent, int row_id, Node& ch) const;
     int coord_sign(const Node& node, const double* a, int l, double val, double err) const;
     // Step 1 of a sweep: the coordinates (with error bounds) on the node's generators of
     // every row not containing the flat, and the position and sign of the first nonzero

@@ -170,3 +170,30 @@ def test_candidate_pool_more_than_its_capacity_at_once():
     assert pool.add(dirs) == 10 and len(pool) == 10
     assert pool.add(dirs[10:]) == 10        # the ones that did not fit are not "known"
     np.testing.assert_allclose(pool.Phi, relu_columns(prob.A, pool.dirs), atol=1e-12)
+
+
+# Rows of standardized iris where, at the 2-flat of a line, both float coordinates of
+# the class's first hyperplane cancel to exactly 0.0 while the exact ones are not 0:
+# the float direction of that line is 0, and an earlier pricer dropped it.
+IRIS_CANCELLING_ROWS = [1, 3, 4, 7, 14, 17, 19, 21, 22, 23, 26, 27, 28, 31, 34, 35, 36, 37, 39,
+                        40, 47, 101, 103, 116, 122, 124, 128, 137, 141, 144, 148]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_price_rays_prices_lines_whose_float_direction_cancels(seed):
+    from sklearn.datasets import load_iris
+    X = load_iris().data
+    X = ((X - X.mean(axis=0)) / X.std(axis=0))[IRIS_CANCELLING_ROWS]
+    n, d = X.shape
+    A = np.hstack([X, np.ones((n, 1))])
+    lam = np.random.default_rng(seed).normal(size=n)
+    lam -= lam.mean()
+    mask = np.zeros(d + 1, bool)
+    mask[:d] = True
+    scores, dirs, n_priced, _, _, _ = _core.price_rays(A, n, lam, mask, 3, 2)
+    assert n_priced == _core.count_rays(A, 1)        # every ray of every line is priced
+    rays = exactrelu.enumerate_rays(X)
+    nrm = np.abs(rays.directions[:, :d]).sum(axis=1)
+    Phi = relu_columns(A, rays.directions / nrm[:, None])
+    Phi[rays.incidence.toarray()[:, :n].T] = 0.0
+    assert abs(scores[0]) == pytest.approx(np.abs(Phi.T @ lam).max(), rel=1e-9)
