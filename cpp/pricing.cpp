@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <memory>
+#include <mutex>
 #include <queue>
 
 #include "arrangement.hpp"
@@ -76,6 +78,7 @@ class TaskPricer {
 
     // The score below which a ray enters neither heap (0 while they are not full).
     double threshold() const {
+        const CandHeap& heap = top();
         double t = static_cast<int>(heap.size()) < top_k_ ? 0.0 : heap.top().absval;
         if (floor_) t = std::max(t, floor_->load(std::memory_order_relaxed));
         if (pool_k_ > 0) t = std::min(t, static_cast<int>(pool.size()) < pool_k_ ? 0.0 : pool.top().absval);
@@ -87,6 +90,7 @@ class TaskPricer {
     void consider(double score, double norm, long long order, const LineRef* L, const double* v,
                   double al, double be, double sgn) {
         double absval = std::fabs(score);
+        CandHeap& heap = top();
         // below the shared floor a ray cannot be among the overall top_k
         bool to_top = heap_wants(heap, top_k_, absval, order) &&
                       !(floor_ && absval < floor_->load(std::memory_order_relaxed));
@@ -132,6 +136,13 @@ class TaskPricer {
 
     void price_line(int task, const LineRef& L);
 
+    // The heap of the overall best this task offers to: the worker thread's (set per
+    // line by the walk: its floor rises after a few tasks, not after each task's own
+    // top_k rays), else the task's own.
+    CandHeap& top() { return shared_ ? *shared_ : heap; }
+    const CandHeap& top() const { return shared_ ? *shared_ : heap; }
+    void share_top(CandHeap* h) { shared_ = h; }
+
     CandHeap heap, pool;
     long long seq = 0, priced = 0, skipped = 0, rescored = 0;
 
@@ -144,6 +155,7 @@ class TaskPricer {
     const PriceWeights& pw_;
     int top_k_, pool_k_;
     std::atomic<double>* floor_;
+    CandHeap* shared_ = nullptr;
     // cache for the 2-flat currently swept
 
     // the norm's rows on the 2-flat's generators (emask N0, emask N1) and the sums of
@@ -428,16 +440,43 @@ PriceShard price_shard_core(const HypMatrix& hm, const PriceWeights& pw, int top
             price_rank_one(hm, pw, st[0]);
         }
     } else if (hm.r >= 2) {
+        // one heap of the overall best per worker thread (registered on its first line):
+        // each keeps the best top_k of the rays its thread saw, so their union holds the
+        // shard's top_k whatever the schedule, and the ranking below is a total order
+        static std::atomic<uint64_t> next_pass{1};
+        const uint64_t pass = next_pass.fetch_add(1, std::memory_order_relaxed);
+        std::mutex reg;
+        std::vector<std::unique_ptr<CandHeap>> thread_heaps;
+        auto thread_heap = [&]() -> CandHeap* {
+            thread_local uint64_t tl_pass = 0;
+            thread_local CandHeap* tl_heap = nullptr;
+            if (tl_pass != pass) {
+                std::lock_guard<std::mutex> lock(reg);
+                thread_heaps.push_back(std::make_unique<CandHeap>());
+                tl_heap = thread_heaps.back().get();
+                tl_pass = pass;
+            }
+            return tl_heap;
+        };
         out.n_tasks = walk_lines(
             hm, ctx,
             [&](int nt) {
                 int per_shard = pool_size > 0 && nt > 0 ? (pool_size + nt - 1) / nt : 0;
                 for (int t = 0; t < nt; ++t) st.emplace_back(hm, pw, top_k, per_shard, &floor);
             },
-            [&](int task, const LineRef& L) { st[task].price_line(task, L); });
+            [&](int task, const LineRef& L) {
+                st[task].share_top(thread_heap());
+                st[task].price_line(task, L);
+            });
+        for (auto& h : thread_heaps) {
+            while (!h->empty()) {
+                out.top.push_back(std::move(const_cast<Cand&>(h->top())));
+                h->pop();
+            }
+        }
     }
-    // this shard's top_k from every task's share (the union holds it: no ray below the
-    // floor is among them), and every task's own best
+    // this shard's top_k from every heap (the union holds it: no ray below the floor is
+    // among them), and every task's own best
     for (auto& s : st) {
         out.n_priced += s.priced;
         out.n_skipped += s.skipped;

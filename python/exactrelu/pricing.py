@@ -32,7 +32,7 @@ import numpy as np
 from . import _core
 from ._progress import tracking
 from .arrangement import arrangement_info
-from .columns import line_keys, relu_columns
+from .columns import canonical_orientation, line_keys, relu_columns
 from .limits import PRICING_MAX_RAYS, refuse_rays
 
 __all__ = [
@@ -50,8 +50,9 @@ __all__ = [
 #: Exact pricing passes are preceded by the pool when ``rays * n`` (the work of one
 #: exact pass, from Cover's bound on the refined arrangement) exceeds this.
 POOL_WORK = 2_000_000_000
-#: Columns of the pool's ReLU matrix scored per numpy block (bounds its memory).
-_POOL_BLOCK_ENTRIES = 4_000_000
+#: Entries of the pool's ReLU matrix scored per numpy block (bounds its memory and
+#: keeps a block in cache: 2 MB).
+_POOL_BLOCK_ENTRIES = 262_144
 #: The candidate pool keeps at most this many entries of ReLU columns (n per ray) ...
 CANDIDATE_POOL_ENTRIES = 8_000_000
 #: ... and between these many rays.
@@ -229,9 +230,14 @@ class PoolPricer(_Counted):
         if len(subsets) == 0:
             return np.zeros((0, p.D))
         M = p.A_ref[subsets]                              # (k, D-1, D)
-        _, sv, Vt = np.linalg.svd(M)
-        ok = sv[:, -1] > 1e-10 * sv[:, 0] if p.D > 2 else sv[:, 0] > 0
-        v = Vt[ok, -1, :]
+        if p.D == 3:   # the null vector of two rows: their cross product (no SVD)
+            v = np.cross(M[:, 0], M[:, 1])
+            scale = np.linalg.norm(M[:, 0], axis=1) * np.linalg.norm(M[:, 1], axis=1)
+            v = v[np.linalg.norm(v, axis=1) > 1e-10 * scale]
+        else:
+            _, sv, Vt = np.linalg.svd(M)
+            ok = sv[:, -1] > 1e-10 * sv[:, 0] if p.D > 2 else sv[:, 0] > 0
+            v = Vt[ok, -1, :]
         nrm = np.abs(v[:, :p.d]).sum(axis=1)
         keep = nrm > 1e-12 * np.abs(v).sum(axis=1)
         v = v[keep] / nrm[keep, None]
@@ -323,7 +329,13 @@ class PoolPricer(_Counted):
         if not subsets:
             return np.zeros((0, p.D))
         v = self._rays_of(np.vstack(subsets))
-        v = np.vstack([v, -v])
+        return np.vstack([v, -v]) if len(v) else v
+
+    def _lines(self, anchors):
+        """One direction per line of the pool (deduplicated, in a fixed order): the
+        pool is these and their opposites."""
+        v = self.pool(anchors)
+        v = canonical_orientation(v[:len(v) // 2])
         if len(v):
             _, idx = np.unique(np.round(v, 12), axis=0, return_index=True)
             v = v[np.sort(idx)]
@@ -331,13 +343,20 @@ class PoolPricer(_Counted):
 
     def __call__(self, lam, top_k=1, anchors=None):
         t0 = time.perf_counter()
-        dirs = self.pool(np.zeros((0, self.prob.D)) if anchors is None else anchors)
-        if len(dirs) == 0:
-            return np.zeros(0), dirs, 0
+        lines = self._lines(np.zeros((0, self.prob.D)) if anchors is None else anchors)
+        if len(lines) == 0:
+            return np.zeros(0), lines, 0
         lam = np.asarray(lam, dtype=float)
         step = max(1, _POOL_BLOCK_ENTRIES // max(self.prob.n, 1))
-        sc = np.concatenate([_plain_relu(self.prob.A, dirs[i:i + step]).T @ lam
-                             for i in range(0, len(dirs), step)])
+        pos, neg = [], []
+        for i in range(0, len(lines), step):
+            # both rays of a line from one product: relu(-z) = relu(z) - z
+            Z = lines[i:i + step] @ self.prob.A.T
+            lin = lines[i:i + step] @ (self.prob.A.T @ lam)
+            pos.append(np.maximum(Z, 0.0, out=Z) @ lam)
+            neg.append(pos[-1] - lin)
+        sc = np.concatenate(pos + neg)
+        dirs = np.vstack([lines, -lines])
         order = np.argsort(-np.abs(sc), kind="stable")[:max(1, int(top_k))]
         self._account(len(sc), t0)
         return sc[order], dirs[order], len(sc)
@@ -416,7 +435,9 @@ class CandidatePool(_Counted):
             self._size = m
         k0, k1 = self._size, self._size + len(new)
         self._dirs[k0:k1] = new
-        self._cols[k0:k1] = _plain_relu(self.prob.A, new).T
+        # relu(new A^T) written straight into the pool's rows (no transposed copy)
+        np.matmul(new, self.prob.A.T, out=self._cols[k0:k1])
+        np.maximum(self._cols[k0:k1], 0.0, out=self._cols[k0:k1])
         self._size = k1
         self._last_scores = np.zeros(0)
         return len(new)
