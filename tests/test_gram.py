@@ -55,3 +55,33 @@ def test_gram_solution_meets_optimality_conditions():
     assert np.all(grad >= -1e-9 * prob.beta)
     assert np.all(np.abs(grad[sol.a > 0]) <= 1e-9 * prob.beta)
     assert np.abs(E.T @ sol.r).max() <= 1e-9 * np.abs(prob.y).sum()
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_warm_started_rounds_match_a_cold_solve(skip, monkeypatch):
+    # columns join in rounds, as in column generation: each round starts the active-set
+    # steps from the previous optimum (new columns at 0); HiGHS is not needed, and the
+    # result is the optimum of a cold solve of the same columns
+    prob, dirs = _program(3, skip, False, False)
+    rp = ray.RayProgram(prob)
+    calls = {"warm": 0}
+    real = ray.solve_gram
+
+    def counting(*a, **k):
+        calls["warm"] += k.get("x0") is not None
+        return real(*a, **k)
+
+    monkeypatch.setattr(ray, "solve_gram", counting)
+    for part in np.array_split(dirs, 4):
+        rp.add_both_signs(part)
+        rp.run()
+        assert rp._sol is not None
+        cold = ray.RayProgram(prob)
+        monkeypatch.setattr(ray, "solve_gram", real)
+        cold.add_both_signs(rp.dirs[rp.signs > 0])
+        cold.run()
+        monkeypatch.setattr(ray, "solve_gram", counting)
+        assert abs(rp.objective - cold.objective) <= 1e-9 * max(1.0, abs(cold.objective))
+        Phi = relu_columns(prob.A, rp.dirs) * rp.signs[None, :]
+        assert np.max(Phi.T @ rp.lam) <= prob.beta * (1 + 1e-9)
+    assert calls["warm"] == 3

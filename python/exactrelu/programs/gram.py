@@ -16,11 +16,10 @@ solves the full QP instead.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
+from scipy.linalg.lapack import dgetrf as _getrf
+from scipy.linalg.lapack import dgetrs as _getrs
 
 from .._highs import INF, HighsProgram
 from ..errors import TimeLimitError
@@ -37,6 +36,8 @@ GRAM_OPTIONS = {"primal_feasibility_tolerance": 1e-7, "dual_feasibility_toleranc
 GRAM_KKT_RTOL = 1e-11
 #: Polishing starts from the solver's coefficients above this fraction of the largest.
 POLISH_START_RTOL = 1e-6
+#: Active-set steps tried from a warm start before HiGHS solves the program instead.
+WARM_MAX_STEPS = 200
 
 
 class GramSolution:
@@ -64,16 +65,17 @@ def _stationary(G, M, w, yv, g, act):
     Gs = G[np.ix_(act, act)]
     Ms = M[:, act]
     xs = np.zeros(len(act))
-    try:
-        with warnings.catch_warnings():
-            # an exactly singular G_SS: a failure here, not a warning for the user
-            warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
-            lu = scipy.linalg.lu_factor(Gs, check_finite=False)
-        for _ in range(3):
-            grad = g[act] - Ms.T @ (w * (yv - Ms @ xs))
-            xs = xs - scipy.linalg.lu_solve(lu, grad, check_finite=False)
-    except (np.linalg.LinAlgError, scipy.linalg.LinAlgWarning, ValueError):
+    # LAPACK's LU directly (the scipy wrappers' checks cost more than a small solve);
+    # info != 0: an exactly singular G_SS, a failure
+    lu, piv, info = _getrf(Gs, overwrite_a=True)
+    if info != 0:
         return None
+    for _ in range(3):
+        grad = g[act] - Ms.T @ (w * (yv - Ms @ xs))
+        step, info = _getrs(lu, piv, grad)
+        if info != 0:
+            return None
+        xs = xs - step
     return xs if np.all(np.isfinite(xs)) else None
 
 
@@ -130,9 +132,12 @@ def _polish(G, M, w, yv, g, x, k, max_steps=None):
     return x
 
 
-def solve_gram(B, E, yv, w, g, *, time_limit=None):
+def solve_gram(B, E, yv, w, g, *, time_limit=None, x0=None, accept_rtol=GRAM_KKT_RTOL):
     """Solve ``min 0.5 sum w (yv - B a - E z)^2 + g . a`` over ``a >= 0``, ``z`` free.
 
+    ``x0`` (``(a, z)`` with ``a >= 0``, e.g. the previous round's optimum with the new
+    columns at 0) starts the active-set steps directly; HiGHS solves the program only
+    when they do not reach ``accept_rtol`` (the caller's acceptance) from there.
     Returns a :class:`GramSolution`, or ``None`` when the reduced form does not
     reach the accuracy the caller needs (the caller then solves the full QP).
     """
@@ -142,9 +147,17 @@ def solve_gram(B, E, yv, w, g, *, time_limit=None):
         return None
     M = np.hstack([B, E])
     g_all = np.r_[g, np.zeros(f)]
+    G = (M.T * w) @ M
+    if x0 is not None:
+        xw = np.array(x0, dtype=float)
+        xw[:k] = np.maximum(xw[:k], 0.0)
+        xp = _polish(G, M, w, yv, g_all, xw, k, max_steps=WARM_MAX_STEPS)
+        if xp is not None:
+            kp, rp = _kkt_violation(M, w, yv, g_all, xp, k)
+            if kp <= max(accept_rtol, GRAM_KKT_RTOL):
+                return GramSolution(xp[:k], xp[k:], rp, kp)
     # scale the objective so that the costs are of order 1 (tolerances are absolute)
     s = 1.0
-    G = (M.T * w) @ M
     q = g_all - M.T @ (w * yv)
     lower = np.r_[np.zeros(k), np.full(f, -INF)]
     upper = np.full(k + f, INF)

@@ -69,6 +69,9 @@ class RayProgram:
         self.keys = {}
         self.solved = False
         self._sol = None   # (x, lam, objective) of a reduced (Gram) solve, else None
+        # the last reduced solve: (shift, {column key: positive coefficient}, free terms),
+        # the next round's starting point (new columns start at 0)
+        self._warm = None
         # rows are written for f - mu with the free output bias shifted by mu: right-hand
         # sides near 0 (but not 0) can make HiGHS' QP solver fail ("excessively small
         # bounds"); the unshifted form is the fallback (see run)
@@ -204,10 +207,21 @@ class RayProgram:
         w = np.ones(prob.n) if prob.weight is None else prob.weight
         yv = prob.y - self.shift
         g = prob.beta * self.costs
-        sol = solve_gram(B, E, yv, w, g, time_limit=time_limit)
+        x0 = None
+        if self._warm is not None and self._warm[0] == self.shift:
+            coef = self._warm[1]
+            x0 = np.zeros(len(self.signs) + E.shape[1])
+            for key, i in self.keys.items():
+                x0[i] = coef.get(key, 0.0)
+            x0[len(self.signs):] = self._warm[2]
+        sol = solve_gram(B, E, yv, w, g, time_limit=time_limit, x0=x0,
+                         accept_rtol=GRAM_ACCEPT_RTOL)
         self.hp.seconds += time.perf_counter() - t0
         if sol is None or sol.kkt > GRAM_ACCEPT_RTOL:
+            self._warm = None
             return False
+        self._warm = (self.shift, {key: float(sol.a[i]) for key, i in self.keys.items()
+                                   if sol.a[i] > 0}, sol.z.copy())
         x = np.concatenate([sol.r, sol.z, sol.a])
         lam = w * sol.r
         objective = 0.5 * float(np.sum(w * sol.r ** 2)) + float(g @ sol.a)
