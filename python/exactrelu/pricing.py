@@ -367,9 +367,11 @@ class CandidatePool(_Counted):
 
     Each exact pass hands over the best few rays of every shard of its walk (not only
     the best overall, which crowd around one ray), see docs/design.md section 8.
-    The pool stores their ReLU columns, so re-pricing a multiplier is one product
-    ``Phi.T @ lam``. It holds at most ``capacity`` rays; when full, the rays that
-    scored lowest at the last re-pricing make room.
+    The pool stores their ReLU columns in single precision (half the memory to touch;
+    first touches of fresh pages dominated adding rays), so re-pricing a multiplier
+    is one product ``Phi.T @ lam``; the best few are then re-scored in double
+    precision, and those scores are what it returns. It holds at most ``capacity``
+    rays; when full, the rays that scored lowest at the last re-pricing make room.
     """
 
     def __init__(self, prob, capacity=None):
@@ -396,9 +398,8 @@ class CandidatePool(_Counted):
 
     @property
     def Phi(self):
-        """The stored ReLU columns, ``(n, len(self))``."""
-        return (self._cols[:self._size] if self._cols is not None
-                else np.zeros((0, self.prob.n))).T
+        """The ReLU columns of the pool's rays, ``(n, len(self))`` (double precision)."""
+        return np.maximum(self.prob.A @ self.dirs.T, 0.0)
 
     def add(self, dirs):
         """Add rays (rows of ``dirs``) not in the pool yet; returns how many."""
@@ -419,7 +420,7 @@ class CandidatePool(_Counted):
                 self._keys.discard(k)
             new = new[:self.capacity]
         if self._cols is None:
-            self._cols = np.empty((self.capacity, self.prob.n))
+            self._cols = np.empty((self.capacity, self.prob.n), dtype=np.float32)
         over = len(self.dirs) + len(new) - self.capacity
         if over > 0:
             # make room: drop the lowest scorers of the last re-pricing
@@ -436,8 +437,9 @@ class CandidatePool(_Counted):
         k0, k1 = self._size, self._size + len(new)
         self._dirs[k0:k1] = new
         # relu(new A^T) written straight into the pool's rows (no transposed copy)
-        np.matmul(new, self.prob.A.T, out=self._cols[k0:k1])
-        np.maximum(self._cols[k0:k1], 0.0, out=self._cols[k0:k1])
+        At = self.prob.A.T.astype(np.float32)
+        np.matmul(new.astype(np.float32), At, out=self._cols[k0:k1])
+        np.maximum(self._cols[k0:k1], np.float32(0.0), out=self._cols[k0:k1])
         self._size = k1
         self._last_scores = np.zeros(0)
         return len(new)
@@ -447,11 +449,17 @@ class CandidatePool(_Counted):
         t0 = time.perf_counter()
         if len(self.dirs) == 0:
             return np.zeros(0), self.dirs, 0
-        sc = self._cols[:self._size] @ np.asarray(lam, dtype=float)
+        lam = np.asarray(lam, dtype=float)
+        sc = self._cols[:self._size] @ lam.astype(np.float32)
         self._last_scores = sc
-        order = np.argsort(-np.abs(sc), kind="stable")[:max(1, int(top_k))]
+        k = max(1, int(top_k))
+        # the best few by the single-precision scores, re-scored in double precision
+        m = min(len(sc), 2 * k + 16)
+        cand = np.argsort(-np.abs(sc), kind="stable")[:m]
+        exact = np.maximum(self.dirs[cand] @ self.prob.A.T, 0.0) @ lam
+        order = np.argsort(-np.abs(exact), kind="stable")[:k]
         self._account(len(sc), t0)
-        return sc[order], self.dirs[order], len(sc)
+        return exact[order], self.dirs[cand[order]], len(sc)
 
 
 @dataclass
