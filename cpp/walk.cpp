@@ -71,18 +71,23 @@ thread_local ClassCache g_class;
 
 namespace {
 
-// The 2-flat's double-double "bivector" for flat_minor_filter: for a basis T of
-// r - 2 rows, B[k, l] = (-1)^(k + l + 1) det(T without columns k, l) (k < l), so that
-// det([T; a; b]) = sum_{k<l} (a_k b_l - a_l b_k) B[k, l] (Laplace along the last two
-// rows), and Babs[k, l] = the sum of |products| of that minor's expansion.
-struct FlatBivector {
+// The 2-flat's generators in double-double for flat_minor_filter (the minors of its
+// basis T that set_generators rounds to doubles), the sums of |products| of their
+// expansions, and each row's coordinates on them (computed when first asked, valid
+// while `stamp` matches the row's).
+struct FlatCoordsDD {
     uint64_t owner = 0;
     std::vector<int> T;
-    std::vector<dd> B;
-    std::vector<double> Babs;
+    int e = 0;
+    std::vector<dd> N;          // e x r
+    std::vector<double> Nabs;   // e x r
+    uint64_t stamp = 0;
+    std::vector<uint64_t> row_stamp;
+    std::vector<dd> q;          // rows x e
+    std::vector<double> qabs;   // rows x e
     bool ok = false;
 };
-thread_local FlatBivector g_biv;
+thread_local FlatCoordsDD g_fcd;
 
 // det of the c x c matrix rows[i][cols[j]] in double-double by Laplace expansion along
 // the first row (c <= 4: at most 24 products), and the sum of |products| in `absum`.
@@ -113,58 +118,82 @@ dd laplace_dd(const double* const* rows, const int* cols, int c, double& absum) 
     return det;
 }
 
-// Bound on the double-double rounding of flat_minor_filter's sum relative to the sum
-// of |products| of the whole expansion (at most 15 x 2 x 24 products of 6 factors,
-// ~50 double-double operations deep, each off by <= ~4 * 2^-106): 2^-88 is > 100x
-// that; plus an absolute term for underflowing partial products.
+// Bound on the double-double rounding of flat_minor_filter's 2 x 2 minor relative to
+// the products of the coordinates' |product| sums (minors of at most 4 x 4, 24
+// products of 4 factors, a dot product of r <= 6 terms, two products and a difference:
+// under ~60 double-double operations deep, each off by <= ~4 * 2^-106): 2^-88 is
+// > 100x that; plus an absolute term for underflowing partial products.
 constexpr double kDdRelBound = 0x1p-88;
 constexpr double kDdAbsBound = 0x1p-1000;
 
 }  // namespace
 
-int FlatWalker::flat_minor_filter(const std::vector<int>& T, int x, int y) const {
-    const int r = hm_.r, c = static_cast<int>(T.size());
-    if (c != r - 2 || c > 4) return 2;
-    FlatBivector& fb = g_biv;
-    if (fb.owner != uid_ || fb.T != T) {
-        fb.owner = uid_;
-        fb.T = T;
-        fb.B.assign(static_cast<std::size_t>(r) * r, dd(0.0));
-        fb.Babs.assign(static_cast<std::size_t>(r) * r, 0.0);
-        const double* trows[4];
-        for (int i = 0; i < c; ++i) trows[i] = row(T[i]);
-        int cols[4];
-        fb.ok = true;
-        for (int k = 0; k < r; ++k)
-            for (int l = k + 1; l < r; ++l) {
-                int t = 0;
-                for (int u = 0; u < r; ++u)
-                    if (u != k && u != l) cols[t++] = u;
-                double sabs;
-                dd m = laplace_dd(trows, cols, c, sabs);
-                if (((k + l + 1) & 1) != 0) m = -m;
-                fb.B[static_cast<std::size_t>(k) * r + l] = m;
-                fb.Babs[static_cast<std::size_t>(k) * r + l] = sabs;
-                if (!std::isfinite(sabs)) fb.ok = false;
-            }
-    }
-    if (!fb.ok) return 2;
-    const double* a = row(x);
-    const double* b = row(y);
-    dd det(0.0);
-    double absum = 0.0;
-    for (int k = 0; k < r; ++k)
-        for (int l = k + 1; l < r; ++l) {
-            const std::size_t kl = static_cast<std::size_t>(k) * r + l;
-            double babs = fb.Babs[kl];
-            if (babs == 0.0) continue;
-            dd m = two_prod(a[k], b[l]) - two_prod(a[l], b[k]);
-            det = det + m * fb.B[kl];
-            absum += (std::fabs(a[k] * b[l]) + std::fabs(a[l] * b[k])) * babs;
+int FlatWalker::flat_minor_filter(const Node& nd, int si, int sj, int k, int l) const {
+    const int r = hm_.r, c = nd.c, e = r - c;
+    if (c > 4 || e != 2) return 2;
+    FlatCoordsDD& fc = g_fcd;
+    if (fc.owner != uid_ || fc.T != nd.T) {
+        fc.owner = uid_;
+        fc.T = nd.T;
+        fc.e = e;
+        ++fc.stamp;
+        if (fc.row_stamp.size() != rows_.size()) {
+            fc.row_stamp.assign(rows_.size(), 0);
+            fc.q.assign(rows_.size() * 2, dd(0.0));
+            fc.qabs.assign(rows_.size() * 2, 0.0);
         }
+        fc.N.assign(static_cast<std::size_t>(e) * r, dd(0.0));
+        fc.Nabs.assign(static_cast<std::size_t>(e) * r, 0.0);
+        const double* trows[4];
+        for (int i = 0; i < c; ++i) trows[i] = row(nd.T[i]);
+        uint32_t best = 0;
+        for (int jc : nd.J) best |= 1u << jc;
+        fc.ok = true;
+        // as set_generators: N_l[j] = (-1)^(c + position of j in cols) minor(T, cols - j)
+        for (int li = 0; li < e; ++li) {
+            uint32_t cols = best | (1u << nd.free_cols[li]);
+            int pos = 0;
+            for (int j = 0; j < r; ++j) {
+                if (!(cols & (1u << j))) continue;
+                int sub[4], t = 0;
+                for (int u = 0; u < r; ++u)
+                    if (u != j && (cols & (1u << u))) sub[t++] = u;
+                double sabs;
+                dd m = laplace_dd(trows, sub, c, sabs);
+                fc.N[static_cast<std::size_t>(li) * r + j] = ((c + pos) & 1) ? -m : m;
+                fc.Nabs[static_cast<std::size_t>(li) * r + j] = sabs;
+                if (!std::isfinite(sabs)) fc.ok = false;
+                ++pos;
+            }
+        }
+    }
+    if (!fc.ok) return 2;
+    for (int s : {si, sj}) {
+        if (fc.row_stamp[s] == fc.stamp) continue;
+        fc.row_stamp[s] = fc.stamp;
+        const double* a = row(s);
+        for (int li = 0; li < 2; ++li) {
+            dd v(0.0);
+            double va = 0.0;
+            for (int j = 0; j < r; ++j) {
+                const std::size_t t = static_cast<std::size_t>(li) * r + j;
+                if (fc.Nabs[t] == 0.0 || a[j] == 0.0) continue;
+                v = v + fc.N[t] * dd(a[j]);
+                va += std::fabs(a[j]) * fc.Nabs[t];
+            }
+            fc.q[2 * static_cast<std::size_t>(s) + li] = v;
+            fc.qabs[2 * static_cast<std::size_t>(s) + li] = va;
+        }
+    }
+    const dd* qi = fc.q.data() + 2 * static_cast<std::size_t>(si);
+    const dd* qj = fc.q.data() + 2 * static_cast<std::size_t>(sj);
+    const double* ai = fc.qabs.data() + 2 * static_cast<std::size_t>(si);
+    const double* aj = fc.qabs.data() + 2 * static_cast<std::size_t>(sj);
+    double absum = ai[k] * aj[l] + ai[l] * aj[k];
     if (!(absum < 0x1p600) || absum < 0x1p-600) return 2;  // overflow / underflow: exact
+    dd m = qi[k] * qj[l] - qi[l] * qj[k];
     double bound = absum * kDdRelBound + kDdAbsBound;
-    double v = det.hi + det.lo;
+    double v = m.hi + m.lo;
     if (v > bound) return 1;
     if (v < -bound) return -1;
     return 2;
@@ -416,12 +445,36 @@ void FlatWalker::set_generators(Node& nd) const {
     }
 }
 
-int FlatWalker::coord_sign(const Node& nd, const double* a, int li, double val, double err) const {
+int FlatWalker::coord_sign(const Node& nd, int s, int li, double val, double err) const {
     if (val > err) return 1;
     if (val < -err) return -1;
     // exact: det([T; a] on sorted(J + {l}))
+    const double* a = row(s);
     int c = nd.c, k = c + 1;
     int l = nd.free_cols[li];
+    if (np_ > 0 && k <= 8) {
+        // from the rows' precomputed residues (each row scaled by a positive power of
+        // two: the sign is unchanged), on the columns J + {l} in increasing order
+        int cols[8], nc = 0;
+        for (int j = 0; j < hm_.r; ++j)
+            if (j == l || std::binary_search(nd.J.begin(), nd.J.end(), j)) cols[nc++] = j;
+        double bound = k * (0.5 * std::log2(static_cast<double>(k)) + 0.01) + rowbits_[s];
+        for (int i = 0; i < c; ++i) bound += rowbits_[nd.T[i]];
+        std::size_t np = std::min(np_, primes_for_bits(bound));
+        uint64_t m[64], res[64];
+        bool zero = true;
+        const int r = hm_.r;
+        for (std::size_t t = 0; t < np; ++t) {
+            for (int i = 0; i < k; ++i) {
+                int id = i < c ? nd.T[i] : s;
+                const uint64_t* src = res_.data() + (static_cast<std::size_t>(id) * np_ + t) * r;
+                for (int j = 0; j < k; ++j) m[i * k + j] = src[cols[j]];
+            }
+            res[t] = det_mod_prime(m, k, primes_[t]);
+            if (res[t]) zero = false;
+        }
+        return zero ? 0 : sign_from_residues(res, np);
+    }
     std::vector<int> cols = nd.J;
     cols.push_back(l);
     std::sort(cols.begin(), cols.end());
@@ -487,7 +540,7 @@ int FlatWalker::sweep_coordinates(const Node& nd, SweepScratch& sc) const {
         int fz = -1, fs = 0;
         for (int li = 0; li < e; ++li) {
             int sg = (qe[li] == 0.0) ? (qv[li] > 0 ? 1 : (qv[li] < 0 ? -1 : 0))
-                                     : coord_sign(nd, a, li, qv[li], qe[li]);
+                                     : coord_sign(nd, s, li, qv[li], qe[li]);
             if (sg != 0) { fz = li; fs = sg; break; }
         }
         if (fz < 0) continue;  // contains the flat (cannot happen: S is complete)
@@ -643,6 +696,12 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
     bound = bound * kBoundSafety + kTinyBound;
     if (v > bound) return 1;
     if (v < -bound) return -1;
+    // at a 2-flat, the same minor from coordinates accurate to double-double first:
+    // near-ties of rounded data (the common case) are not zero
+    int f = nd.c + 2 == hm_.r ? flat_minor_filter(nd, si, sj, k, l) : 2;
+#ifndef EXACTRELU_CHECK_FILTER
+    if (f != 2) return f;
+#endif
     // exact: sigma_k sigma_l det(P) det([T; a_i; a_j] on [J, k, l])
     int c = nd.c, n2 = c + 2;
     int kc = nd.free_cols[k], lc = nd.free_cols[l];
@@ -656,25 +715,6 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
     if (n2 == hm_.r && n2 <= 8 && rows_.size() < 65535) {
         // every column: the minor depends on the rows only (memoized, sorted), with the
         // parities of the row and column orders
-        // double-double first: near-ties of rounded data (the common case) are not zero
-        int f = flat_minor_filter(nd.T, si, sj);
-#ifdef EXACTRELU_CHECK_FILTER
-        if (f != 2) {
-            int ids2[8];
-            for (int a = 0; a < c; ++a) ids2[a] = nd.T[a];
-            ids2[c] = si;
-            ids2[c + 1] = sj;
-            int par = 0;
-            for (int a = 1; a < n2; ++a)
-                for (int b = a; b > 0 && ids2[b - 1] > ids2[b]; --b) { std::swap(ids2[b - 1], ids2[b]); par ^= 1; }
-            int ex = full_minor_sign(ids2) * (par ? -1 : 1);
-            if (ex != f) { fprintf(stderr, "FILTER MISMATCH %d %d\n", ex, f); std::abort(); }
-        }
-#endif
-        if (f != 2) {
-            int colparity = (sk + sl + (kc > lc ? 1 : 0)) & 1;
-            return sigma * nd.det_sign * f * (colparity ? -1 : 1);
-        }
         if (same_class_zero(nd.T, si, sj)) return 0;
         int ids[8];
         for (int a = 0; a < c; ++a) ids[a] = nd.T[a];
@@ -707,6 +747,9 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
         }
         d = det_sign_exact(m.data(), n2);
     }
+#ifdef EXACTRELU_CHECK_FILTER
+    if (f != 2 && f != sigma * nd.det_sign * d) throw NumericalFailure("flat_minor_filter disagrees");
+#endif
     return sigma * nd.det_sign * d;
 }
 

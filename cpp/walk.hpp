@@ -105,7 +105,9 @@ class FlatWalker {
     void set_generators(Node& node) const;
     // The minors (mv, mpa) of the child ch whose basis is parent's plus the row row_id.
     void extend_minors(const Node& parent, int row_id, Node& ch) const;
-    int coord_sign(const Node& node, const double* a, int l, double val, double err) const;
+    // Exact sign of the coordinate li of row s (local) on the node's generators, given
+    // its float value and error bound.
+    int coord_sign(const Node& node, int s, int li, double val, double err) const;
     // Step 1 of a sweep: the coordinates (with error bounds) on the node's generators of
     // every row not containing the flat, and the position and sign of the first nonzero
     // one. Returns how many such rows (items) there are, in row order.
@@ -127,10 +129,11 @@ class FlatWalker {
     bool same_class_zero(const std::vector<int>& T, int x, int y) const;
     void note_zero(const std::vector<int>& T, int x, int y) const;
     void class_cofactors() const;
-    // Sign of det([T rows; row x; row y]) (columns in natural order) from a double-double
-    // evaluation with a rigorous error bound (the 2-flat's cofactors cached per thread);
-    // 2 when the bound cannot decide it (zero or extremely close): ask the exact path.
-    int flat_minor_filter(const std::vector<int>& T, int x, int y) const;
+    // At a 2-flat: the sign minor2 gives for items si, sj and coordinates k, l, from the
+    // items' coordinates on the flat's generators computed in double-double (cached per
+    // thread and 2-flat) with a rigorous error bound; 2 when the bound cannot decide it
+    // (zero or extremely close): the exact path decides.
+    int flat_minor_filter(const Node& nd, int si, int sj, int k, int l) const;
 
     HypMatrix hm_;
     std::vector<int> rows_;
