@@ -214,9 +214,18 @@ bool FlatWalker::same_class_zero(const std::vector<int>& T, int x, int y) const 
         const uint64_t p = primes_[t];
         const uint64_t* a = res_.data() + (static_cast<std::size_t>(other) * np_ + t) * r;
         const uint64_t* cf = cc.cof.data() + t * r;
+        // residues < 2^31: three products and a reduced sum fit 64 bits, so one
+        // division per three terms
         uint64_t acc = 0;
-        for (int j = 0; j < r; ++j) acc = (acc + a[j] * cf[j]) % p;
-        if (acc != 0) return false;
+        int pending = 0;
+        for (int j = 0; j < r; ++j) {
+            acc += a[j] * cf[j];
+            if (++pending == 3) {
+                acc %= p;
+                pending = 0;
+            }
+        }
+        if (acc % p != 0) return false;
     }
     cc.members.push_back(other);
     return true;
