@@ -139,6 +139,26 @@ def test_candidate_pool_prices_and_deduplicates():
     assert np.all(np.diff(np.abs(scores)) <= 0)
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e200, 1e-200])
+def test_candidate_pool_scores_at_any_magnitude(scale):
+    # single-precision columns only where the data's magnitudes allow them; the scores
+    # it answers are double precision, and its best are the best of the pool
+    from types import SimpleNamespace
+
+    from exactrelu.pricing import CandidatePool
+    rng = np.random.default_rng(2)
+    A = np.hstack([rng.normal(size=(40, 2)), np.ones((40, 1))]) * scale
+    prob = SimpleNamespace(A=A, n=40, D=3)
+    dirs = rng.normal(size=(60, 3))
+    pool = CandidatePool(prob, capacity=100)
+    assert pool.add(dirs) == 60
+    lam = rng.normal(size=40)
+    scores, top, _ = pool(lam, 5)
+    np.testing.assert_allclose(scores, np.maximum(A @ top.T, 0.0).T @ lam, rtol=1e-12)
+    ref = np.abs(np.maximum(A @ dirs.T, 0.0).T @ lam)
+    np.testing.assert_allclose(np.abs(scores), np.sort(ref)[::-1][:5], rtol=1e-6)
+
+
 def test_certificate_reuses_the_last_exact_pass(monkeypatch):
     """The certificate prices the projected multiplier of the last round again: the
     answer comes from that round's pass (no extra walk over the arrangement)."""

@@ -80,12 +80,11 @@ def pool_pays_off(prob, rays_bound=None):
     return rays_bound * prob.n > POOL_WORK
 
 
-def _plain_relu(A, dirs):
-    """``relu(A @ dirs.T)`` without zeroing round-off-level entries: enough for the
-    heuristic pools, whose scores only rank rays (the columns a program receives and
-    the exact passes use :func:`~exactrelu.columns.relu_columns`)."""
-    Z = A @ np.atleast_2d(dirs).T
-    return np.maximum(Z, 0.0, out=Z)
+def _column_dtype(A):
+    """Single precision for the candidate pool's columns when the data's magnitudes
+    leave it room (re-scored in double precision before use), else double."""
+    amax = float(np.abs(A).max(initial=0.0))
+    return np.float32 if 1e-15 < amax < 1e15 else np.float64
 
 
 class _Counted:
@@ -312,7 +311,14 @@ class PoolPricer(_Counted):
         return np.hstack(out)
 
     def pool(self, anchors):
-        """The pool's directions (both orientations, deduplicated, in a fixed order)."""
+        """The pool's directions: :meth:`lines` and their opposites."""
+        v = self.lines(anchors)
+        return np.vstack([v, -v]) if len(v) else v
+
+    def lines(self, anchors):
+        """One direction per line of the pool (first nonzero coordinate positive,
+        deduplicated, in a fixed order): random rays when ``n_random`` and the rays
+        adjacent to the ``anchors``."""
         p = self.prob
         N = p.A_ref.shape[0]
         r = p.D - 1
@@ -328,14 +334,7 @@ class PoolPricer(_Counted):
                 subsets.append(nb)
         if not subsets:
             return np.zeros((0, p.D))
-        v = self._rays_of(np.vstack(subsets))
-        return np.vstack([v, -v]) if len(v) else v
-
-    def _lines(self, anchors):
-        """One direction per line of the pool (deduplicated, in a fixed order): the
-        pool is these and their opposites."""
-        v = self.pool(anchors)
-        v = canonical_orientation(v[:len(v) // 2])
+        v = canonical_orientation(self._rays_of(np.vstack(subsets)))
         if len(v):
             _, idx = np.unique(np.round(v, 12), axis=0, return_index=True)
             v = v[np.sort(idx)]
@@ -343,7 +342,7 @@ class PoolPricer(_Counted):
 
     def __call__(self, lam, top_k=1, anchors=None):
         t0 = time.perf_counter()
-        lines = self._lines(np.zeros((0, self.prob.D)) if anchors is None else anchors)
+        lines = self.lines(np.zeros((0, self.prob.D)) if anchors is None else anchors)
         if len(lines) == 0:
             return np.zeros(0), lines, 0
         lam = np.asarray(lam, dtype=float)
@@ -420,7 +419,7 @@ class CandidatePool(_Counted):
                 self._keys.discard(k)
             new = new[:self.capacity]
         if self._cols is None:
-            self._cols = np.empty((self.capacity, self.prob.n), dtype=np.float32)
+            self._cols = np.empty((self.capacity, self.prob.n), dtype=_column_dtype(self.prob.A))
         over = len(self.dirs) + len(new) - self.capacity
         if over > 0:
             # make room: drop the lowest scorers of the last re-pricing
@@ -437,9 +436,12 @@ class CandidatePool(_Counted):
         k0, k1 = self._size, self._size + len(new)
         self._dirs[k0:k1] = new
         # relu(new A^T) written straight into the pool's rows (no transposed copy)
-        At = self.prob.A.T.astype(np.float32)
-        np.matmul(new.astype(np.float32), At, out=self._cols[k0:k1])
-        np.maximum(self._cols[k0:k1], np.float32(0.0), out=self._cols[k0:k1])
+        dt = self._cols.dtype
+        np.matmul(new.astype(dt), self.prob.A.T.astype(dt), out=self._cols[k0:k1])
+        np.maximum(self._cols[k0:k1], 0.0, out=self._cols[k0:k1])
+        if not np.all(np.isfinite(self._cols[k0:k1])):   # beyond single precision
+            self._cols = self._cols.astype(float)
+            np.maximum(new @ self.prob.A.T, 0.0, out=self._cols[k0:k1])
         self._size = k1
         self._last_scores = np.zeros(0)
         return len(new)
@@ -450,7 +452,7 @@ class CandidatePool(_Counted):
         if len(self.dirs) == 0:
             return np.zeros(0), self.dirs, 0
         lam = np.asarray(lam, dtype=float)
-        sc = self._cols[:self._size] @ lam.astype(np.float32)
+        sc = self._cols[:self._size] @ lam.astype(self._cols.dtype)
         self._last_scores = sc
         k = max(1, int(top_k))
         # the best few by the single-precision scores, re-scored in double precision
