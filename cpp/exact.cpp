@@ -26,11 +26,9 @@ constexpr int kMaxEntryBits = 62;
 constexpr double kBareissBits = 61.0;
 // sum_sign_exact keeps its expansions on the stack up to this many terms.
 constexpr int kStackTerms = 64;
-// MinorTable: a denormal that marks a column set as reached when its absolute sum is
-// still 0 (smaller than any product of the data), the floor of every error bound
-// (keeps the filter from accepting a sign for a minor lost to underflow), and the
-// relative slack on gamma covering the rounding of the bound itself.
-constexpr double kVisitedMark = 1e-320;
+// MinorTable: the floor of every error bound (keeps the filter from accepting a sign
+// for a minor lost to underflow), and the relative slack on gamma covering the
+// rounding of the bound itself.
 constexpr double kMinorErrFloor = 1e-290;
 constexpr double kGammaSlack = 1.0001;
 
@@ -419,53 +417,61 @@ int dot_sign_exact(const double* a, const double* b, int k) {
     return sum_sign_exact(t.data(), 2 * k);
 }
 
+const MaskTables& mask_tables(int r) {
+    thread_local MaskTables mt;
+    if (mt.r != r) {
+        mt.r = r;
+        mt.by_k.assign(r + 1, {});
+        mt.rank.assign(std::size_t{1} << r, 0);
+        for (uint32_t mask = 0; mask < (1u << r); ++mask) {
+            auto& v = mt.by_k[popcount32(mask)];
+            mt.rank[mask] = static_cast<int>(v.size());
+            v.push_back(mask);
+        }
+    }
+    return mt;
+}
+
+void extend_minors(const std::vector<double>& pv, const std::vector<double>& ppa, int c,
+                   const double* row, int r, std::vector<double>& v, std::vector<double>& pa) {
+    // sign (-1)^(c + position of j among the mask's columns)
+    const MaskTables& mt = mask_tables(r);
+    const std::vector<uint32_t>& masks = mt.by_k[c + 1];
+    v.resize(masks.size());
+    pa.resize(masks.size());
+    for (std::size_t t = 0; t < masks.size(); ++t) {
+        uint32_t nm = masks[t];
+        double sv = 0.0, sa = 0.0;
+        int pos = 0;
+        for (int j = 0; j < r; ++j) {
+            if (!(nm & (1u << j))) continue;
+            int sub = mt.rank[nm & ~(1u << j)];
+            double term = row[j] * pv[sub];
+            sv += ((c + pos) & 1) ? -term : term;
+            sa += std::fabs(row[j]) * ppa[sub];
+            ++pos;
+        }
+        v[t] = sv;
+        pa[t] = sa;
+    }
+}
+
 void MinorTable::compute(const double* rows, int kk, int rr, bool integral) {
     k = kk;
     r = rr;
-    std::size_t sz = std::size_t(1) << r;
-    // per-thread work arrays (all zero between calls: only the touched masks are reset)
-    thread_local std::vector<double> v, pa, nv, npa;
-    thread_local std::vector<uint32_t> cur, next;
-    if (v.size() < sz) {
-        v.assign(sz, 0.0);
-        pa.assign(sz, 0.0);
-        nv.assign(sz, 0.0);
-        npa.assign(sz, 0.0);
-    }
-    v[0] = 1.0;
-    pa[0] = 1.0;
-    cur.assign(1, 0u);
+    std::vector<double> v{1.0}, pa{1.0}, nv, npa;
     for (int t = 0; t < k; ++t) {
-        const double* row = rows + static_cast<std::size_t>(t) * r;
-        next.clear();
-        // masks of size t+1: extend each mask of size t by one column
-        for (uint32_t mask : cur) {
-            for (int j = 0; j < r; ++j) {
-                if (mask & (1u << j)) continue;
-                uint32_t nm = mask | (1u << j);
-                // expansion along the last row (row t) of the (t+1)x(t+1) minor with columns nm:
-                // sign (-1)^{t + pos(j in nm)}
-                int pos = popcount32(nm & ((1u << j) - 1));
-                double sg = ((t + pos) & 1) ? -1.0 : 1.0;
-                if (npa[nm] == 0.0 && nv[nm] == 0.0) next.push_back(nm);
-                nv[nm] += sg * row[j] * v[mask];
-                npa[nm] += std::fabs(row[j]) * pa[mask];
-                if (npa[nm] == 0.0) npa[nm] = kVisitedMark;
-            }
-        }
-        std::sort(next.begin(), next.end());
-        next.erase(std::unique(next.begin(), next.end()), next.end());
-        for (uint32_t mask : cur) { v[mask] = 0.0; pa[mask] = 0.0; }
-        for (uint32_t nm : next) { v[nm] = nv[nm]; pa[nm] = npa[nm]; nv[nm] = 0.0; npa[nm] = 0.0; }
-        cur.swap(next);
+        extend_minors(v, pa, t, rows + static_cast<std::size_t>(t) * r, r, nv, npa);
+        v.swap(nv);
+        pa.swap(npa);
     }
+    const std::size_t sz = std::size_t(1) << r;
     val.assign(sz, 0.0);
     err.assign(sz, 0.0);
-    for (uint32_t mask : cur) {
-        val[mask] = v[mask];
-        err[mask] = minor_error_bound(pa[mask], k, integral);
-        v[mask] = 0.0;
-        pa[mask] = 0.0;
+    const std::vector<uint32_t>& masks = mask_tables(r).by_k[k];
+    for (std::size_t t = 0; t < masks.size(); ++t) {
+        val[masks[t]] = v[t];
+        err[masks[t]] = minor_error_bound(pa[t], k, integral);
     }
 }
 

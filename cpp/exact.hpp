@@ -62,10 +62,6 @@ double dot_with_bound(const double* a, const double* b, int k, double* err);
 // Exact sign of a sum of doubles (terms may be modified/reordered).
 int sum_sign_exact(double* terms, int k);
 
-// All k x k minors of the k x r matrix `rows` (row-major), k <= r <= 20, computed by
-// Laplace expansion over column subsets. Minors are indexed by column bitmask.
-// For each, the float value and a certified absolute error bound are returned.
-// If `rows` holds only integers and every intermediate is below 2^53, bounds are 0.
 // Bits set in x (portable: the default build targets baseline x86-64, where
 // __builtin_popcount is a library call).
 inline int popcount32(uint32_t x) {
@@ -79,6 +75,25 @@ inline int popcount32(uint32_t x) {
 // order of the terms), from the sum `pa` of the absolute values of its products.
 double minor_error_bound(double pa, int k, bool integral);
 
+// The masks of r bits with k set, ascending, for every k, and each mask's rank among
+// those with as many bits (per thread, for the last r asked).
+struct MaskTables {
+    int r = -1;
+    std::vector<std::vector<uint32_t>> by_k;
+    std::vector<int> rank;
+};
+const MaskTables& mask_tables(int r);
+
+// One Laplace step: from every c x c minor of some c rows (pv, by rank among the
+// c-bit column masks) and the sums of |products| of their expansions (ppa), the same
+// for those rows followed by `row` (length r), expanded along that last row.
+void extend_minors(const std::vector<double>& pv, const std::vector<double>& ppa, int c,
+                   const double* row, int r, std::vector<double>& v, std::vector<double>& pa);
+
+// All k x k minors of the k x r matrix `rows` (row-major), k <= r <= 20, computed by
+// Laplace expansion over column subsets. Minors are indexed by column bitmask.
+// For each, the float value and a certified absolute error bound are returned.
+// If `rows` holds only integers and every intermediate is below 2^53, bounds are 0.
 struct MinorTable {
     int k = 0, r = 0;
     std::vector<double> val;    // indexed by mask (size 1<<r), valid for popcount == k

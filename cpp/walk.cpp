@@ -78,7 +78,6 @@ namespace {
 struct FlatCoordsDD {
     uint64_t owner = 0;
     std::vector<int> T;
-    int e = 0;
     std::vector<dd> N;          // e x r
     std::vector<double> Nabs;   // e x r
     uint64_t stamp = 0;
@@ -135,7 +134,6 @@ int FlatWalker::flat_minor_filter(const Node& nd, int si, int sj, int k, int l) 
     if (fc.owner != uid_ || fc.T != nd.T) {
         fc.owner = uid_;
         fc.T = nd.T;
-        fc.e = e;
         ++fc.stamp;
         if (fc.row_stamp.size() != rows_.size()) {
             fc.row_stamp.assign(rows_.size(), 0);
@@ -334,32 +332,6 @@ int FlatWalker::full_minor_sign(const int* ids) const {
     return d;
 }
 
-namespace {
-
-// The masks of r bits with k set, ascending, for every k, and each mask's rank among
-// those with as many bits (per thread, for the last r asked).
-struct MaskTables {
-    int r = -1;
-    std::vector<std::vector<uint32_t>> by_k;
-    std::vector<int> rank;
-};
-const MaskTables& mask_tables(int r) {
-    thread_local MaskTables mt;
-    if (mt.r != r) {
-        mt.r = r;
-        mt.by_k.assign(r + 1, {});
-        mt.rank.assign(std::size_t{1} << r, 0);
-        for (uint32_t mask = 0; mask < (1u << r); ++mask) {
-            auto& v = mt.by_k[popcount32(mask)];
-            mt.rank[mask] = static_cast<int>(v.size());
-            v.push_back(mask);
-        }
-    }
-    return mt;
-}
-
-}  // namespace
-
 FlatWalker FlatWalker::over_lines(const HypMatrix& hm, const std::atomic<bool>* cancel) {
     std::vector<int> rows(hm.m);
     std::iota(rows.begin(), rows.end(), 0);
@@ -373,32 +345,6 @@ Node FlatWalker::root() const {
     nd.mpa.assign(1, 1.0);
     set_generators(nd);
     return nd;
-}
-
-void FlatWalker::extend_minors(const Node& parent, int row_id, Node& ch) const {
-    // Laplace expansion of each (c+1) x (c+1) minor along its last row (the new one):
-    // sign (-1)^(c + position of j among the mask's columns)
-    const int r = hm_.r, c = parent.c;
-    const MaskTables& mt = mask_tables(r);
-    const std::vector<uint32_t>& masks = mt.by_k[c + 1];
-    const double* a = row(row_id);
-    ch.mv.resize(masks.size());
-    ch.mpa.resize(masks.size());
-    for (std::size_t t = 0; t < masks.size(); ++t) {
-        uint32_t nm = masks[t];
-        double v = 0.0, pa = 0.0;
-        int pos = 0;
-        for (int j = 0; j < r; ++j) {
-            if (!(nm & (1u << j))) continue;
-            int sub = mt.rank[nm & ~(1u << j)];
-            double term = a[j] * parent.mv[sub];
-            v += ((c + pos) & 1) ? -term : term;
-            pa += std::fabs(a[j]) * parent.mpa[sub];
-            ++pos;
-        }
-        ch.mv[t] = v;
-        ch.mpa[t] = pa;
-    }
 }
 
 void FlatWalker::set_generators(Node& nd) const {
@@ -785,7 +731,7 @@ Node FlatWalker::child(const Node& nd, const Sweep& sw, int cls) const {
     ch.T = nd.T;
     ch.T.push_back(class_min(sw, cls));
     if (ch.c < hm_.r) {
-        extend_minors(nd, ch.T.back(), ch);
+        extend_minors(nd.mv, nd.mpa, nd.c, row(ch.T.back()), hm_.r, ch.mv, ch.mpa);
         set_generators(ch);
     }
     return ch;

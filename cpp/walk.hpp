@@ -103,8 +103,6 @@ class FlatWalker {
 
   private:
     void set_generators(Node& node) const;
-    // The minors (mv, mpa) of the child ch whose basis is parent's plus the row row_id.
-    void extend_minors(const Node& parent, int row_id, Node& ch) const;
     // Exact sign of the coordinate li of row s (local) on the node's generators, given
     // its float value and error bound.
     int coord_sign(const Node& node, int s, int li, double val, double err) const;
