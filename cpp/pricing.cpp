@@ -96,7 +96,14 @@ class TaskPricer {
                       !(floor_ && absval < floor_->load(std::memory_order_relaxed));
         bool to_pool = heap_wants(pool, pool_k_, absval, order);
         if (!to_top && !to_pool) return;
-        Cand c{absval, score, order, norm, {}, {}};
+        // a ray displaced from a heap lends its storage to the next one (on smooth
+        // multipliers most rays of a task enter its small pool heap: no allocation each)
+        Cand c = std::move(spare_);
+        c.absval = absval;
+        c.score = score;
+        c.order = order;
+        c.norm = norm;
+        c.inc.clear();
         const int r = hm_.r;
         c.v.resize(r);
         if (v) {
@@ -108,12 +115,12 @@ class TaskPricer {
         }
         if (L) append_line_incidence(*L, c.inc);
         if (to_pool) {
-            if (static_cast<int>(pool.size()) >= pool_k_) pool.pop();
+            if (static_cast<int>(pool.size()) >= pool_k_) evict(pool);
             if (to_top) pool.push(c);
             else pool.push(std::move(c));
         }
         if (to_top) {
-            if (static_cast<int>(heap.size()) >= top_k_) heap.pop();
+            if (static_cast<int>(heap.size()) >= top_k_) evict(heap);
             heap.push(std::move(c));
             if (floor_ && static_cast<int>(heap.size()) >= top_k_) {
                 double t = heap.top().absval, cur = floor_->load(std::memory_order_relaxed);
@@ -151,8 +158,15 @@ class TaskPricer {
     bool rescore(const std::vector<int>& inc, std::vector<double>& v, double& splus, double& sminus,
                  double& nrm) const;
 
+    // drop the worst of a heap, keeping its storage in spare_
+    void evict(CandHeap& h) {
+        spare_ = std::move(const_cast<Cand&>(h.top()));
+        h.pop();
+    }
+
     const HypMatrix& hm_;
     const PriceWeights& pw_;
+    Cand spare_{};
     int top_k_, pool_k_;
     std::atomic<double>* floor_;
     CandHeap* shared_ = nullptr;
@@ -366,9 +380,10 @@ struct Scored {
 
 // Each candidate's direction recomputed accurately from the hyperplanes that contain its
 // line (double-double), and its score lam . relu(A theta) / ||theta[mask]||_1 re-evaluated
-// with those rows exactly 0; the candidates [begin, end) are then ranked again.
+// with those rows exactly 0; the candidates [begin, end) are then ranked again (with
+// score = false: directions only, the float scores and the order kept).
 std::vector<Scored> rescore_candidates(const Hyperplanes& hp, const PricingProblem& pb,
-                                       const PriceResult& pr, int begin, int end) {
+                                       const PriceResult& pr, int begin, int end, bool score = true) {
     const int r = hp.r, D = pb.D;
     std::vector<Scored> cands;
     std::vector<char> on_line(hp.m, 0);
@@ -383,7 +398,12 @@ std::vector<Scored> rescore_candidates(const Hyperplanes& hp, const PricingProbl
         double nrm = 0;
         for (int j = 0; j < D; ++j)
             if (pb.mask[j]) nrm += std::fabs(theta[j]);
-        if (nrm > 0) {
+        if (nrm > 0 && !score) {
+            // the walk's float score kept, the direction accurate
+            std::vector<double> dir(D);
+            for (int j = 0; j < D; ++j) dir[j] = theta[j] / nrm;
+            cands.push_back({pr.scores[c], std::move(dir)});
+        } else if (nrm > 0) {
             double sc = 0;
             for (int i = 0; i < pb.n_data; ++i) {
                 int h = hp.row_h[i];
@@ -399,9 +419,10 @@ std::vector<Scored> rescore_candidates(const Hyperplanes& hp, const PricingProbl
         }
         for (int h : inc) on_line[h] = 0;
     }
-    std::stable_sort(cands.begin(), cands.end(), [](const Scored& a, const Scored& b) {
-        return std::fabs(a.score) > std::fabs(b.score);
-    });
+    if (score)
+        std::stable_sort(cands.begin(), cands.end(), [](const Scored& a, const Scored& b) {
+            return std::fabs(a.score) > std::fabs(b.score);
+        });
     return cands;
 }
 
@@ -551,7 +572,10 @@ PricedRays finish_pricing(const Hyperplanes& hp, const PricingProblem& pb, const
         dst.insert(dst.end(), top[c].dir.begin(), top[c].dir.end());
     }
     if (pb.pool_size > 0) {
-        for (Scored& c : rescore_candidates(hp, pb, pr, pr.n_top, static_cast<int>(pr.scores.size()))) {
+        // the pool's rays get accurate directions but keep their float scores (the
+        // candidate pool re-prices them itself): ranked as the merge left them
+        for (Scored& c : rescore_candidates(hp, pb, pr, pr.n_top, static_cast<int>(pr.scores.size()),
+                                            false)) {
             out.pool_scores.push_back(c.score);
             out.pool_dirs.insert(out.pool_dirs.end(), c.dir.begin(), c.dir.end());
         }

@@ -85,3 +85,51 @@ def test_warm_started_rounds_match_a_cold_solve(skip, monkeypatch):
         Phi = relu_columns(prob.A, rp.dirs) * rp.signs[None, :]
         assert np.max(Phi.T @ rp.lam) <= prob.beta * (1 + 1e-9)
     assert calls["warm"] == 3
+
+
+@pytest.mark.parametrize("small_system", [0, 10_000])
+def test_stationarity_solves_by_inverse_and_by_lu_agree(small_system, monkeypatch):
+    # small systems go through numpy's inverse, larger ones through LAPACK's LU: forcing
+    # every system down one path or the other gives the same optimum
+    from exactrelu.programs import gram
+
+    prob, dirs = _program(4, True, True, False)
+    B = relu_columns(prob.A, dirs)
+    E = np.asarray(prob.equality_matrix(), dtype=float)
+    w = np.ones(prob.n) if prob.weight is None else prob.weight
+    g = prob.beta * np.ones(len(dirs))
+    ref = solve_gram(B, E, prob.y, w, g)
+    monkeypatch.setattr(gram, "SMALL_SYSTEM", small_system)
+    sol = solve_gram(B, E, prob.y, w, g)
+    assert ref is not None and sol is not None and sol.kkt <= 5e-10
+    obj = lambda s: 0.5 * np.sum(w * s.r ** 2) + g @ s.a   # noqa: E731
+    assert abs(obj(sol) - obj(ref)) <= 1e-10 * abs(obj(ref))
+
+
+def test_stationarity_solver_reports_singular_systems():
+    from exactrelu.programs.gram import _solver
+
+    for k in (3, 60):   # the inverse path and the LU path
+        assert _solver(np.zeros((k, k))) is None
+        x = np.arange(1.0, k + 1)
+        M = np.random.default_rng(k).normal(size=(2 * k, k))
+        solve = _solver(M.T @ M)
+        np.testing.assert_allclose((M.T @ M) @ solve(x.copy()), x, rtol=1e-8)
+
+
+def test_highs_model_rebuilt_with_every_column_after_reduced_solves():
+    # reduced solves leave the HiGHS model behind (columns are not copied into it); when
+    # it is needed again it holds every column and solves the same program
+    prob, dirs = _program(5, True, False, False)
+    rp = ray.RayProgram(prob)
+    for part in np.array_split(dirs, 3):
+        rp.add_both_signs(part)
+        rp.run()
+        assert rp._sol is not None
+    rp.drop_inactive()
+    assert rp.n_columns == rp.n_fixed + len(rp.signs)
+    reduced = rp.objective
+    assert rp.hp.n_cols == rp.n_columns
+    rp._sol = None
+    rp.hp.run()
+    assert abs(rp.hp.objective - reduced) <= 1e-9 * max(1.0, abs(reduced))

@@ -356,11 +356,11 @@ def test_ray_program_rebuild_with_other_shift():
     rp = RayProgram(prob)
     rp.add(dirs, np.sign(scores))
     rp.run()
-    obj, lam, fit = rp.hp.objective, rp.lam, rp.fit()
+    obj, lam, fit = rp.objective, rp.lam, rp.fit()
     assert rp.shift > 0
     rp._build(0.0)
     rp.run()
-    assert rp.hp.objective == pytest.approx(obj, rel=1e-9)
+    assert rp.objective == pytest.approx(obj, rel=1e-9)
     assert rp.lam == pytest.approx(lam, abs=1e-9)
     assert rp.fit() == pytest.approx(fit, abs=1e-9)
 

@@ -53,7 +53,8 @@ def price_rays(
            NDArray[np.float64], int]:
     """(signed scores, directions normalized to ||theta[mask]||_1 = 1, rays priced,
     pool scores, pool directions (about pool_size more rays, the best of every
-    shard), number of shards)."""
+    shard; their scores are the walk's float scores, not re-evaluated), number of
+    shards)."""
 
 # --- shards (docs/design.md section 9): shard s of S runs the root tasks t with
 # t % S == s; merging the results of every shard gives exactly the one-shard answer.

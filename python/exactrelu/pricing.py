@@ -73,6 +73,20 @@ def check_pricing_size(prob, max_rays, who):
                        f"{who} prices")
 
 
+def top_abs(scores, k):
+    """Indices of the ``k`` largest ``|scores|`` in decreasing order, ties in index
+    order: ``np.argsort(-abs(scores), kind="stable")[:k]`` without sorting them all."""
+    a = np.abs(scores)
+    k = max(1, int(k))
+    if k >= len(a):
+        return np.argsort(-a, kind="stable")
+    kth = np.partition(a, len(a) - k)[len(a) - k]   # the k-th largest value
+    idx = np.flatnonzero(a > kth)
+    ties = np.flatnonzero(a == kth)[:k - len(idx)]
+    idx = np.concatenate([idx, ties])
+    return idx[np.argsort(-a[idx], kind="stable")]
+
+
 def pool_pays_off(prob, rays_bound=None):
     """True when an exact pass costs more than :data:`POOL_WORK` (see there)."""
     if rays_bound is None:
@@ -356,7 +370,7 @@ class PoolPricer(_Counted):
             neg.append(pos[-1] - lin)
         sc = np.concatenate(pos + neg)
         dirs = np.vstack([lines, -lines])
-        order = np.argsort(-np.abs(sc), kind="stable")[:max(1, int(top_k))]
+        order = top_abs(sc, top_k)
         self._account(len(sc), t0)
         return sc[order], dirs[order], len(sc)
 
@@ -457,7 +471,7 @@ class CandidatePool(_Counted):
         k = max(1, int(top_k))
         # the best few by the single-precision scores, re-scored in double precision
         m = min(len(sc), 2 * k + 16)
-        cand = np.argsort(-np.abs(sc), kind="stable")[:m]
+        cand = top_abs(sc, m)
         exact = np.maximum(self.dirs[cand] @ self.prob.A.T, 0.0) @ lam
         order = np.argsort(-np.abs(exact), kind="stable")[:k]
         self._account(len(sc), t0)

@@ -447,12 +447,12 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
         multipliers = scaling.multipliers_back(res.dual, loss)
     gap, certified, status = _status(objective, lower, res.complete, bracket)
     sizes = ctx.sizes
-    sizes.setdefault("rows", int(rp.hp.n_rows))
+    sizes.setdefault("rows", int(rp.n_rows))
     sizes.setdefault("columns", int(rp.n_columns))
     sizes["neurons"] = net.n_neurons
     sizes.setdefault("program_objective", program_objective)
     timings = ctx.timings
-    timings["solver"] = rp.hp.seconds
+    timings["solver"] = rp.solver_seconds
     if res.pricer is not None:
         timings["pricing"] = res.pricer.seconds
         engine = getattr(res.pricer, "engine", None)

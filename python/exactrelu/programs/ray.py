@@ -72,6 +72,10 @@ class RayProgram:
         # the last reduced solve: (shift, {column key: positive coefficient}, free terms),
         # the next round's starting point (new columns start at 0)
         self._warm = None
+        # after a reduced solve the HiGHS model is left behind (columns are not copied
+        # into it while reduced solves succeed: 5-10% of a fast solve); it is rebuilt
+        # with every column when it is needed again (see hp)
+        self._hp_stale = False
         # rows are written for f - mu with the free output bias shifted by mu: right-hand
         # sides near 0 (but not 0) can make HiGHS' QP solver fail ("excessively small
         # bounds"); the unshifted form is the fallback (see run)
@@ -82,22 +86,40 @@ class RayProgram:
         self.shift = shift
         blk = loss_block(prob, shift, phase1=self.phase == 1)
         self.n_loss, self.n_fixed = blk.n_loss, blk.n_fixed
-        old = getattr(self, "hp", None)
-        self.hp = HighsProgram(blk.row_lower, blk.row_upper, blk.cost, blk.lower, blk.upper,
+        old = getattr(self, "_hp", None)
+        self._hp_stale = False
+        self._hp = HighsProgram(blk.row_lower, blk.row_upper, blk.cost, blk.lower, blk.upper,
                                blk.matrix, hessian_dim=blk.hessian_dim,
                                hessian_values=blk.hessian_values,
                                verbose=self._verbose, options=self._options)
         if old is not None:
-            self.hp.carry_counters(old)
+            self._hp.carry_counters(old)
         if len(self.signs):
             Phi = relu_columns(prob.A, self.dirs) * self.signs[None, :]
-            self.hp.add_columns(sp.csc_array(Phi),
+            self._hp.add_columns(sp.csc_array(Phi),
                                 0.0 if self.phase == 1 else prob.beta * self.costs)
+
+    @property
+    def hp(self):
+        """The :class:`~exactrelu._highs.HighsProgram` of the program, with every column
+        (rebuilt here when reduced solves left it behind)."""
+        if self._hp_stale:
+            self._build(self.shift)
+        return self._hp
+
+    @property
+    def n_rows(self):
+        return self._hp.n_rows
+
+    @property
+    def solver_seconds(self):
+        """Seconds spent in HiGHS and in reduced solves."""
+        return self._hp.seconds
 
     # ------------------------------------------------------------- columns
     @property
     def n_columns(self):
-        return self.hp.n_cols
+        return self.n_fixed + len(self.signs)
 
     @property
     def n_neuron_columns(self):
@@ -126,11 +148,12 @@ class RayProgram:
             dirs, signs, costs = dirs[new], signs[new], costs[new]
             if Phi is not None:
                 Phi = Phi[:, new]
-        if Phi is None:
-            Phi = relu_columns(self.prob.A, dirs)
-        cost_now = 0.0 if self.phase == 1 else self.prob.beta * costs
         self._sol = None
-        self.hp.add_columns(sp.csc_array(Phi * signs[None, :]), cost_now)
+        if not self._hp_stale:
+            if Phi is None:
+                Phi = relu_columns(self.prob.A, dirs)
+            cost_now = 0.0 if self.phase == 1 else self.prob.beta * costs
+            self._hp.add_columns(sp.csc_array(Phi * signs[None, :]), cost_now)
         self.dirs = np.vstack([self.dirs, dirs])
         self.signs = np.concatenate([self.signs, signs])
         self.costs = np.concatenate([self.costs, costs])
@@ -159,7 +182,8 @@ class RayProgram:
         idx = idx[idx < self.n_fixed + k - keep_last]
         if len(idx) == 0:
             return 0
-        self.hp.delete_columns(idx)
+        if not self._hp_stale:
+            self._hp.delete_columns(idx)
         self._sol = None
         mask = np.ones(k, dtype=bool)
         mask[idx - self.n_fixed] = False
@@ -182,6 +206,7 @@ class RayProgram:
     def run(self, time_limit=None, what="the ray program"):
         if self.prob.loss == "squared" and self.phase == 2 and self._run_gram(time_limit):
             self.solved = True
+            self._hp_stale = True
             return "optimal"
         self._sol = None
         try:
@@ -216,7 +241,7 @@ class RayProgram:
             x0[len(self.signs):] = self._warm[2]
         sol = solve_gram(B, E, yv, w, g, time_limit=time_limit, x0=x0,
                          accept_rtol=GRAM_ACCEPT_RTOL)
-        self.hp.seconds += time.perf_counter() - t0
+        self._hp.seconds += time.perf_counter() - t0
         if sol is None or sol.kkt > GRAM_ACCEPT_RTOL:
             self._warm = None
             return False
