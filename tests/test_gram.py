@@ -126,9 +126,9 @@ def test_highs_model_rebuilt_with_every_column_after_reduced_solves():
         rp.add_both_signs(part)
         rp.run()
         assert rp._sol is not None
+    reduced = rp.objective
     rp.drop_inactive()
     assert rp.n_columns == rp.n_fixed + len(rp.signs)
-    reduced = rp.objective
     assert rp.hp.n_cols == rp.n_columns
     rp._sol = None
     rp.hp.run()
