@@ -12,6 +12,7 @@ Usage::
 
     python bench/arrangements.py                   # writes bench/arrangements.json
     python bench/arrangements.py --quick --json /tmp/a.json
+    python bench/arrangements.py --baseline /path/to/other/python   # side by side
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -264,7 +267,48 @@ def main(argv=None):
     p.add_argument("--threads", type=int, nargs="+", default=None,
                    help="thread counts to time (default: 1 and all cores)")
     p.add_argument("--quick", action="store_true", help="skip the largest cases")
-    run(p.parse_args(argv))
+    p.add_argument("--baseline", help="another Python interpreter with the exactrelu to compare "
+                                      "against: it runs the same cases first, then a table of "
+                                      "both timings and their ratios")
+    args = p.parse_args(argv)
+    if args.baseline:
+        base_json = os.path.splitext(args.json)[0] + ".baseline.json"
+        cmd = [args.baseline, os.path.abspath(__file__), "--json", base_json,
+               "--repeat", str(args.repeat)]
+        if args.threads:
+            cmd += ["--threads"] + [str(t) for t in args.threads]
+        if args.quick:
+            cmd.append("--quick")
+        print(f"baseline: {' '.join(cmd)}")
+        subprocess.run(cmd, check=True, cwd=tempfile.gettempdir())
+        print("\nthis version:")
+    run(args)
+    if args.baseline:
+        compare(base_json, args.json)
+
+
+def compare(base_json, new_json):
+    """Print the timings of both runs side by side (same cases, same machine)."""
+    with open(base_json) as f:
+        base = json.load(f)
+    with open(new_json) as f:
+        new = json.load(f)
+
+    def key(r):
+        return (r["op"], r.get("data"), r["n"], r["d"], r.get("bias"), r.get("threads"))
+
+    old = {key(r): r for r in base["rows"]}
+    print(f"\nside by side: baseline {base['meta']['version']} ({base_json}) against this run")
+    hdr = (f"{'operation':<16}{'data':<12}{'n':>6}{'d':>3}{'threads':>8}{'before s':>11}"
+           f"{'now s':>11}{'ratio':>8}")
+    print_header(hdr)
+    for r in new["rows"]:
+        b = old.get(key(r))
+        if b is None or "seconds" not in r or "seconds" not in b:
+            continue
+        th = r.get("threads") or "-"
+        print(f"{r['op']:<16}{r['data']:<12}{r['n']:>6}{r['d']:>3}{th:>8}{b['seconds']:>11.4f}"
+              f"{r['seconds']:>11.4f}{b['seconds'] / r['seconds']:>7.1f}x")
 
 
 if __name__ == "__main__":

@@ -724,6 +724,134 @@ bool FlatWalker::canonical(const Node& nd, const Sweep& sw, int cls) const {
     return class_min(sw, cls) > tlast;
 }
 
+bool in_covering_family(const int* t, int len) {
+    if (len < 2) return true;
+    if (len == 3) {
+        int c[3] = {0, 0, 0};
+        for (int i = 0; i < 3; ++i) ++c[t[i] % 3];
+        for (int p = 0; p < 3; ++p)
+            if (c[p] == 3 || (c[p] == 2 && c[(p + 1) % 3] == 1)) return true;
+        return false;
+    }
+    int odd = 0;
+    for (int i = 0; i < len; ++i) odd += t[i] & 1;
+    return odd % 2 == 0 || odd == len;
+}
+
+bool FlatWalker::minor_nonzero(int* ids) const {
+    const int r = hm_.r;
+    std::sort(ids, ids + r);
+    for (int i = 1; i < r; ++i)
+        if (ids[i] == ids[i - 1]) return false;
+    if (r <= 8 && rows_.size() < 65535) return full_minor_sign(ids) != 0;
+    std::vector<double> m(static_cast<std::size_t>(r) * r);
+    for (int i = 0; i < r; ++i)
+        for (int j = 0; j < r; ++j) m[static_cast<std::size_t>(i) * r + j] = row(ids[i])[j];
+    return det_sign_exact(m.data(), r) != 0;
+}
+
+// Every row through the line lies in the (r - 1)-space V spanned by B0 = T + {class
+// min}; a row x not through the line is outside V. A set P of such rows is independent
+// iff some completion of P by rows of B0 to r - 1 rows, with x, has a nonzero minor.
+void FlatWalker::line_basis(const Node& nd, const Sweep& sw, int cls, int* B) const {
+    const int r = hm_.r, c = nd.c;
+    const int k0 = sw.cls_start[cls], k1 = sw.cls_start[cls + 1];
+    std::vector<int> B0(nd.T);
+    B0.push_back(class_min(sw, cls));
+    // a row not through the line: an item of another class, else any row outside M(L)
+    int x = -1;
+    const int ni = static_cast<int>(sw.items.size());
+    if (k0 > 0) x = sw.items[0];
+    else if (k1 < ni) x = sw.items[k1];
+    else {
+        std::vector<int> on(nd.S);
+        for (int p = k0; p < k1; ++p) on.push_back(sw.items[p]);
+        std::sort(on.begin(), on.end());
+        for (int h = 0; h < static_cast<int>(rows_.size()) && x < 0; ++h)
+            if (!std::binary_search(on.begin(), on.end(), h)) x = h;
+        if (x < 0) throw NumericalFailure("walk: no row off a line of a full-rank arrangement");
+    }
+    // candidates in increasing order: T and the class (rows of S outside T are spanned
+    // by the basis rows before them, so never picked)
+    std::vector<int> cand(nd.T);
+    for (int p = k0; p < k1; ++p) cand.push_back(sw.items[p]);
+    std::sort(cand.begin(), cand.end());
+    int P[16], ids[16];
+    int np = 0;
+    for (int h : cand) {
+        if (np == r - 1) break;
+        // is P + {h} independent?
+        const int need = r - 1 - (np + 1);   // rows of B0 to complete with
+        bool indep = false;
+        if (h == B0.back() && np <= c) {
+            indep = true;   // the class's first row is off span(T) and P lies in it
+        } else {
+            // subsets of B0 of size `need` (bitmasks over r - 1 <= 15 rows)
+            const int nb = r - 1;
+            for (uint32_t mask = 0; mask < (1u << nb) && !indep; ++mask) {
+                if (popcount32(mask) != need) continue;
+                int k = 0;
+                for (int i = 0; i < np; ++i) ids[k++] = P[i];
+                ids[k++] = h;
+                for (int i = 0; i < nb; ++i)
+                    if (mask & (1u << i)) ids[k++] = B0[i];
+                ids[k++] = x;
+                indep = minor_nonzero(ids);
+            }
+        }
+        if (indep) P[np++] = h;
+    }
+    if (np != r - 1) throw NumericalFailure("walk: the rows through a line do not have rank r - 1");
+    std::copy(P, P + np, B);
+}
+
+CoveringRule::CoveringRule(const std::vector<int>& T) : T_(T), len_(static_cast<int>(T.size())) {
+    for (int t : T) {
+        ++c3_[t % 3];
+        odd_ += t & 1;
+    }
+}
+
+bool CoveringRule::member_swapped(int t, int k) const {
+    if (len_ == 3) {
+        int c[3] = {c3_[0], c3_[1], c3_[2]};
+        --c[t % 3];
+        ++c[k % 3];
+        for (int p = 0; p < 3; ++p)
+            if (c[p] == 3 || (c[p] == 2 && c[(p + 1) % 3] == 1)) return true;
+        return false;
+    }
+    int o = odd_ - (t & 1) + (k & 1);
+    return o % 2 == 0 || o == len_;
+}
+
+bool CoveringRule::designated(int k) const {
+    // B = T + {k} sorted; the subsets before T in lexicographic order are T - t + k for
+    // the rows t > k of T, largest t first
+    for (int i = len_ - 1; i >= 0 && T_[i] > k; --i)
+        if (member_swapped(T_[i], k)) return false;
+    return true;
+}
+
+bool FlatWalker::emits(const Node& nd, const Sweep& sw, int cls, const CoveringRule& rule) const {
+    const int r = hm_.r, len = r - 2;
+    const int kmin = class_min(sw, cls);
+    const int nk = sw.cls_start[cls + 1] - sw.cls_start[cls];
+    // B = T + {kmin} when kmin follows T (then T, its first subset, is designated), or
+    // when r - 1 independent rows pass through the line
+    if (kmin > nd.T.back() || (nk == 1 && nd.S.size() == nd.T.size())) return rule.designated(kmin);
+    int B[16], sub[16];
+    line_basis(nd, sw, cls, B);
+    // the subsets in lexicographic order: without B[r - 2], then without B[r - 3], ...
+    for (int i = r - 2; i >= 0; --i) {
+        int k = 0;
+        for (int j = 0; j < r - 1; ++j)
+            if (j != i) sub[k++] = B[j];
+        if (in_covering_family(sub, len)) return std::equal(sub, sub + len, nd.T.begin());
+    }
+    return false;   // not reached: the family covers every (r - 1)-set
+}
+
 Node FlatWalker::child(const Node& nd, const Sweep& sw, int cls) const {
     Node ch;
     ch.c = nd.c + 1;
@@ -774,14 +902,30 @@ void descend(const FlatWalker& W, const Node& nd, int task,
     W.sweep(nd, sw);
     int ncls = static_cast<int>(sw.cls_start.size()) - 1;
     int r = W.r();
+    // rank >= 4: only the 2-flats of the covering family are swept, each emitting the
+    // lines it is the designated 2-flat of (docs/design.md section 8)
+    const bool covering = r >= 4 && r <= 16;
+    if (nd.c == r - 2) {
+        if (!covering) {
+            for (int cls = 0; cls < ncls; ++cls)
+                if (W.canonical(nd, sw, cls)) on_line(task, LineRef{&W, &nd, &sw, cls});
+            return;
+        }
+        CoveringRule rule(nd.T);
+        for (int cls = 0; cls < ncls; ++cls)
+            if (W.emits(nd, sw, cls, rule)) on_line(task, LineRef{&W, &nd, &sw, cls});
+        return;
+    }
+    std::vector<int> T(nd.T);
+    T.push_back(0);
     for (int cls = 0; cls < ncls; ++cls) {
         if (!W.canonical(nd, sw, cls)) continue;
-        if (nd.c == r - 2) {
-            on_line(task, LineRef{&W, &nd, &sw, cls});
-        } else {
-            Node ch = W.child(nd, sw, cls);
-            descend(W, ch, task, on_line);
+        if (covering && nd.c == r - 3) {
+            T.back() = class_min(sw, cls);
+            if (!in_covering_family(T.data(), r - 2)) continue;
         }
+        Node ch = W.child(nd, sw, cls);
+        descend(W, ch, task, on_line);
     }
 }
 

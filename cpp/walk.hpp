@@ -72,6 +72,21 @@ struct SweepLease {
 };
 
 
+// The covering family's test at one 2-flat of the family with basis T, for the lines
+// whose greedy basis is T + {k}: is T the first family member among its (r - 2)-subsets?
+class CoveringRule {
+  public:
+    explicit CoveringRule(const std::vector<int>& T);
+    bool designated(int k) const;
+
+  private:
+    bool member_swapped(int t, int k) const;  // is T - {t} + {k} in the family?
+    const std::vector<int>& T_;
+    int len_;
+    int c3_[3] = {0, 0, 0};
+    int odd_ = 0;
+};
+
 class FlatWalker {
   public:
     // rows: indices into hm's rows that form the arrangement; maxc: the deepest
@@ -88,6 +103,10 @@ class FlatWalker {
     Node child(const Node& node, const Sweep& sw, int cls) const;
     // True when the child through class cls is reached from this node (and no other).
     bool canonical(const Node& node, const Sweep& sw, int cls) const;
+    // At a 2-flat whose basis is in the covering family (see in_covering_family): true
+    // when the line of class cls is emitted here, i.e. when this basis is the family's
+    // first member among the (r - 2)-subsets of the line's greedy basis.
+    bool emits(const Node& node, const Sweep& sw, int cls, const CoveringRule& rule) const;
 
     const HypMatrix& matrix() const { return hm_; }
     int r() const { return hm_.r; }
@@ -119,6 +138,12 @@ class FlatWalker {
     // per thread and walker: on degenerate data the same vanishing minors recur at
     // every 2-flat through a line.
     int full_minor_sign(const int* ids) const;
+    // Whether the r x r minor of the rows ids (local, any order) is nonzero, exactly.
+    bool minor_nonzero(int* ids) const;
+    // The greedy (lexicographically first) basis of the hyperplanes through the line of
+    // class cls at the 2-flat nd, written to B (r - 1 rows, increasing), by exact rank
+    // tests.
+    void line_basis(const Node& nd, const Sweep& sw, int cls, int* B) const;
     // At a 2-flat with basis T: true when det([T; a_x; a_y]) is certainly 0 because a
     // row of the thread's current class (rows through one line of the 2-flat, found by
     // earlier zero minors) is x or y and the other lies on the same line, tested by
@@ -175,6 +200,13 @@ void line_direction(const LineRef& L, int r, double* v);
 inline void append_line_incidence(const LineRef& L, std::vector<int>& out) {
     append_flat_members(*L.node, *L.sweep, L.cls, out);
 }
+
+// The 2-flats the walk sweeps at rank r >= 4 (docs/design.md section 8): those whose
+// greedy basis t (len = r - 2 increasing row indices) is in a covering family, a set
+// of (r - 2)-sets such that every (r - 1)-set contains one. r = 5: Turan's family
+// (parts i mod 3; all three in one part, or two in part p and one in part p + 1 mod 3),
+// 4/9 of the triples; otherwise an even number of odd indices (or all odd), about 1/2.
+bool in_covering_family(const int* t, int len);
 
 // Walk every line of the arrangement hm (rank r >= 2) in a deterministic order, split
 // into tasks. on_tasks_known(ntasks) is called once before any line; on_line(task, L)

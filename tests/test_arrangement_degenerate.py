@@ -246,3 +246,71 @@ if given is not None:
         E = np.random.default_rng(k).integers(-1, 2, size=(k, D)).astype(float)
         problems = _check_case(X, bias, extra=E)
         assert not problems, "\n".join(problems)
+
+
+HIGH_RANK_KINDS = ["int", "dup", "collinear", "scaled", "mixed", "decimal"]
+N_HIGH_RANK = 48
+
+
+def high_rank_case(seed):
+    """A small degenerate input of rank 4-6 (d = 3 with bias, d = 4, 5): ``(S, X, bias,
+    extra, kind)`` with ``S`` the lifted rows and the extra hyperplanes."""
+    kind = HIGH_RANK_KINDS[seed % len(HIGH_RANK_KINDS)]
+    rng = np.random.default_rng([20261130, seed])
+    d = 3 + (seed // len(HIGH_RANK_KINDS)) % 3
+    bias = bool((seed // (3 * len(HIGH_RANK_KINDS))) % 2) or d == 3
+    n = int(rng.integers(d + 2, {3: 12, 4: 10, 5: 9}[d]))
+
+    def ints(shape, lo=-1, hi=1):
+        return rng.integers(lo, hi + 1, size=shape).astype(float)
+
+    if kind == "int":
+        X = ints((n, d))
+    elif kind == "dup":
+        base = ints((max(d + 1, n // 2), d), -2, 2)
+        X = base[rng.integers(0, len(base), size=n)]
+    elif kind == "collinear":   # a few lines of points plus general ones
+        X = np.vstack([ints(d, -2, 2) + t * ints(d) for t in range(n // 2)] +
+                      [ints(d, -2, 2) for _ in range(n - n // 2)])
+    elif kind == "scaled":
+        base = ints((max(d + 1, n // 2), d), -2, 2)
+        X = base[rng.integers(0, len(base), size=n)] * rng.choice([1.0, -2.0, 0.5], size=n)[:, None]
+    elif kind == "decimal":
+        X = ints((n, d), 0, 3) * 0.1
+    else:
+        X = ints((n, d), -2, 2)
+        X[1] = -X[0]
+        X[3] = X[2] * 2.0**30
+    X = np.ascontiguousarray(X, dtype=float)
+    extra = np.eye(d, d + bias) if seed % 2 else None
+    A = lift(X, bias)
+    S = A if extra is None else np.vstack([A, extra])
+    return S, X, bias, extra, kind
+
+
+@pytest.mark.parametrize("seed", range(N_HIGH_RANK))
+def test_degenerate_rays_at_rank_four_to_six(seed):
+    """At rank >= 4 the walk sweeps only a covering family of 2-flats and emits each
+    line from the first family member among the 2-flats of its greedy basis, found by
+    exact rank tests when more than r - 1 hyperplanes pass through it (docs/design.md
+    section 8). Every line exactly once, against the reference, at ranks 4-6."""
+    S, X, bias, extra, kind = high_rank_case(seed)
+    ref = reference_lines(S)
+    rays = exactrelu.enumerate_rays(X, bias=bias, extra_hyperplanes=extra, threads=1 + seed % 2)
+    problems = check_rays(S, rays.directions, rays.indptr, rays.indices, ref, zero_rows="none")
+    n_rays = exactrelu.count_rays(X, bias=bias, extra_hyperplanes=extra)
+    if not (n_rays == len(rays) == ref.n_rays):
+        problems.append(f"count_rays {n_rays}, enumerate_rays {len(rays)}, reference {ref.n_rays}")
+    assert not problems, f"kind={kind} bias={bias} X={X.tolist()}:\n" + "\n".join(problems)
+
+
+def test_high_rank_generator_has_many_hyperplanes_through_lines():
+    """The rank 4-6 inputs above reach every rank, and many have lines with more than
+    r - 1 hyperplanes through them (the exact greedy-basis path)."""
+    many = {4: 0, 5: 0, 6: 0}
+    for seed in range(N_HIGH_RANK):
+        S = high_rank_case(seed)[0]
+        r = exact_rank(distinct_hyperplanes(S).rows)
+        if any(len(ln.incidence) > r - 1 for ln in reference_lines(S).lines):
+            many[r] += 1
+    assert all(v >= 4 for v in many.values()), many
