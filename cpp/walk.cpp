@@ -724,18 +724,29 @@ bool FlatWalker::canonical(const Node& nd, const Sweep& sw, int cls) const {
     return class_min(sw, cls) > tlast;
 }
 
-bool in_covering_family(const int* t, int len) {
+namespace {
+
+// Membership in the covering family from the parts of a set of len rows: c3[p] rows
+// with index % 3 == p, `odd` rows with an odd index.
+bool family_by_parts(const int* c3, int odd, int len) {
     if (len < 2) return true;
     if (len == 3) {
-        int c[3] = {0, 0, 0};
-        for (int i = 0; i < 3; ++i) ++c[t[i] % 3];
         for (int p = 0; p < 3; ++p)
-            if (c[p] == 3 || (c[p] == 2 && c[(p + 1) % 3] == 1)) return true;
+            if (c3[p] == 3 || (c3[p] == 2 && c3[(p + 1) % 3] == 1)) return true;
         return false;
     }
-    int odd = 0;
-    for (int i = 0; i < len; ++i) odd += t[i] & 1;
     return odd % 2 == 0 || odd == len;
+}
+
+}  // namespace
+
+bool in_covering_family(const int* t, int len) {
+    int c3[3] = {0, 0, 0}, odd = 0;
+    for (int i = 0; i < len; ++i) {
+        ++c3[t[i] % 3];
+        odd += t[i] & 1;
+    }
+    return family_by_parts(c3, odd, len);
 }
 
 bool FlatWalker::minor_nonzero(int* ids) const {
@@ -813,16 +824,10 @@ CoveringRule::CoveringRule(const std::vector<int>& T) : T_(T), len_(static_cast<
 }
 
 bool CoveringRule::member_swapped(int t, int k) const {
-    if (len_ == 3) {
-        int c[3] = {c3_[0], c3_[1], c3_[2]};
-        --c[t % 3];
-        ++c[k % 3];
-        for (int p = 0; p < 3; ++p)
-            if (c[p] == 3 || (c[p] == 2 && c[(p + 1) % 3] == 1)) return true;
-        return false;
-    }
-    int o = odd_ - (t & 1) + (k & 1);
-    return o % 2 == 0 || o == len_;
+    int c3[3] = {c3_[0], c3_[1], c3_[2]};
+    --c3[t % 3];
+    ++c3[k % 3];
+    return family_by_parts(c3, odd_ - (t & 1) + (k & 1), len_);
 }
 
 bool CoveringRule::designated(int k) const {
@@ -834,22 +839,27 @@ bool CoveringRule::designated(int k) const {
 }
 
 bool FlatWalker::emits(const Node& nd, const Sweep& sw, int cls, const CoveringRule& rule) const {
-    const int r = hm_.r, len = r - 2;
+    const int r = hm_.r;
     const int kmin = class_min(sw, cls);
+    // The greedy basis B(L) holds kmin (off span(T)); T is one of its (r - 2)-subsets
+    // only when B(L) = T + {kmin}, and then T is designated iff rule.designated(kmin):
+    // that test is necessary in every case, and sufficient when B(L) = T + {kmin} is
+    // known (kmin follows T, or exactly r - 1 independent rows pass through the line).
+    if (!rule.designated(kmin)) return false;
     const int nk = sw.cls_start[cls + 1] - sw.cls_start[cls];
-    // B = T + {kmin} when kmin follows T (then T, its first subset, is designated), or
-    // when r - 1 independent rows pass through the line
-    if (kmin > nd.T.back() || (nk == 1 && nd.S.size() == nd.T.size())) return rule.designated(kmin);
-    int B[16], sub[16];
+    if (kmin > nd.T.back() || (nk == 1 && nd.S.size() == nd.T.size())) return true;
+    int B[16];
     line_basis(nd, sw, cls, B);
-    // the subsets in lexicographic order: without B[r - 2], then without B[r - 3], ...
-    for (int i = r - 2; i >= 0; --i) {
-        int k = 0;
-        for (int j = 0; j < r - 1; ++j)
-            if (j != i) sub[k++] = B[j];
-        if (in_covering_family(sub, len)) return std::equal(sub, sub + len, nd.T.begin());
+    int k = 0;
+    bool put = false;
+    for (int t : nd.T) {   // B(L) == T + {kmin}, both increasing?
+        if (!put && kmin < t) {
+            if (B[k++] != kmin) return false;
+            put = true;
+        }
+        if (B[k++] != t) return false;
     }
-    return false;   // not reached: the family covers every (r - 1)-set
+    return put || B[k] == kmin;
 }
 
 Node FlatWalker::child(const Node& nd, const Sweep& sw, int cls) const {
