@@ -89,15 +89,15 @@ class RayProgram:
         old = getattr(self, "_hp", None)
         self._hp_stale = False
         self._hp = HighsProgram(blk.row_lower, blk.row_upper, blk.cost, blk.lower, blk.upper,
-                               blk.matrix, hessian_dim=blk.hessian_dim,
-                               hessian_values=blk.hessian_values,
-                               verbose=self._verbose, options=self._options)
+                                blk.matrix, hessian_dim=blk.hessian_dim,
+                                hessian_values=blk.hessian_values,
+                                verbose=self._verbose, options=self._options)
         if old is not None:
             self._hp.carry_counters(old)
         if len(self.signs):
             Phi = relu_columns(prob.A, self.dirs) * self.signs[None, :]
             self._hp.add_columns(sp.csc_array(Phi),
-                                0.0 if self.phase == 1 else prob.beta * self.costs)
+                                 0.0 if self.phase == 1 else prob.beta * self.costs)
 
     @property
     def hp(self):
