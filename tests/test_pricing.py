@@ -217,3 +217,26 @@ def test_price_rays_prices_lines_whose_float_direction_cancels(seed):
     Phi = relu_columns(A, rays.directions / nrm[:, None])
     Phi[rays.incidence.toarray()[:, :n].T] = 0.0
     assert abs(scores[0]) == pytest.approx(np.abs(Phi.T @ lam).max(), rel=1e-9)
+
+
+@pytest.mark.parametrize("d", [3, 4, 5, 8])
+def test_pool_rays_from_minors_are_the_null_vectors(d):
+    # the heuristic pool's ray through D - 1 hyperplanes: D batched determinants (the
+    # generalized cross product) up to D = 8, an SVD beyond; either way the null vector
+    from exactrelu.pricing import PoolPricer
+    from exactrelu.problem import make_problem
+
+    rng = np.random.default_rng(d)
+    X = rng.normal(size=(40, d))
+    prob = make_problem(X, rng.normal(size=40), "squared", 0.1, True, False)
+    N = prob.A_ref.shape[0]
+    subsets = np.array([rng.choice(N, prob.D - 1, replace=False) for _ in range(50)])
+    v = PoolPricer(prob, n_random=0)._rays_of(subsets)
+    assert v.shape == (50, prob.D)
+    M = prob.A_ref[subsets]
+    np.testing.assert_allclose(np.abs(v[:, :d]).sum(axis=1), 1.0)
+    resid = np.abs(np.einsum("kij,kj->ki", M, v)).max(axis=1)
+    assert np.all(resid <= 1e-12 * np.abs(M).max(axis=(1, 2)) * np.abs(v).max(axis=1))
+    null = np.linalg.svd(M)[2][:, -1, :]
+    cos = np.abs(np.einsum("kj,kj->k", null, v)) / np.linalg.norm(v, axis=1)
+    np.testing.assert_allclose(cos, 1.0, atol=1e-12)
