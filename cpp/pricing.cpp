@@ -398,24 +398,23 @@ std::vector<Scored> rescore_candidates(const Hyperplanes& hp, const PricingProbl
         double nrm = 0;
         for (int j = 0; j < D; ++j)
             if (pb.mask[j]) nrm += std::fabs(theta[j]);
-        if (nrm > 0 && !score) {
-            // the walk's float score kept, the direction accurate
-            std::vector<double> dir(D);
-            for (int j = 0; j < D; ++j) dir[j] = theta[j] / nrm;
-            cands.push_back({pr.scores[c], std::move(dir)});
-        } else if (nrm > 0) {
-            double sc = 0;
-            for (int i = 0; i < pb.n_data; ++i) {
-                int h = hp.row_h[i];
-                if (h < 0 || on_line[h]) continue;
-                const double* a = pb.A + static_cast<std::size_t>(i) * D;
-                double z = 0;
-                for (int j = 0; j < D; ++j) z += a[j] * theta[j];
-                if (z > 0) sc += pb.lam[i] * z;
+        if (nrm > 0) {
+            double sc = pr.scores[c];   // the walk's float score, kept when !score
+            if (score) {
+                sc = 0;
+                for (int i = 0; i < pb.n_data; ++i) {
+                    int h = hp.row_h[i];
+                    if (h < 0 || on_line[h]) continue;
+                    const double* a = pb.A + static_cast<std::size_t>(i) * D;
+                    double z = 0;
+                    for (int j = 0; j < D; ++j) z += a[j] * theta[j];
+                    if (z > 0) sc += pb.lam[i] * z;
+                }
+                sc /= nrm;
             }
             std::vector<double> dir(D);
             for (int j = 0; j < D; ++j) dir[j] = theta[j] / nrm;
-            cands.push_back({sc / nrm, std::move(dir)});
+            cands.push_back({sc, std::move(dir)});
         }
         for (int h : inc) on_line[h] = 0;
     }

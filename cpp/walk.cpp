@@ -765,7 +765,7 @@ bool FlatWalker::minor_nonzero(int* ids) const {
 // min}; a row x not through the line is outside V. A set P of such rows is independent
 // iff some completion of P by rows of B0 to r - 1 rows, with x, has a nonzero minor.
 void FlatWalker::line_basis(const Node& nd, const Sweep& sw, int cls, int* B) const {
-    const int r = hm_.r, c = nd.c;
+    const int r = hm_.r;
     const int k0 = sw.cls_start[cls], k1 = sw.cls_start[cls + 1];
     std::vector<int> B0(nd.T);
     B0.push_back(class_min(sw, cls));
@@ -794,8 +794,8 @@ void FlatWalker::line_basis(const Node& nd, const Sweep& sw, int cls, int* B) co
         // is P + {h} independent?
         const int need = r - 1 - (np + 1);   // rows of B0 to complete with
         bool indep = false;
-        if (h == B0.back() && np <= c) {
-            indep = true;   // the class's first row is off span(T) and P lies in it
+        if (h == B0.back()) {
+            indep = true;   // the class's first row is off span(T); P (rows of T) is in it
         } else {
             // subsets of B0 of size `need` (bitmasks over r - 1 <= 15 rows)
             const int nb = r - 1;
@@ -926,11 +926,16 @@ void descend(const FlatWalker& W, const Node& nd, int task,
             if (W.emits(nd, sw, cls, rule)) on_line(task, LineRef{&W, &nd, &sw, cls});
         return;
     }
-    std::vector<int> T(nd.T);
-    T.push_back(0);
+    // the children that are 2-flats: only those of the family (T = nd.T + class min)
+    const bool to_family = covering && nd.c == r - 3;
+    std::vector<int> T;
+    if (to_family) {
+        T = nd.T;
+        T.push_back(0);
+    }
     for (int cls = 0; cls < ncls; ++cls) {
         if (!W.canonical(nd, sw, cls)) continue;
-        if (covering && nd.c == r - 3) {
+        if (to_family) {
             T.back() = class_min(sw, cls);
             if (!in_covering_family(T.data(), r - 2)) continue;
         }

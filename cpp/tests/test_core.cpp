@@ -169,19 +169,28 @@ void test_limits_and_cancel() {
 
 }  // namespace
 
+// The next k-subset of 0..n-1 after t (increasing entries), lexicographically; false
+// after the last.
+bool next_subset(std::vector<int>& t, int n) {
+    const int k = static_cast<int>(t.size());
+    int i = k - 1;
+    while (i >= 0 && t[i] == n - k + i) --i;
+    if (i < 0) return false;
+    ++t[i];
+    for (int j = i + 1; j < k; ++j) t[j] = t[j - 1] + 1;
+    return true;
+}
+
 // Every (r - 1)-subset of 0..n-1 contains a member of the walk's covering family of
-// (r - 2)-sets (else a line could go unswept), for r = 4..8 and n up to 13; and the
-// family is a real saving (under 2/3 of the (r - 2)-sets at n = 13).
+// (r - 2)-sets (else a line could go unswept), for r = 4..8 and n = 13; and the family
+// is a real saving (under 2/3 of the (r - 2)-sets).
 void test_covering_family() {
+    const int n = 13;
     for (int len = 2; len <= 6; ++len) {
-        const int n = 13;
-        std::vector<int> t(len + 1);
-        long long members = 0, sets = 0;
-        // the (len + 1)-subsets in lexicographic order
+        std::vector<int> t(len + 1), sub(len);
         for (int i = 0; i <= len; ++i) t[i] = i;
-        while (true) {
+        do {
             bool covered = false;
-            std::vector<int> sub(len);
             for (int skip = 0; skip <= len && !covered; ++skip) {
                 int k = 0;
                 for (int i = 0; i <= len; ++i)
@@ -189,22 +198,13 @@ void test_covering_family() {
                 covered = in_covering_family(sub.data(), len);
             }
             CHECK(covered);
-            int i = len;
-            while (i >= 0 && t[i] == n - 1 - (len - i)) --i;
-            if (i < 0) break;
-            ++t[i];
-            for (int j = i + 1; j <= len; ++j) t[j] = t[j - 1] + 1;
-        }
-        for (int i = 0; i < len; ++i) t[i] = i;
-        while (true) {
+        } while (next_subset(t, n));
+        long long members = 0, sets = 0;
+        for (int i = 0; i < len; ++i) sub[i] = i;
+        do {
             ++sets;
-            members += in_covering_family(t.data(), len);
-            int i = len - 1;
-            while (i >= 0 && t[i] == n - 1 - (len - 1 - i)) --i;
-            if (i < 0) break;
-            ++t[i];
-            for (int j = i + 1; j < len; ++j) t[j] = t[j - 1] + 1;
-        }
+            members += in_covering_family(sub.data(), len);
+        } while (next_subset(sub, n));
         CHECK(3 * members < 2 * sets);
     }
 }
