@@ -15,10 +15,8 @@ from exactrelu.errors import InputError, NotSupportedError, SizeError  # noqa: E
 # rays: far too many to price exactly. There the estimators fit a bracket (method
 # "auto" -> "bracket") within their time_limit, a few seconds here; its budget is
 # spent by counted work, so two fits of the same data give the same network. Integer
-# sample weights and repeated samples are the same problem but not the same input to
-# the bracket's heuristic search: the two networks agree only when the bracket closes,
-# so that one check (30 features) is skipped.
-_NOT_THE_SAME_INPUT = {"check_sample_weight_equivalence_on_dense_data"}
+# sample weights and repeated samples are merged into the same input (equal samples
+# are one weighted sample), so their brackets agree too.
 
 
 def _expected_failures(estimator):
@@ -36,8 +34,6 @@ except TypeError:  # scikit-learn < 1.6 has no expected_failed_checks
 
 @_checks
 def test_sklearn_contract(estimator, check):
-    if getattr(check, "func", check).__name__ in _NOT_THE_SAME_INPUT:
-        pytest.skip("30 features: an open bracket; weights and repeats search differently")
     check(estimator)
 
 

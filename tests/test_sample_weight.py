@@ -80,3 +80,45 @@ def test_estimators_take_sample_weight():
     labels = np.where(Y > np.median(Y), "a", "b")
     clf = ExactReLUClassifier(beta=0.05).fit(X, labels, sample_weight=W)
     assert clf.certified_
+
+
+def test_merge_duplicates_groups_equal_samples():
+    from exactrelu.problem import make_problem, merge_duplicates
+
+    Xd = np.array([[1.0, 2.0], [0.0, 1.0], [1.0, 2.0], [1.0, 2.0], [0.0, 1.0]])
+    yd = np.array([1.0, 0.0, 1.0, 3.0, 0.0])     # rows 0 and 2 equal; row 3 another target
+    user = make_problem(Xd, yd, "squared", 0.1, True, False, sample_weight=[1, 2, 3, 4, 5])
+    merged, expand = merge_duplicates(user)
+    assert merged.X.tolist() == [[0.0, 1.0], [1.0, 2.0], [1.0, 2.0]]   # lexicographic
+    assert merged.y.tolist() == [0.0, 1.0, 3.0]
+    assert merged.weight.tolist() == [7.0, 4.0, 4.0]
+    lam = np.array([0.7, 0.4, -0.8])
+    back = expand(lam)      # shared in proportion to the weights, summing to the group's
+    assert back == pytest.approx([0.1, 0.2, 0.3, -0.8, 0.5])
+    plain, _ = merge_duplicates(make_problem(X, Y, "squared", 0.1, True, False))
+    assert plain.weight is None and sorted(map(tuple, plain.X)) == sorted(map(tuple, X))
+    interp = make_problem(Xd[:2], yd[:2], "interpolate", 1.0, True, False)
+    assert merge_duplicates(interp)[0] is interp
+
+
+@pytest.mark.parametrize("method, y2", [("colgen", False), ("bracket", False),
+                                        ("colgen", True)])
+def test_weights_and_repeats_are_the_same_input(method, y2):
+    """A weighted dataset and the same samples repeated, in another order, are merged
+    into one input: the same network (the bracket's budgeted search included), and
+    multipliers for the user's rows that sum over each group to the weighted ones."""
+    y = np.c_[Y, -Y] if y2 else Y
+    Xr, yr = np.repeat(X, W, axis=0), np.repeat(y, W, axis=0)
+    perm = np.random.default_rng(0).permutation(len(X))
+    kw = dict(beta=0.05, method=method, time_limit=2.0 if method == "bracket" else None)
+    a = solve(X[perm], y[perm], sample_weight=W[perm], **kw)
+    b = solve(Xr, yr, **kw)
+    grid = np.random.default_rng(1).uniform(-1, 1, (50, 2))
+    assert np.array_equal(a.network.predict(grid), b.network.predict(grid))
+    assert a.objective == pytest.approx(b.objective, rel=1e-12)
+    assert a.lower_bound == pytest.approx(b.lower_bound, rel=1e-12, abs=1e-12)
+    assert b.multipliers.shape[0] == len(Xr) and a.multipliers.shape[0] == len(X)
+    group = np.repeat(np.arange(len(X)), W)
+    summed = np.zeros_like(a.multipliers)
+    np.add.at(summed, group, b.multipliers)
+    assert summed == pytest.approx(a.multipliers[np.argsort(perm)], abs=1e-12)

@@ -25,7 +25,7 @@ from .cluster import check_client
 from .errors import ConflictingTargetsError
 from .losses import check_beta, check_loss, check_sample_weight, check_targets
 
-__all__ = ["Problem", "make_problem", "check_conflicts"]
+__all__ = ["Problem", "make_problem", "check_conflicts", "merge_duplicates"]
 
 
 @dataclass
@@ -114,6 +114,42 @@ def make_problem(X, y, loss, beta, bias, skip, threads=None, sample_weight=None,
         X, y, w = np.ascontiguousarray(X[keep]), y[keep], w[keep]
     return Problem(X, y, loss, beta, check_flag(bias, "bias"), check_flag(skip, "skip"),
                    resolve_threads(threads), w, check_client(client))
+
+
+def merge_duplicates(prob):
+    """The same problem with equal samples merged: ``(merged, expand)``.
+
+    Samples with equal inputs and equal targets contribute one loss term each, so
+    they are one sample whose weight is the sum of theirs (an integer weight is a
+    count of repeated samples). The merged problem lists the distinct samples in
+    lexicographic order of ``(x, y)``: a weighted dataset and the same dataset with
+    its samples repeated (in any order) become the same input, so every method, the
+    bracket's budgeted search included, returns the same network for both
+    (docs/design.md section 4). ``expand(lam)`` maps a dual multiplier of the merged
+    problem back to the samples of ``prob``: a group's multiplier is shared in
+    proportion to the weights (it is ``-W_g loss'`` at the group's common output).
+    Interpolation (no weights: every sample is fitted exactly) is left as it is.
+    """
+    if prob.loss == "interpolate" or prob.n < 2:
+        return prob, lambda lam: lam
+    y2 = prob.y.reshape(prob.n, -1)
+    keys = np.ascontiguousarray(np.hstack([prob.X, y2]))
+    _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    w = np.ones(prob.n) if prob.weight is None else prob.weight
+    W = np.bincount(inv, weights=w, minlength=len(first))
+    merged_w = None if prob.weight is None and len(first) == prob.n else W
+    merged = Problem(np.ascontiguousarray(prob.X[first]), prob.y[first], prob.loss, prob.beta,
+                     prob.bias, prob.skip, prob.threads, merged_w, prob.client)
+    share = w / W[inv]
+
+    def expand(lam):
+        if lam is None:
+            return None
+        lam = np.asarray(lam)
+        return lam[inv] * (share if lam.ndim == 1 else share[:, None])
+
+    return merged, expand
 
 
 def check_conflicts(X, y):

@@ -53,7 +53,7 @@ from .errors import InputError, NotSupportedError, NumericalError, SolverError
 from .losses import check_beta, check_loss, check_penalty, interpolation_tolerance
 from .methods import BRACKET_TIME_LIMIT, METHODS, choose_method, run_method
 from .network import ReLUNetwork
-from .problem import Scaling, check_conflicts, make_problem
+from .problem import Scaling, check_conflicts, make_problem, merge_duplicates
 from .programs import RayProgram
 from .vector import solve_vector_colgen, vector_dual_bound
 
@@ -243,10 +243,11 @@ def _solve_vector(user, penalty, method, patterns, time_limit, verbose, max_rays
         raise NotSupportedError("interpolation with vector outputs needs neuron biases "
                                 "(bias=True)")
     scaling = Scaling.for_problem(user)
-    prob = scaling.apply(user)
+    merged, expand = merge_duplicates(user)
+    prob = scaling.apply(merged)
     kappa = scaling.objective_factor(user.loss)
     ctx = SolveContext(Deadline(time_limit), verbose=verbose, progress=progress,
-                       max_rays=max_rays, sizes={"n": prob.n, "d": prob.d, "k": k})
+                       max_rays=max_rays, sizes={"n": user.n, "d": prob.d, "k": k})
     # a time limit is a budget here, as for method="bracket": the best network and
     # bound at its end are returned, never TimeLimitError
     budgeted = time_limit is not None
@@ -278,7 +279,7 @@ def _solve_vector(user, penalty, method, patterns, time_limit, verbose, max_rays
     return Solution(network=net, objective=float(objective), lower_bound=float(lower),
                     gap=float(gap), certified=certified, status=status, method="colgen",
                     loss=user.loss, penalty=penalty, beta=float(user.beta), timings=timings,
-                    sizes=sizes, multipliers=scaling.multipliers_back(best[1], user.loss))
+                    sizes=sizes, multipliers=expand(scaling.multipliers_back(best[1], user.loss)))
 
 
 def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False,
@@ -396,7 +397,9 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
     # the programs are solved for the data scaled by powers of two (exact), and the
     # network and its bounds mapped back to the user's units
     scaling = Scaling.for_problem(user)
-    prob = scaling.apply(user)
+    # equal samples are one weighted sample (patterns= are given per sample: kept)
+    merged, expand = merge_duplicates(user) if patterns is None else (user, lambda lam: lam)
+    prob = scaling.apply(merged)
     kappa = scaling.objective_factor(loss)
     if method == "auto":
         method = _auto_method(prob, penalty, patterns, time_limit, max_rays)
@@ -409,7 +412,7 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
         time_limit = BRACKET_TIME_LIMIT
     ctx = SolveContext(Deadline(time_limit), verbose=verbose, progress=progress,
                        max_rays=max_rays, max_cells=max_cells,
-                       sizes={"n": prob.n, "d": prob.d})
+                       sizes={"n": user.n, "d": prob.d})
     # the bracket keeps its own budget (it returns what it has, never TimeLimitError)
     with (nullcontext() if bracket else ctx.deadline.enforced(f"solving with method={method!r}")):
         res = run_method(method, penalty, prob, ctx, patterns)
@@ -441,10 +444,10 @@ def solve(X, y, *, loss="squared", beta=1.0, penalty="l1", bias=True, skip=False
             enough = (objective - 0.5 * CERT_RTOL * max(1.0, abs(objective))) * kappa
             best = best_dual_bound(prob, cands, res.pricer, enough=enough)
             lower = best.lower / kappa
-            multipliers = scaling.multipliers_back(best.multipliers, loss)
+            multipliers = expand(scaling.multipliers_back(best.multipliers, loss))
             ctx.record(max_dual_ratio=best.max_score / prob.beta)
     if res.dual is not None and multipliers is None:
-        multipliers = scaling.multipliers_back(res.dual, loss)
+        multipliers = expand(scaling.multipliers_back(res.dual, loss))
     gap, certified, status = _status(objective, lower, res.complete, bracket)
     sizes = ctx.sizes
     sizes.setdefault("rows", int(rp.n_rows))

@@ -33,7 +33,7 @@ from ._cone import solve_in_child
 from .arrangement import arrangement_info, count_rays, enumerate_rays
 from .certificate import max_scale, project_multiplier, zero_neuron_multiplier
 from .columns import line_keys, relu_columns, weight_norms
-from .errors import TimeLimitError
+from .errors import SizeError, TimeLimitError
 from .limits import refuse_if_too_large, size_limit
 from .losses import best_scale, dual_value
 from .pricing import _Counted
@@ -389,8 +389,11 @@ def exact_vector_fits(prob, seconds, max_rays=None):
     from .limits import exact_pass_seconds
 
     limit = VECTOR_MAX_RAYS if max_rays is None else int(max_rays)
-    rays = arrangement_info(prob.X, bias=prob.bias,
-                            extra_hyperplanes=prob.coordinate_hyperplanes).rays_bound
+    try:
+        rays = arrangement_info(prob.X, bias=prob.bias,
+                                extra_hyperplanes=prob.coordinate_hyperplanes).rays_bound
+    except SizeError:   # more columns than the exact core takes at all
+        return False
     return rays <= limit and exact_pass_seconds(rays, prob.threads, len(prob.A_ref),
                                                 prob.D) <= seconds
 

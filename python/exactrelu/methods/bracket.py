@@ -67,6 +67,9 @@ BOUND_RESERVE = 0.3
 SGD_STEPS = 2000
 SGD_MIN_STEPS = 200
 SGD_SHARE = 0.35
+#: Integer sample weights (counts of merged equal samples) are trained as repeated
+#: samples when they total at most this many times the distinct samples.
+SGD_MAX_REPEAT = 8
 #: Estimated seconds of Adam per sample, neuron and step.
 SGD_SECONDS = 3e-7
 #: Rounds of hill climbing (adjacent rays of the best rays found) per pricing call.
@@ -270,20 +273,28 @@ def _bracket(prob, ctx, k_add, report):
 
 def _sgd_columns(prob, work):
     """``(directions, signs)`` of the neurons of one network trained by Adam on the
-    same objective, or None when it does not apply (sample weights, interpolation) or
-    even SGD_MIN_STEPS would cost more than SGD_SHARE of the budget. The steps (at
-    most SGD_STEPS) are set from the budget and the sizes, not the clock."""
-    if prob.weight is not None or prob.loss == "interpolate":
+    same objective, or None when it does not apply (interpolation; sample weights
+    other than counts of repeated samples) or even SGD_MIN_STEPS would cost more than
+    SGD_SHARE of the budget. The steps (at most SGD_STEPS) are set from the budget and
+    the sizes, not the clock."""
+    if prob.loss == "interpolate":
         return None
-    width = int(np.clip(prob.n // 4, 8, 64))
-    per_step = SGD_SECONDS * prob.n * width
+    X, y = prob.X, prob.y
+    if prob.weight is not None:     # counts (merged equal samples): train on the repeats
+        w = prob.weight
+        if np.any(w != np.round(w)) or w.sum() > SGD_MAX_REPEAT * prob.n:
+            return None
+        X, y = np.repeat(X, w.astype(int), axis=0), np.repeat(y, w.astype(int), axis=0)
+    n = X.shape[0]
+    width = int(np.clip(n // 4, 8, 64))
+    per_step = SGD_SECONDS * n * width
     steps = int(min(SGD_STEPS, SGD_SHARE * work.budget / per_step))
     if steps < SGD_MIN_STEPS:
         return None
     work.used += per_step * steps
     from ..sgd import train
 
-    net, _ = train(prob.X, prob.y, width=width, loss=prob.loss, beta=prob.beta,
+    net, _ = train(X, y, width=width, loss=prob.loss, beta=prob.beta,
                    bias=prob.bias, skip=prob.skip, steps=steps, seed=0)
     dirs = np.hstack([net.W, net.b[:, None]]) if prob.bias else np.asarray(net.W)
     nrm = np.abs(net.W).sum(axis=1)
