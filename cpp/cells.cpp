@@ -72,12 +72,60 @@ struct CellTaskOut {
     }
 };
 
+// The patterns one task has recorded (indices into its pats, by open addressing on
+// their hashes): repeats within a task never reach the task's output.
+class TaskPatternSet {
+  public:
+    explicit TaskPatternSet(int W) : W_(W) {}
+
+    // Record the pattern p (hash hv) as the next one of pats; false if already there.
+    bool insert(uint64_t hv, const uint64_t* p, const std::vector<uint64_t>& pats) {
+        if (2 * (count_ + 1) > slots_.size()) grow();
+        std::size_t mask = slots_.size() - 1;
+        for (std::size_t h = hv & mask;; h = (h + 1) & mask) {
+            Slot& sl = slots_[h];
+            if (sl.ref == 0) {
+                sl = Slot{hv, static_cast<uint32_t>(count_ + 1)};
+                ++count_;
+                return true;
+            }
+            if (sl.hash == hv && same(p, pats.data() + static_cast<std::size_t>(sl.ref - 1) * W_)) return false;
+        }
+    }
+
+  private:
+    struct Slot {
+        uint64_t hash = 0;
+        uint32_t ref = 0;  // 1 + the pattern's index in pats; 0: empty
+    };
+    bool same(const uint64_t* a, const uint64_t* b) const {
+        for (int w = 0; w < W_; ++w)
+            if (a[w] != b[w]) return false;
+        return true;
+    }
+    void grow() {
+        std::vector<Slot> old(std::max<std::size_t>(64, 2 * slots_.size()));
+        old.swap(slots_);
+        std::size_t mask = slots_.size() - 1;
+        for (const Slot& sl : old) {
+            if (sl.ref == 0) continue;
+            std::size_t h = sl.hash & mask;
+            while (slots_[h].ref != 0) h = (h + 1) & mask;
+            slots_[h] = sl;
+        }
+    }
+    int W_;
+    std::size_t count_ = 0;
+    std::vector<Slot> slots_;
+};
+
 // Collects the cells around each line of one task. The signs of the hyperplanes not
 // containing the line are read off the sorted sweep of its 2-flat: items before the
 // line's class have the sign of their flip on one side, items after it the opposite.
 class CellCollector {
   public:
-    CellCollector(const HypMatrix& hm, CellTaskOut& out) : hm_(hm), W_(pattern_words(hm.m)), o_(out) {}
+    CellCollector(const HypMatrix& hm, CellTaskOut& out)
+        : hm_(hm), W_(pattern_words(hm.m)), o_(out), cur_(W_), seen_(W_) {}
 
     void on_line(const LineRef& L) {
         refresh_sweep(*L.sweep);
@@ -121,15 +169,17 @@ class CellCollector {
         }
     }
 
-    // Record the cell with the signs bse off the line and lp[j] on incident hyperplane j.
+    // Record the cell with the signs bse off the line and lp[j] on incident hyperplane j,
+    // unless this task has recorded it already (a cell is found at every line of its
+    // closure: most repeats are found by the same task, and are dropped here at once).
     void emit(const std::vector<uint64_t>& bse, const char* lp, int orient, int32_t lid) {
-        std::size_t off = o_.pats.size();
-        o_.pats.insert(o_.pats.end(), bse.begin(), bse.end());
-        uint64_t* dst = o_.pats.data() + off;
+        std::copy(bse.begin(), bse.end(), cur_.begin());
         for (int j = 0; j < k_; ++j)
-            if (lp[j]) set_bit(dst, inc()[j]);
+            if (lp[j]) set_bit(cur_.data(), inc()[j]);
+        uint64_t hv = hash_words(cur_.data(), W_);
+        if (!seen_.insert(hv, cur_.data(), o_.pats)) return;
+        o_.pats.insert(o_.pats.end(), cur_.begin(), cur_.end());
         int32_t eidx = static_cast<int32_t>(o_.line_of.size());
-        uint64_t hv = hash_words(dst, W_);
         o_.hash.push_back(hv);
         o_.shard[hv >> (64 - kShardBits)].push_back(eidx);
         o_.line_of.push_back(line_id_);
@@ -199,6 +249,8 @@ class CellCollector {
     std::size_t ioff_ = 0;
     int k_ = 0;
     std::vector<char> lp_;
+    std::vector<uint64_t> cur_;  // the pattern being emitted
+    TaskPatternSet seen_;
 };
 
 using Emission = std::pair<int32_t, int32_t>;  // (task, emission index)
@@ -230,7 +282,11 @@ std::vector<Emission> dedupe_shard(const std::vector<CellTaskOut>& outs, int sh,
                     u.emplace_back(t, e);
                     break;
                 }
-                if (slot[0] == hv && std::equal(p, p + W, slot + 2)) break;
+                if (slot[0] == hv) {
+                    int w = 0;
+                    while (w < W && p[w] == slot[2 + w]) ++w;
+                    if (w == W) break;
+                }
                 h = (h + 1) & (cap - 1);
             }
         }

@@ -51,12 +51,47 @@ bool solve_small(std::vector<double>& M, std::vector<double>& b, int r) {
     return true;
 }
 
-// Exact check that every hyperplane has the sign pat gives it at u.
+// Exact check that every hyperplane has the sign pat gives it at u: dot_sign_exact's
+// floating-point filter inline (the same sum and error bound), its exact path only
+// where the filter cannot decide.
 bool verify_witness(const HypMatrix& hm, const uint64_t* pat, const double* u) {
     const HypMatrix H = hm;  // a local copy: the calls below cannot alias it
+    const int r = H.r;
+    const double rel = (r + 2) * kUnit * 1.0000001;
     for (int h = 0; h < H.m; ++h) {
-        int want = get_bit(pat, h) ? 1 : -1;
-        if (dot_sign_exact(H.row(h), u, H.r) != want) return false;
+        const double* a = H.row(h);
+        double s = 0.0, sabs = 0.0;
+        for (int l = 0; l < r; ++l) {
+            double p = a[l] * u[l];
+            s += p;
+            sabs += std::fabs(p);
+        }
+        const double err = sabs * rel + kTinyBound;
+        const bool pos = get_bit(pat, h);
+        if (std::isfinite(s) && std::fabs(s) > err && err < 1e300) {
+            if ((s > 0) != pos) return false;
+        } else if (dot_sign_exact(a, u, r) != (pos ? 1 : -1)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// verify_witness with the dot products computed row-parallel (s.dots): the same
+// filter and error bound, the exact path only where it cannot decide.
+bool verify_witness_fast(const HypMatrix& hm, const uint64_t* pat, const double* u, WitnessScratch& s) {
+    s.dots(hm, u);
+    const double rel = (hm.r + 2) * kUnit * 1.0000001;
+    const double* dot = s.dot.data();
+    const double* dabs = s.dot_abs.data();
+    for (int h = 0; h < hm.m; ++h) {
+        const double err = dabs[h] * rel + kTinyBound;
+        const bool pos = get_bit(pat, h);
+        if (std::isfinite(dot[h]) && std::fabs(dot[h]) > err && err < 1e300) {
+            if ((dot[h] > 0) != pos) return false;
+        } else if (dot_sign_exact(hm.row(h), u, hm.r) != (pos ? 1 : -1)) {
+            return false;
+        }
     }
     return true;
 }
@@ -216,6 +251,37 @@ void step_direction(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat
 
 }  // namespace
 
+void WitnessScratch::prepare(const HypMatrix& hm) {
+    if (!cols.empty() || hm.m == 0) return;
+    const int m = hm.m, r = hm.r;
+    cols.resize(static_cast<std::size_t>(m) * r);
+    row_l1.assign(m, 0.0);
+    dot.resize(m);
+    dot_abs.resize(m);
+    for (int h = 0; h < m; ++h)
+        for (int l = 0; l < r; ++l) {
+            cols[static_cast<std::size_t>(l) * m + h] = hm.row(h)[l];
+            row_l1[h] += std::fabs(hm.row(h)[l]);
+        }
+}
+
+void WitnessScratch::dots(const HypMatrix& hm, const double* u) {
+    const int m = hm.m, r = hm.r;
+    double* __restrict d = dot.data();
+    double* __restrict da = dot_abs.data();
+    std::fill(d, d + m, 0.0);
+    std::fill(da, da + m, 0.0);
+    for (int l = 0; l < r; ++l) {  // the same order of summation per row as a loop over l
+        const double* __restrict c = cols.data() + static_cast<std::size_t>(l) * m;
+        const double ul = u[l];
+        for (int h = 0; h < m; ++h) {
+            double p = c[h] * ul;
+            d[h] += p;
+            da[h] += std::fabs(p);
+        }
+    }
+}
+
 int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, WitnessScratch& s,
                  double* u, double* ulo) {
     const int r = hm.r;
@@ -229,18 +295,18 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
     step_direction(hm, cl, pat, s);
     const std::vector<double>& w = s.w;
     // largest step keeping the non-incident signs: min |a.v| / |a|_1 (|w|_inf = 1)
+    s.prepare(hm);
+    s.dots(hm, v.data());
     double eps = kFirstStep;
     int jj = 0;
     for (int h = 0; h < hm.m; ++h) {
         if (jj < cl.k && cl.inc[jj] == h) { ++jj; continue; }
-        const double* a = hm.row(h);
-        double dv = 0, an = 0;
-        for (int l = 0; l < r; ++l) { dv += a[l] * v[l]; an += std::fabs(a[l]); }
-        eps = std::min(eps, 0.5 * std::fabs(dv) / an);
+        const double dv = std::fabs(s.dot[h]);
+        if (dv < 2.0 * eps * s.row_l1[h]) eps = 0.5 * dv / s.row_l1[h];
     }
     for (int it = 0; it < kFloatSteps; ++it) {
         for (int j = 0; j < r; ++j) u[j] = v[j] + eps * w[j];
-        if (verify_witness(hm, pat, u)) return 1;
+        if (verify_witness_fast(hm, pat, u, s)) return 1;
         eps *= kStepShrink;
     }
     return witness_dd(hm, cl, pat, v.data(), w.data(), u, ulo);

@@ -22,10 +22,16 @@ struct CellLine {
                             // the incident hyperplanes (r); null for a generic line
 };
 
-// Buffers reused from one cell to the next.
+// Buffers reused from one cell to the next, of one arrangement: on the first witness
+// its rows are also stored by column (cols, r x m) with their l1 norms, so that the
+// m dot products of a point with the rows run as vector loops over the rows.
 struct WitnessScratch {
     std::vector<double> M, b, v, w;
+    std::vector<double> cols, row_l1, dot, dot_abs;
     explicit WitnessScratch(int r) : M(static_cast<std::size_t>(r) * r), b(r), v(r), w(r) {}
+    void prepare(const HypMatrix& hm);
+    // dot[h] = a_h . u and dot_abs[h] = sum_l |a_hl u_l| for every row h
+    void dots(const HypMatrix& hm, const double* u);
 };
 
 // An interior point of the cell with sign pattern pat (bit h: hyperplane h positive)
