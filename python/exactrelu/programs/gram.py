@@ -83,18 +83,21 @@ def _kkt_violation(M, w, yv, g, x, k):
     return float(max(viol.max(initial=0.0), free.max(initial=0.0))) / scale, r
 
 
-def _stationary(G, M, w, yv, g, act):
+def _stationary(G, M, w, yv, g, h, act):
     """Coefficients on the columns ``act`` that make the gradient 0 there: the
-    normal equations ``G_SS x = (M^T w yv - g)_S`` and two steps of iterative
-    refinement with the gradient computed from ``M`` itself; ``None`` on failure."""
-    Gs = G[np.ix_(act, act)]
-    Ms = M[:, act]
-    xs = np.zeros(len(act))
-    solve = _solver(Gs)
+    normal equations ``G_SS x = (M^T w yv - g)_S = -h_S`` and two steps of iterative
+    refinement with the gradient computed from ``M`` itself (products with all of
+    ``M`` and a zero-padded x: no copy of the active columns); ``None`` on failure."""
+    solve = _solver(G[np.ix_(act, act)])
     if solve is None:
         return None
-    for _ in range(3):
-        grad = g[act] - Ms.T @ (w * (yv - Ms @ xs))
+    xs = np.zeros(len(act))
+    xf = np.zeros(M.shape[1])
+    grad = h[act]                   # the gradient at 0
+    for it in range(3):
+        if it:
+            xf[act] = xs
+            grad = g[act] - (M.T @ (w * (yv - M @ xf)))[act]
         step = solve(grad)
         if step is None:
             return None
@@ -108,6 +111,7 @@ def _polish(G, M, w, yv, g, x, k, max_steps=None):
     the boundary when a coefficient would turn negative and adding the column whose
     gradient is most negative; ``None`` when a least-squares solve fails."""
     n_var = M.shape[1]
+    h = g - M.T @ (w * yv)      # the gradient at 0
     free = np.arange(k, n_var)
     x = x.copy()
     # the solver's tiny positive coefficients (its tolerance) start at 0: each would
@@ -123,7 +127,7 @@ def _polish(G, M, w, yv, g, x, k, max_steps=None):
     last = -1
     for _ in range(max_steps or 2 * k + 10):
         act = np.r_[np.array(sorted(pos), dtype=int), free]
-        xs = _stationary(G, M, w, yv, g, act)
+        xs = _stationary(G, M, w, yv, g, h, act)
         if xs is None:
             return None
         na = len(pos)
