@@ -48,9 +48,9 @@ RaysResult enumerate_lines_core(const HypMatrix& hm, const RunContext& ctx, long
 
 // The rays in terms of the data: two opposite unit directions per line (dirs: 2 n_lines x
 // D, refined from the data rows in double-double), and the CSR lists of the data rows
-// each ray lies on.
+// each ray lies on. Runs on ctx's threads (stage "ray directions").
 void rays_to_data(const Hyperplanes& hp, const double* A, const RaysResult& rr, double* dirs,
-                  std::vector<int64_t>& indptr, std::vector<int64_t>& indices);
+                  std::vector<int64_t>& indptr, std::vector<int64_t>& indices, const RunContext& ctx);
 
 // Accurate unit direction (length D) of the line of the arrangement lying on the given
 // hyperplanes (at least r - 1 independent ones), in the row space of the original

@@ -198,7 +198,7 @@ py::tuple rays_of_shard(const Arr& A, int threads, long long max_rays, const py:
     py::array_t<double> dirs({ss(2 * rr.n_lines(hp.r)), ss(M.D)});
     double* d = dirs.mutable_data();
     std::vector<int64_t> indptr, indices;
-    nogil([&] { rays_to_data(hp, M.data, rr, d, indptr, indices); });
+    nogil([&] { rays_to_data(hp, M.data, rr, d, indptr, indices, run.ctx); });
     py::array_t<int64_t> ip(ss(indptr.size()), indptr.data());
     py::array_t<int64_t> ix(ss(indices.size()), indices.data());
     return py::make_tuple(dirs, ip, ix, keys_array(rr.keys));

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "arrangement.hpp"
 #include "ddouble.hpp"
@@ -55,6 +56,12 @@ RaysResult enumerate_lines_core(const HypMatrix& hm, const RunContext& ctx, long
 }
 
 namespace {
+
+// rays_to_data refines the directions in at most this many chunks of lines (balance
+// over any thread count, cheap per-chunk lists), checking for cancellation every
+// kRayCancelStride lines (a power of two).
+constexpr std::size_t kRayChunks = 256;
+constexpr std::size_t kRayCancelStride = 1024;
 
 // 1 / sqrt(nn) in double-double: the float reciprocal of nrm = sqrt(nn) improved by one
 // Newton step.
@@ -123,7 +130,7 @@ bool refine_line_direction(const Hyperplanes& hp, const double* A, const int* hy
         std::vector<dd> M(static_cast<std::size_t>(k) * D);
         for (int j = 0; j < k; ++j)
             scaled_row_dd(A + static_cast<std::size_t>(hp.h_first_row[hyps[j]]) * D, D, M.data() + j * D);
-        if (!dd_null_vector(M, k, D, x)) return false;
+        if (!dd_null_vector(std::move(M), k, D, x)) return false;
     } else if (!null_vector_in_row_space(hp, A, hyps, k, x)) {
         return false;
     }
@@ -142,31 +149,49 @@ bool refine_line_direction(const Hyperplanes& hp, const double* A, const int* hy
 }
 
 void rays_to_data(const Hyperplanes& hp, const double* A, const RaysResult& rr, double* dirs,
-                  std::vector<int64_t>& indptr, std::vector<int64_t>& indices) {
+                  std::vector<int64_t>& indptr, std::vector<int64_t>& indices, const RunContext& ctx) {
     const int D = hp.D;
     const std::size_t nl = rr.n_lines(hp.r);
-    auto rows = rows_of(hp);
+    const auto rows = rows_of(hp);
+    // the lines in chunks (threads): each refines its directions in place and lists the
+    // data rows of its lines; the lists are joined in line order afterwards
+    const int nchunks = static_cast<int>(std::min<std::size_t>(nl, kRayChunks));
+    std::vector<std::vector<int64_t>> chunk_rows(nchunks), chunk_len(nchunks);
+    if (nchunks > 0)
+        run_tasks(nchunks, ctx, [&](int ch) {
+            const std::size_t lo = nl * ch / nchunks, hi = nl * (ch + 1) / nchunks;
+            std::vector<int64_t>& out = chunk_rows[ch];
+            std::vector<int64_t>& len = chunk_len[ch];
+            for (std::size_t l = lo; l < hi; ++l) {
+                if (((l - lo) & (kRayCancelStride - 1)) == 0) ctx.check_cancel();
+                double* d = dirs + 2 * l * D;
+                hp.embed_vector(rr.dirs.data() + l * hp.r, d);
+                double nrm = 0;
+                for (int j = 0; j < D; ++j) nrm += d[j] * d[j];
+                nrm = std::sqrt(nrm);
+                for (int j = 0; j < D; ++j) d[j] /= nrm;
+                refine_line_direction(hp, A, rr.indices.data() + rr.indptr[l],
+                                      static_cast<int>(rr.indptr[l + 1] - rr.indptr[l]), d, d);
+                for (int j = 0; j < D; ++j) d[D + j] = -d[j];
+                const std::size_t start = out.size();
+                for (int64_t p = rr.indptr[l]; p < rr.indptr[l + 1]; ++p)
+                    for (int i : rows[rr.indices[p]]) out.push_back(i);
+                std::sort(out.begin() + static_cast<std::ptrdiff_t>(start), out.end());
+                len.push_back(static_cast<int64_t>(out.size() - start));
+            }
+        }, "ray directions");
     indptr.assign(1, 0);
     indices.clear();
-    std::vector<int64_t> inc;
-    for (std::size_t l = 0; l < nl; ++l) {
-        double* d = dirs + 2 * l * D;
-        hp.embed_vector(rr.dirs.data() + l * hp.r, d);
-        double nrm = 0;
-        for (int j = 0; j < D; ++j) nrm += d[j] * d[j];
-        nrm = std::sqrt(nrm);
-        for (int j = 0; j < D; ++j) d[j] /= nrm;
-        refine_line_direction(hp, A, rr.indices.data() + rr.indptr[l],
-                              static_cast<int>(rr.indptr[l + 1] - rr.indptr[l]), d, d);
-        for (int j = 0; j < D; ++j) d[D + j] = -d[j];
-        inc.clear();
-        for (int64_t p = rr.indptr[l]; p < rr.indptr[l + 1]; ++p)
-            for (int i : rows[rr.indices[p]]) inc.push_back(i);
-        std::sort(inc.begin(), inc.end());
-        for (int rep = 0; rep < 2; ++rep) {  // both rays of the line lie on the same rows
-            indices.insert(indices.end(), inc.begin(), inc.end());
-            indptr.push_back(static_cast<int64_t>(indices.size()));
+    for (int ch = 0; ch < nchunks; ++ch) {
+        const int64_t* p = chunk_rows[ch].data();
+        for (int64_t k : chunk_len[ch]) {
+            for (int rep = 0; rep < 2; ++rep) {  // both rays of the line lie on the same rows
+                indices.insert(indices.end(), p, p + k);
+                indptr.push_back(static_cast<int64_t>(indices.size()));
+            }
+            p += k;
         }
+        std::vector<int64_t>().swap(chunk_rows[ch]);
     }
 }
 
