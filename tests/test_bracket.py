@@ -134,3 +134,25 @@ def test_beta_max_above_the_budget_is_a_lower_bound_with_a_warning():
     with pytest.warns(RuntimeWarning, match="lower bound"):
         low = exactrelu.beta_max(X, y, max_rays=1, time_limit=2.0)
     assert 0 < low <= true * (1 + 1e-9)
+
+
+def test_mip_search_starts_from_the_given_incumbent():
+    """The best ray handed to the MIP is HiGHS' first incumbent: after a single node
+    its incumbent scores at least as well (a start that is not taken leaves the search
+    to find one, which one node rarely does)."""
+    from exactrelu.columns import relu_columns
+
+    rng = np.random.default_rng(7)
+    for case in range(6):
+        X = rng.normal(size=(40, 3))
+        prob = make_problem(X, rng.normal(size=40), "squared", 1.0, True, False)
+        lam = project_multiplier(prob, rng.normal(size=40))
+        rays = exactrelu.enumerate_rays(prob.X).directions
+        scores = relu_columns(prob.A, rays).T @ lam / np.abs(rays[:, :-1]).sum(axis=1)
+        best = rays[int(np.argmax(scores))]
+        best = best / np.abs(best[:-1]).sum()
+        unit = float(np.abs(lam).max())
+        _, theta, _, _ = PricingMIP(prob)._one_sign(lam / unit, 10.0, start=best, node_limit=1)
+        assert theta is not None, case
+        got = float((relu_columns(prob.A, theta[None, :]).T @ lam)[0])
+        assert got >= scores.max() * (1 - 1e-7), (case, got, scores.max())

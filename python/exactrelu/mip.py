@@ -199,14 +199,14 @@ class PricingMIP:
                      **({} if node_limit is None else {"mip_max_nodes": int(node_limit)})
                      }.items():
             h.setOptionValue(k, v)
-        start, index, value, _ = _csc_parts(A, A.shape[0])
+        col_start, index, value, _ = _csc_parts(A, A.shape[0])
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = n_cols, A.shape[0]
         lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lo, col_hi
         lp.row_lower_, lp.row_upper_ = row_lo, row_hi
         lp.sense_ = highspy.ObjSense.kMaximize
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = start, index, value
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = col_start, index, value
         lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_cols, A.shape[0]
         integ = [highspy.HighsVarType.kContinuous] * n_cols
         for j in range(cs, n_cols):

@@ -240,7 +240,11 @@ def _bracket(prob, ctx, k_add, report):
             add_priced(prob, rp, *found.above(thresh))
             continue
         nodes = work.mip_nodes_left() if in_reserve else min(mip_nodes, work.mip_nodes_left())
-        res = mip.bound(lam, max(0.05, wall_left()), incumbents=found.dirs[:k_add],
+        # the program's own neurons start the search too: at the master's optimum they
+        # score beta exactly, the incumbent that lets the search prune near-optimal nodes
+        active = rp.dirs[rp.neuron_weights() != 0]
+        res = mip.bound(lam, max(0.05, wall_left()),
+                        incumbents=np.vstack([found.dirs[:k_add], active]),
                         node_limit=max(2, nodes))
         work.mip(res.nodes)
         mip_calls += 1
