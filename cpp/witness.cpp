@@ -51,34 +51,19 @@ bool solve_small(std::vector<double>& M, std::vector<double>& b, int r) {
     return true;
 }
 
-// Exact check that every hyperplane has the sign pat gives it at u: dot_sign_exact's
-// floating-point filter inline (the same sum and error bound), its exact path only
-// where the filter cannot decide.
+// Exact check that every hyperplane has the sign pat gives it at u.
 bool verify_witness(const HypMatrix& hm, const uint64_t* pat, const double* u) {
     const HypMatrix H = hm;  // a local copy: the calls below cannot alias it
-    const int r = H.r;
-    const double rel = (r + 2) * kUnit * 1.0000001;
     for (int h = 0; h < H.m; ++h) {
-        const double* a = H.row(h);
-        double s = 0.0, sabs = 0.0;
-        for (int l = 0; l < r; ++l) {
-            double p = a[l] * u[l];
-            s += p;
-            sabs += std::fabs(p);
-        }
-        const double err = sabs * rel + kTinyBound;
-        const bool pos = get_bit(pat, h);
-        if (std::isfinite(s) && std::fabs(s) > err && err < 1e300) {
-            if ((s > 0) != pos) return false;
-        } else if (dot_sign_exact(a, u, r) != (pos ? 1 : -1)) {
-            return false;
-        }
+        int want = get_bit(pat, h) ? 1 : -1;
+        if (dot_sign_exact(H.row(h), u, H.r) != want) return false;
     }
     return true;
 }
 
-// verify_witness with the dot products computed row-parallel (s.dots): the same
-// filter and error bound, the exact path only where it cannot decide.
+// verify_witness with the dot products computed row-parallel (s.dots): dot_sign_exact's
+// floating-point filter (the same sum and error bound), its exact path only where the
+// filter cannot decide.
 bool verify_witness_fast(const HypMatrix& hm, const uint64_t* pat, const double* u, WitnessScratch& s) {
     s.dots(hm, u);
     const double rel = (hm.r + 2) * kUnit * 1.0000001;
