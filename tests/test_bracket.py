@@ -156,3 +156,24 @@ def test_mip_search_starts_from_the_given_incumbent():
         assert theta is not None, case
         got = float((relu_columns(prob.A, theta[None, :]).T @ lam)[0])
         assert got >= scores.max() * (1 - 1e-7), (case, got, scores.max())
+
+
+def test_bracket_budget_does_not_depend_on_time_spent_before_it():
+    """The budget is the time limit, not what the clock says is left of it when the
+    bracket starts: a solve whose first steps took longer (first imports, the size
+    estimate) stops at the same point, with the same network."""
+    import time
+
+    from exactrelu._context import Deadline, SolveContext
+    from exactrelu.methods.bracket import solve_bracket
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(30, 8))
+    prob = make_problem(X, np.sin(X[:, 0]) + X[:, 1], "squared", 0.5, True, False)
+    values = []
+    for delay in (0.0, 0.4):
+        ctx = SolveContext(Deadline(2.0))
+        time.sleep(delay)
+        res = solve_bracket(prob, ctx)
+        values.append((float(res.program.objective), float(res.lower_bound)))
+    assert values[0] == values[1]
