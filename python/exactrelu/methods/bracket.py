@@ -51,9 +51,10 @@ MIP_FIRST_NODES = 200
 #: budgeted, and the wall clock at time_limit is only a cap. Seconds per step
 #: (measured on 2-core machines): the master per data row and column, the heuristic
 #: per ray and (n + D^2), a MIP node per (n + d)^2 (a node's LPs have n rows and
-#: about n columns: 17 ms at diabetes, 442 x 10) plus MIP_NODE_FLOOR (a node's fixed
-#: cost, strong branching and cuts: 2-10 ms measured at n = 15-80, where the first
-#: term is a tenth of a millisecond), and a MIP's root as MIP_ROOT_NODES nodes.
+#: about n columns: 17 ms at diabetes, 442 x 10) but at least MIP_NODE_FLOOR (a
+#: node's fixed cost, strong branching and cuts: 2-10 ms measured at n = 15-80, where
+#: the first term is a tenth of a millisecond), and a MIP's root as MIP_ROOT_NODES
+#: nodes.
 WORK_SHARE = 0.7
 MASTER_SECONDS = 2e-7
 HEURISTIC_SECONDS = 2.5e-7
@@ -97,7 +98,7 @@ class _Work:
         self.used += HEURISTIC_SECONDS * int(rays) * (self.n + self.D * self.D)
 
     def node_seconds(self):
-        return MIP_NODE_SECONDS * (self.n + self.d) ** 2 + MIP_NODE_FLOOR
+        return max(MIP_NODE_SECONDS * (self.n + self.d) ** 2, MIP_NODE_FLOOR)
 
     def mip(self, nodes):
         self.used += self.node_seconds() * (int(nodes) + 2 * MIP_ROOT_NODES)
