@@ -389,9 +389,10 @@ def exact_vector_fits(prob, seconds, max_rays=None):
     from .limits import exact_pass_seconds
 
     limit = VECTOR_MAX_RAYS if max_rays is None else int(max_rays)
+    from .pricing import refined_rays_bound
+
     try:
-        rays = arrangement_info(prob.X, bias=prob.bias,
-                                extra_hyperplanes=prob.coordinate_hyperplanes).rays_bound
+        rays = refined_rays_bound(prob)
     except SizeError:   # more columns than the exact core takes at all
         return False
     return rays <= limit and exact_pass_seconds(rays, prob.threads, len(prob.A_ref),

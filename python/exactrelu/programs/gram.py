@@ -105,13 +105,13 @@ def _stationary(G, M, w, yv, g, h, act):
     return xs if np.all(np.isfinite(xs)) else None
 
 
-def _polish(G, M, w, yv, g, x, k, max_steps=None):
+def _polish(G, M, w, yv, g, h, x, k, max_steps=None):
     """Lawson-Hanson active-set steps from ``x`` (feasible, near optimal): make the
     gradient exactly 0 on the positive columns and the free terms, stepping back to
     the boundary when a coefficient would turn negative and adding the column whose
-    gradient is most negative; ``None`` when a least-squares solve fails."""
+    gradient is most negative; ``None`` when a least-squares solve fails. ``h`` is the
+    gradient at 0, ``g - M^T (w yv)``."""
     n_var = M.shape[1]
-    h = g - M.T @ (w * yv)      # the gradient at 0
     free = np.arange(k, n_var)
     x = x.copy()
     # the solver's tiny positive coefficients (its tolerance) start at 0: each would
@@ -175,17 +175,17 @@ def solve_gram(B, E, yv, w, g, *, time_limit=None, x0=None, accept_rtol=GRAM_KKT
     M = np.hstack([B, E])
     g_all = np.r_[g, np.zeros(f)]
     G = (M.T * w) @ M
+    q = g_all - M.T @ (w * yv)      # the gradient at 0
     if x0 is not None:
         xw = np.array(x0, dtype=float)
         xw[:k] = np.maximum(xw[:k], 0.0)
-        xp = _polish(G, M, w, yv, g_all, xw, k, max_steps=WARM_MAX_STEPS)
+        xp = _polish(G, M, w, yv, g_all, q, xw, k, max_steps=WARM_MAX_STEPS)
         if xp is not None:
             kp, rp = _kkt_violation(M, w, yv, g_all, xp, k)
             if kp <= max(accept_rtol, GRAM_KKT_RTOL):
                 return GramSolution(xp[:k], xp[k:], rp, kp)
     # scale the objective so that the costs are of order 1 (tolerances are absolute)
     s = 1.0
-    q = g_all - M.T @ (w * yv)
     lower = np.r_[np.zeros(k), np.full(f, -INF)]
     upper = np.full(k + f, INF)
     H = sp.csc_array(np.tril(G) * s)
@@ -201,7 +201,7 @@ def solve_gram(B, E, yv, w, g, *, time_limit=None, x0=None, accept_rtol=GRAM_KKT
     x[:k] = np.maximum(x[:k], 0.0)
     kkt, r = _kkt_violation(M, w, yv, g_all, x, k)
     if kkt > GRAM_KKT_RTOL:
-        xp = _polish(G, M, w, yv, g_all, x, k)
+        xp = _polish(G, M, w, yv, g_all, q, x, k)
         if xp is not None:
             kp, rp = _kkt_violation(M, w, yv, g_all, xp, k)
             if kp < kkt:
