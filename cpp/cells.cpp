@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "arrangement.hpp"
+#include "exact.hpp"
 #include "walk.hpp"
 #include "witness.hpp"
 
@@ -25,6 +26,10 @@ constexpr int kShards = 1 << kShardBits;
 constexpr int kWitnessChunks = 256;
 // The witness loop checks for cancellation every kCancelStride cells (a power of two).
 constexpr std::size_t kCancelStride = 1024;
+// The canonical emission (docs/design.md, section 2) runs at ranks kCanonMinRank to
+// kCanonMaxRank (its determinants are expanded in full).
+constexpr int kCanonMinRank = 3;
+constexpr int kCanonMaxRank = 7;
 // 64-bit mixing constants (the finalizer of MurmurHash3) and the golden-ratio seed.
 constexpr uint64_t kMix1 = 0xff51afd7ed558ccdull;
 constexpr uint64_t kMix2 = 0xc4ceb9fe1a85ec53ull;
@@ -61,6 +66,9 @@ struct CellTaskOut {
     std::vector<int32_t> inc;       // per line: incident hyperplanes (sorted)
     std::vector<int32_t> loc_ptr;   // per line: -1 generic, else offset into loc_wit (cells)
     std::vector<double> loc_wit;    // local witnesses, r each
+    // emissions with line_of < 0 (the cells of the chart's restriction) carry their own
+    // witness: r doubles at local_of * r (and their double-double parts, when any)
+    std::vector<double> direct_wit, direct_lo;
 
     // The line emission e was found at, for its witness.
     CellLine line(int e, int r) const {
@@ -71,6 +79,46 @@ struct CellTaskOut {
                         inc_ptr[l + 1] - inc_ptr[l], lw};
     }
 };
+
+// Every minor of the rows R[0..k-1] on the columns C[0..nc-1] that uses the last rows:
+// for a column mask with j <= k bits, val[mask] is the determinant of the rows
+// R[k-j..k-1] on the columns of the mask (in order), by Laplace expansion along its
+// first row, and pa[mask] the sum of the |products| of that expansion (for
+// minor_error_bound). val and pa hold 1 << nc entries; nc <= kCanonMaxRank.
+void suffix_minors(const double* const* R, int k, const int* C, int nc, double* val, double* pa) {
+    val[0] = 1.0;
+    pa[0] = 1.0;
+    for (uint32_t mask = 1; mask < (1u << nc); ++mask) {
+        const int j = popcount32(mask);
+        if (j > k) continue;
+        const double* row = R[k - j];
+        double v = 0.0, p = 0.0;
+        bool neg = false;
+        for (int c = 0; c < nc; ++c) {
+            if (!(mask & (1u << c))) continue;
+            const uint32_t sub = mask & ~(1u << c);
+            const double a = row[C[c]];
+            v += neg ? -(a * val[sub]) : a * val[sub];
+            p += std::fabs(a) * pa[sub];
+            neg = !neg;
+        }
+        val[mask] = v;
+        pa[mask] = p;
+    }
+}
+
+// Exact sign of a determinant from its expansion (value v, sum of |products| pa, size
+// k) or, where the certified bound cannot decide, of the k x k matrix of the rows R on
+// the columns C by the exact path.
+int det_sign_expanded(double v, double pa, const double* const* R, const int* C, int k, bool integral) {
+    const double err = minor_error_bound(pa, k, integral);
+    if (v > err) return 1;
+    if (v < -err) return -1;
+    double mat[kCanonMaxRank * kCanonMaxRank];
+    for (int i = 0; i < k; ++i)
+        for (int j = 0; j < k; ++j) mat[i * k + j] = R[i][C[j]];
+    return det_sign_exact(mat, k);
+}
 
 // The patterns one task has recorded (indices into its pats, by open addressing on
 // their hashes): repeats within a task never reach the task's output.
@@ -124,8 +172,9 @@ class TaskPatternSet {
 // line's class have the sign of their flip on one side, items after it the opposite.
 class CellCollector {
   public:
-    CellCollector(const HypMatrix& hm, CellTaskOut& out)
-        : hm_(hm), W_(pattern_words(hm.m)), o_(out), cur_(W_), seen_(W_) {}
+    // canonical: emit by the canonical rule with the chart u_a = 1 and c = u_b
+    CellCollector(const HypMatrix& hm, CellTaskOut& out, bool canonical, int a, int b)
+        : hm_(hm), W_(pattern_words(hm.m)), o_(out), canon_(canonical), a_(a), b_(b), cur_(W_), seen_(W_) {}
 
     void on_line(const LineRef& L) {
         refresh_sweep(*L.sweep);
@@ -138,8 +187,12 @@ class CellCollector {
         append_line_incidence(L, o_.inc);
         o_.inc_ptr.push_back(static_cast<int32_t>(o_.inc.size()));
         k_ = static_cast<int>(o_.inc.size() - ioff_);
-        if (k_ == hm_.r - 1) emit_generic();
-        else emit_nongeneric();
+        if (k_ == hm_.r - 1) {
+            o_.loc_ptr.push_back(-1);  // no local witnesses
+            if (!canon_ || !emit_canonical()) emit_generic();
+        } else {
+            emit_nongeneric();
+        }
     }
 
   private:
@@ -202,9 +255,92 @@ class CellCollector {
         }
     }
 
+    // The pair of opposite cells holding the cell with the local signs lp on the base
+    // side of the line (base) or on the other side, as emit_local records pairs.
+    void emit_pair(bool base, const char* lp, int32_t lid) {
+        const std::vector<uint64_t>& side = base ? base_ : flipb_;
+        const bool pos0 = (k_ > 0 && inc()[0] == 0) ? lp[0] != 0 : get_bit(side.data(), 0);
+        if (pos0) {
+            emit(side, lp, base ? 1 : -1, lid);
+            return;
+        }
+        nlp_.resize(k_);
+        for (int j = 0; j < k_; ++j) nlp_[j] = !lp[j];
+        emit(base ? flipb_ : base_, nlp_.data(), base ? -1 : 1, lid);
+    }
+
+    // The canonical rule at a generic line (docs/design.md, section 2): in the chart
+    // u_a = 1 a pair of cells is emitted only at the vertices where no edge of the cell
+    // descends in c = u_b. With H the incident rows (in order), v* the line's direction
+    // with x . v* = det([x; H]) and A = [H; e_a], the edge g_j = A^-1 e_j leaves
+    // hyperplane j on its positive side, and
+    //   sign(c . g_j) = (-1)^(a + a' + b + j + 1) sign(det H_-j[cols - {a, b}]) sign(det H[cols - a]),
+    // a' = a - [a > b]; the chart vertex is (-1)^a sign(det H[cols - a]) v*. An edge level
+    // in c leaves both signs. Returns false (nothing emitted) when the line lies in the
+    // chart's hyperplane at infinity: every local cell is emitted there.
+    bool emit_canonical() {
+        const int r = hm_.r, k = k_, a = a_, b = b_;
+        const bool integral = hm_.integral;
+        const double* R[kCanonMaxRank + 1];
+        int cols[kCanonMaxRank];
+        for (int j = 0; j < k; ++j) R[j + 1] = hm_.row(inc()[j]);
+        const double* const* H = R + 1;
+        // every (r - 1)-minor M_l = det H[cols - l] (and the smaller ones)
+        for (int l = 0; l < r; ++l) cols[l] = l;
+        suffix_minors(H, k, cols, r, mval_, mpa_);
+        const uint32_t full = (1u << r) - 1;
+        int ca[kCanonMaxRank];
+        for (int l = 0, t = 0; l < r; ++l)
+            if (l != a) ca[t++] = l;
+        const uint32_t ma = full & ~(1u << a);
+        const int sa = det_sign_expanded(mval_[ma], mpa_[ma], H, ca, k, integral);
+        if (sa == 0) return false;
+        // the side of v*: any hyperplane x not through the line has x . v* = det([x; H]) != 0
+        int x = 0;
+        for (int j = 0; j < k && inc()[j] == x; ++j) ++x;
+        R[0] = hm_.row(x);
+        double xv = 0.0, xpa = 0.0;
+        for (int l = 0; l < r; ++l) {
+            const uint32_t ml = full & ~(1u << l);
+            xv += (l & 1) ? -(R[0][l] * mval_[ml]) : R[0][l] * mval_[ml];
+            xpa += std::fabs(R[0][l]) * mpa_[ml];
+        }
+        const int sx = det_sign_expanded(xv, xpa, R, cols, r, integral);
+        const bool vstar_base = (sx > 0) == get_bit(base_.data(), x);
+        const int sv = (a & 1) ? -sa : sa;
+        const bool chart_base = (sv > 0) == vstar_base;
+        // the signs of the cell whose edges at the chart vertex all ascend in c
+        const int ap = a - (a > b ? 1 : 0);
+        int cab[kCanonMaxRank];
+        int t = 0;
+        for (int l = 0; l < r; ++l)
+            if (l != a && l != b) cab[t++] = l;
+        lp_.resize(k);
+        free_.clear();
+        const uint32_t mab = (1u << t) - 1;
+        for (int j = 0; j < k; ++j) {
+            const double* Rj[kCanonMaxRank];
+            int u = 0;
+            for (int i = 0; i < k; ++i)
+                if (i != j) Rj[u++] = H[i];
+            suffix_minors(Rj, k - 1, cab, t, mval_, mpa_);
+            int s = det_sign_expanded(mval_[mab], mpa_[mab], Rj, cab, k - 1, integral) * sa;
+            if ((a + ap + b + j + 1) & 1) s = -s;
+            lp_[j] = s > 0;
+            if (s == 0) free_.push_back(j);
+        }
+        const int nf = static_cast<int>(free_.size());
+        for (int mask = 0; mask < (1 << nf); ++mask) {
+            int lid = 0;
+            for (int f = 0; f < nf; ++f) lp_[free_[f]] = (mask >> f) & 1;
+            for (int j = 0; j < k; ++j) lid |= lp_[j] ? (1 << j) : 0;
+            emit_pair(chart_base, lp_.data(), lid);
+        }
+        return true;
+    }
+
     // A generic line (r - 1 incident hyperplanes): every sign vector on them is a cell.
     void emit_generic() {
-        o_.loc_ptr.push_back(-1);
         lp_.resize(k_);
         for (int mask = 0; mask < (1 << k_); ++mask) {
             for (int j = 0; j < k_; ++j) lp_[j] = (mask >> j) & 1;
@@ -240,6 +376,8 @@ class CellCollector {
     const HypMatrix& hm_;
     const int W_;
     CellTaskOut& o_;
+    const bool canon_;  // canonical emission at generic lines, chart u_a = 1, c = u_b
+    const int a_, b_;
     // the 2-flat being swept: its id, how far `before_` has been filled, bit masks
     uint64_t sw_id_ = 0;
     int next_pos_ = 0;
@@ -248,7 +386,9 @@ class CellCollector {
     int line_id_ = 0;
     std::size_t ioff_ = 0;
     int k_ = 0;
-    std::vector<char> lp_;
+    std::vector<char> lp_, nlp_;
+    std::vector<int> free_;      // canonical rule: local signs left free (level edges)
+    double mval_[1u << kCanonMaxRank], mpa_[1u << kCanonMaxRank];  // canonical rule: minors
     std::vector<uint64_t> cur_;  // the pattern being emitted
     TaskPatternSet seen_;
 };
@@ -295,28 +435,46 @@ std::vector<Emission> dedupe_shard(const std::vector<CellTaskOut>& outs, int sh,
 }
 
 // Witnesses of the cells (res.bits holds each kept cell c at 2c and its negation at
-// 2c + 1; so do the witnesses).
-void compute_witnesses(const HypMatrix& hm, const RunContext& ctx, const std::vector<CellTaskOut>& outs,
+// 2c + 1; so do the witnesses). False when some cell's line gave no witness.
+bool compute_witnesses(const HypMatrix& hm, const RunContext& ctx, const std::vector<CellTaskOut>& outs,
                        const std::vector<Emission>& uniq, CellsResult& res) {
     const int r = hm.r, W = res.words;
     const std::size_t K = uniq.size();
     res.witnesses.assign(2 * K * static_cast<std::size_t>(r), 0.0);
     int nchunks = static_cast<int>(std::min<std::size_t>(K, kWitnessChunks));
-    if (nchunks == 0) return;
+    if (nchunks == 0) return true;
     std::mutex lo_mutex;
+    std::atomic<bool> failed{false};
     run_tasks(nchunks, ctx, [&](int ch) {
         std::size_t lo = K * ch / nchunks, hi = K * (ch + 1) / nchunks;
         WitnessScratch scratch(r);
         std::vector<double> u(r), ulo(r);
         for (std::size_t c = lo; c < hi; ++c) {
             if ((c & (kCancelStride - 1)) == 0 && ctx.cancel->load()) throw Cancelled("cancelled");
+            if (failed.load(std::memory_order_relaxed)) return;
             auto [t, e] = uniq[c];
             const uint64_t* pat = res.bits.data() + 2 * c * W;
-            int how = cell_witness(hm, outs[t].line(e, r), pat, scratch, u.data(), ulo.data());
-            if (how == 0)
-                throw NumericalFailure(
-                    "could not construct an exactly verified interior point in double precision for "
-                    "a cell that is extremely thin; the patterns are exact: call with witnesses=False");
+            const CellTaskOut& o = outs[t];
+            int how;
+            if (o.line_of[e] < 0) {  // a cell of the chart's restriction: its own witness
+                const std::size_t off = static_cast<std::size_t>(o.local_of[e]) * r;
+                std::copy(o.direct_wit.begin() + off, o.direct_wit.begin() + off + r, u.begin());
+                how = 1;
+                if (!o.direct_lo.empty()) {
+                    std::copy(o.direct_lo.begin() + off, o.direct_lo.begin() + off + r, ulo.begin());
+                    for (int j = 0; j < r; ++j) how = ulo[j] != 0.0 ? 2 : how;
+                }
+            } else {
+                try {
+                    how = cell_witness(hm, o.line(e, r), pat, scratch, u.data(), ulo.data());
+                } catch (const NumericalFailure&) {
+                    how = 0;
+                }
+            }
+            if (how == 0) {
+                failed.store(true);
+                return;
+            }
             if (how == 2) {
                 std::lock_guard<std::mutex> lk(lo_mutex);
                 if (res.witnesses_lo.empty()) res.witnesses_lo.assign(res.witnesses.size(), 0.0);
@@ -332,6 +490,57 @@ void compute_witnesses(const HypMatrix& hm, const RunContext& ctx, const std::ve
             }
         }
     }, "witnesses");
+    return !failed.load();
+}
+
+// The cells met by the plane L = {u_a = u_b = 0} of the canonical rule's chart
+// (docs/design.md, section 2), those the rule emits at no line, as task `out`: the
+// arrangement restricted to L (the rows without columns a and b, exactly) is enumerated
+// on its own, and each of its pairs of cells is the pair of cells of hm it lies in.
+void restriction_cells(const HypMatrix& hm, int a, int b, bool want_witnesses, CellTaskOut& out) {
+    const int m = hm.m, r = hm.r, rs = r - 2, W = pattern_words(m);
+    std::vector<double> sub(static_cast<std::size_t>(m) * rs);
+    std::vector<int> fullcol;
+    for (int l = 0; l < r; ++l)
+        if (l != a && l != b) fullcol.push_back(l);
+    for (int h = 0; h < m; ++h) {
+        bool zero = true;
+        for (int t = 0; t < rs; ++t) {
+            sub[static_cast<std::size_t>(h) * rs + t] = hm.row(h)[fullcol[t]];
+            zero = zero && sub[static_cast<std::size_t>(h) * rs + t] == 0.0;
+        }
+        if (zero) return;  // L lies in hyperplane h: no open cell meets it
+    }
+    const Hyperplanes hp = preprocess(sub.data(), m, rs);
+    std::atomic<bool> sub_cancel{false};
+    RunContext inline_ctx{0, &sub_cancel, {}};
+    const CellsResult cr = enumerate_cells_core(hp.matrix(), inline_ctx, -1, want_witnesses);
+    std::vector<uint64_t> pat(W);
+    for (std::size_t c = 0; c < cr.n_cells(); ++c) {
+        const uint64_t* bits = cr.bits.data() + c * cr.words;
+        std::fill(pat.begin(), pat.end(), 0);
+        for (int h = 0; h < m; ++h)
+            if (get_bit(bits, hp.row_h[h]) != (hp.row_scale[h] < 0)) set_bit(pat.data(), h);
+        if (!get_bit(pat.data(), 0)) continue;  // of each pair, the cell with hyperplane 0 positive
+        const uint64_t hv = hash_words(pat.data(), W);
+        const int32_t e = static_cast<int32_t>(out.line_of.size());
+        out.pats.insert(out.pats.end(), pat.begin(), pat.end());
+        out.hash.push_back(hv);
+        out.shard[hv >> (64 - kShardBits)].push_back(e);
+        out.line_of.push_back(-1);
+        out.local_of.push_back(e);
+        out.orient.push_back(1);
+        if (!want_witnesses) continue;
+        const std::size_t off = out.direct_wit.size();
+        out.direct_wit.resize(off + r, 0.0);
+        for (int t = 0; t < hp.r; ++t) out.direct_wit[off + fullcol[hp.cols[t]]] = cr.witnesses[c * hp.r + t];
+        if (!cr.witnesses_lo.empty()) {
+            out.direct_lo.resize(out.direct_wit.size(), 0.0);
+            for (int t = 0; t < hp.r; ++t)
+                out.direct_lo[off + fullcol[hp.cols[t]]] = cr.witnesses_lo[c * hp.r + t];
+        }
+    }
+    if (!out.direct_lo.empty()) out.direct_lo.resize(out.direct_wit.size(), 0.0);
 }
 
 // The arrangement of rank 0 (one cell) or 1 (two cells, split by every hyperplane).
@@ -349,10 +558,9 @@ CellsResult small_rank_cells(const HypMatrix& hm, int W) {
     return res;
 }
 
-}  // namespace
-
-CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, long long max_cells,
-                                 bool want_witnesses) {
+// The enumeration, with the canonical emission where canonical_ok and the rank allow it.
+CellsResult enumerate_cells_run(const HypMatrix& hm, const RunContext& ctx, long long max_cells,
+                                bool want_witnesses, bool canonical_ok) {
     const int m = hm.m;
     const int W = pattern_words(m);
     if (hm.r <= 1) {
@@ -364,15 +572,24 @@ CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, lon
     CellsResult res;
     res.words = W;
     // 1. collect the cells around every line, per task
+    // canonical emission: each pair of cells from the vertices where it is lowest in a
+    // chart, plus the cells of the chart's restriction (one more task)
+    const bool canonical = canonical_ok && hm.r >= kCanonMinRank && hm.r <= kCanonMaxRank;
+    const int chart_a = hm.r - 1, chart_b = 0;
     std::vector<CellTaskOut> outs;
     std::vector<CellCollector> collectors;
-    walk_lines(
+    const int ntasks = walk_lines(
         hm, ctx,
         [&](int nt) {
+            outs.reserve(nt + 1);
             outs.resize(nt);
-            for (auto& o : outs) collectors.emplace_back(hm, o);
+            for (auto& o : outs) collectors.emplace_back(hm, o, canonical, chart_a, chart_b);
         },
         [&](int task, const LineRef& L) { collectors[task].on_line(L); });
+    if (canonical && ctx.in_shard(ntasks)) {
+        outs.emplace_back();
+        restriction_cells(hm, chart_a, chart_b, want_witnesses, outs.back());
+    }
     // 2. deduplicate per hash shard; sort into emission order (deterministic and
     // independent of the thread count)
     std::vector<std::vector<Emission>> uniq_sh(kShards);
@@ -400,8 +617,22 @@ CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, lon
         dst[W + W - 1] &= lastmask;
     }
     // 4. witnesses
-    if (want_witnesses) compute_witnesses(hm, ctx, outs, uniq, res);
-    return res;
+    if (!want_witnesses || compute_witnesses(hm, ctx, outs, uniq, res)) return res;
+    // A witness is built from the line the cell was emitted at, and on nearly
+    // rank-deficient data some lines give none in any precision tried. The canonical
+    // rule emits a cell at one line only: then the enumeration is redone emitting every
+    // cell at every line of its closure (its witness from the first line found).
+    if (canonical) return enumerate_cells_run(hm, ctx, max_cells, want_witnesses, false);
+    throw NumericalFailure(
+        "could not construct an exactly verified interior point in double precision for "
+        "a cell that is extremely thin; the patterns are exact: call with witnesses=False");
+}
+
+}  // namespace
+
+CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, long long max_cells,
+                                 bool want_witnesses) {
+    return enumerate_cells_run(hm, ctx, max_cells, want_witnesses, true);
 }
 
 void cells_to_rows(const Hyperplanes& hp, const CellsResult& cr, uint8_t* packed, double* wit,

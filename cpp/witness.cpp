@@ -160,12 +160,33 @@ int witness_dd(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, con
     for (int j = 0; j < k; ++j) scaled_row_dd(hm.row(cl.inc[j]), r, M.data() + j * r);
     std::vector<dd> v;
     if (!dd_null_vector(M, k, r, v)) return 0;
-    double dot = 0, vmax = 0;
-    for (int l = 0; l < r; ++l) {
-        dot += v[l].hi * vflt[l];
-        vmax = std::max(vmax, ddabs(v[l]));
+    // The side of the line the cell lies on: the pattern's sign of the non-incident
+    // hyperplane farthest from the line (relative to its l1 norm) decides it, not the
+    // float direction, whose orientation is unreliable where it cancelled.
+    double vmax = 0, best = -1.0, side = 1.0;
+    for (int l = 0; l < r; ++l) vmax = std::max(vmax, ddabs(v[l]));
+    int jj = 0;
+    for (int h = 0; h < hm.m; ++h) {
+        if (jj < k && cl.inc[jj] == h) { ++jj; continue; }
+        const double* a = hm.row(h);
+        dd dv(0.0);
+        double an = 0;
+        for (int l = 0; l < r; ++l) {
+            dv = dv + dd(a[l]) * v[l];
+            an += std::fabs(a[l]);
+        }
+        const double rel = ddabs(dv) / an;
+        if (rel > best) {
+            best = rel;
+            side = (dv.hi > 0) == get_bit(pat, h) ? 1.0 : -1.0;
+        }
     }
-    double sc = (dot < 0 ? -1.0 : 1.0) / vmax;
+    if (best <= 0.0) {  // no hyperplane off the line decides: the float direction does
+        double dot = 0;
+        for (int l = 0; l < r; ++l) dot += v[l].hi * vflt[l];
+        side = dot < 0 ? -1.0 : 1.0;
+    }
+    double sc = side / vmax;
     for (int l = 0; l < r; ++l) v[l] = v[l] * dd(sc);
     std::vector<double> wbuf(w, w + r);
     if (k == r - 1) {

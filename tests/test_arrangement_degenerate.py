@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import exactrelu
+from exactrelu import _core
 from reference import (
     check_cells,
     check_rays,
@@ -314,3 +315,47 @@ def test_high_rank_generator_has_many_hyperplanes_through_lines():
         if any(len(ln.incidence) > r - 1 for ln in reference_lines(S).lines):
             many[r] += 1
     assert all(v >= 4 for v in many.values()), many
+
+
+@pytest.mark.parametrize("seed", range(0, N_HIGH_RANK, 2))
+def test_canonical_cell_emission_at_rank_four_to_six(seed):
+    """At ranks 3-7 each pair of cells is emitted only at the vertices where it is lowest
+    in a chart (with both signs on edges level in the chart), plus the cells of the
+    chart's restriction; lines in the chart's hyperplane at infinity and lines with more
+    than r - 1 hyperplanes emit every local cell (docs/design.md section 2). Against the
+    reference's cells, with exact witnesses, at ranks 4-6 on degenerate data."""
+    _, X, bias, _, kind = high_rank_case(seed)
+    A = lift(X, bias)
+    ref = reference_cells(A)
+    cells = exactrelu.enumerate_cells(X, bias=bias, threads=1 + seed % 2)
+    problems = check_cells(A, cells.patterns, cells.witnesses, ref, cells.witnesses_lo)
+    n_count = exactrelu.count_cells(X, bias=bias)
+    if not (n_count == len(cells) == len(ref)):
+        problems.append(f"count_cells {n_count}, enumerate_cells {len(cells)}, "
+                        f"reference {len(ref)}")
+    assert not problems, f"kind={kind} bias={bias} X={X.tolist()}:\n" + "\n".join(problems)
+
+
+def test_thin_cells_get_witnesses_from_another_line():
+    """Five points of a plane in R^5, rounded: the exact rank is 5 but the cells are
+    thinner than the doubles near some of their lines. The canonical emission gives
+    each cell one line, from which no witness could be verified here; the enumeration
+    is then redone emitting every cell at every line (its first line's witness)."""
+    X = np.array([
+        [0.8272715865033727, -1.6656049441338214, 0.4223201605924939, 1.0034577636535815,
+         -0.05620883992390749],
+        [-0.08025181495258113, 2.807414770659454, 0.6922341867350975, -2.0313078596646195,
+         -1.4136359672758865],
+        [0.3213027318986296, -1.4180483382081777, -0.04967234861405805, 0.953397897790731,
+         0.3917717021130582],
+        [0.024232340288273257, -1.9496786821511929, -0.5143953882669338, 1.4188409918089246,
+         1.017891151337581],
+        [-1.899796383254788, 3.980731334543787, -0.9266847456772715, -2.4182352920572505,
+         0.045552943019807265]])
+    A = lift(X, True)
+    # the core itself (the package would fall back to exact rational witnesses)
+    packed, wit, lo = _core.enumerate_cells(A, 2, -1, True)
+    patterns = np.unpackbits(packed, axis=1, count=len(A), bitorder="little").astype(bool)
+    # distinct patterns, each realized exactly by its witness; as many as count_cells
+    problems = check_cells(A, patterns, wit, None, lo)
+    assert not problems and len(patterns) == exactrelu.count_cells(X) == 32, problems
