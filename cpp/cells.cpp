@@ -167,6 +167,9 @@ class TaskPatternSet {
     std::vector<Slot> slots_;
 };
 
+CellsResult enumerate_cells_run(const HypMatrix& hm, const RunContext& ctx, long long max_cells,
+                                bool want_witnesses, bool canonical_ok);
+
 // Collects the cells around each line of one task. The signs of the hyperplanes not
 // containing the line are read off the sorted sweep of its 2-flat: items before the
 // line's class have the sign of their flip on one side, items after it the opposite.
@@ -358,7 +361,10 @@ class CellCollector {
         int kk = essentialize_rows(hm_, incv, sub, pcols);
         std::atomic<bool> sub_cancel{false};
         RunContext inline_ctx{0, &sub_cancel, {}};
-        CellsResult lc = enumerate_cells_core(HypMatrix{sub.data(), k_, kk, hm_.integral}, inline_ctx, -1, true);
+        // (the local arrangements are small: the canonical rule's minors and restriction
+        // would cost more than the repeats they save)
+        CellsResult lc =
+            enumerate_cells_run(HypMatrix{sub.data(), k_, kk, hm_.integral}, inline_ctx, -1, true, false);
         int off = static_cast<int>(o_.loc_wit.size() / r);
         o_.loc_ptr.push_back(off);
         std::size_t nl = lc.n_cells();
