@@ -502,8 +502,10 @@ bool compute_witnesses(const HypMatrix& hm, const RunContext& ctx, const std::ve
 // The cells met by the plane L = {u_a = u_b = 0} of the canonical rule's chart
 // (docs/design.md, section 2), those the rule emits at no line, as task `out`: the
 // arrangement restricted to L (the rows without columns a and b, exactly) is enumerated
-// on its own, and each of its pairs of cells is the pair of cells of hm it lies in.
-void restriction_cells(const HypMatrix& hm, int a, int b, bool want_witnesses, CellTaskOut& out) {
+// on its own (inline, stopped by `cancel`), and each of its pairs of cells is the pair
+// of cells of hm it lies in.
+void restriction_cells(const HypMatrix& hm, int a, int b, bool want_witnesses, std::atomic<bool>* cancel,
+                       CellTaskOut& out) {
     const int m = hm.m, r = hm.r, rs = r - 2, W = pattern_words(m);
     std::vector<double> sub(static_cast<std::size_t>(m) * rs);
     std::vector<int> fullcol;
@@ -518,8 +520,7 @@ void restriction_cells(const HypMatrix& hm, int a, int b, bool want_witnesses, C
         if (zero) return;  // L lies in hyperplane h: no open cell meets it
     }
     const Hyperplanes hp = preprocess(sub.data(), m, rs);
-    std::atomic<bool> sub_cancel{false};
-    RunContext inline_ctx{0, &sub_cancel, {}};
+    RunContext inline_ctx{0, cancel, {}};
     const CellsResult cr = enumerate_cells_core(hp.matrix(), inline_ctx, -1, want_witnesses);
     std::vector<uint64_t> pat(W);
     for (std::size_t c = 0; c < cr.n_cells(); ++c) {
@@ -592,9 +593,10 @@ CellsResult enumerate_cells_run(const HypMatrix& hm, const RunContext& ctx, long
             for (auto& o : outs) collectors.emplace_back(hm, o, canonical, chart_a, chart_b);
         },
         [&](int task, const LineRef& L) { collectors[task].on_line(L); });
-    if (canonical && ctx.in_shard(ntasks)) {
+    if (canonical && ctx.in_shard(ntasks)) {  // on a worker, so that Ctrl-C is polled meanwhile
         outs.emplace_back();
-        restriction_cells(hm, chart_a, chart_b, want_witnesses, outs.back());
+        run_tasks(1, ctx, [&](int) { restriction_cells(hm, chart_a, chart_b, want_witnesses, ctx.cancel, outs.back()); },
+                  "restriction");
     }
     // 2. deduplicate per hash shard; sort into emission order (deterministic and
     // independent of the thread count)

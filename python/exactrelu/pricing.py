@@ -50,6 +50,11 @@ __all__ = [
 #: Exact pricing passes are preceded by the pool when ``rays * n`` (the work of one
 #: exact pass, from Cover's bound on the refined arrangement) exceeds this.
 POOL_WORK = 2_000_000_000
+#: Where an exact pass is expensive (``POOL_WORK``) and the heuristic pool finds no ray
+#: above the threshold, it climbs up to CLIMB_STEPS times: its best CLIMB_ANCHORS rays
+#: become the anchors of the next neighbourhood (docs/design.md section 8).
+CLIMB_STEPS = 3
+CLIMB_ANCHORS = 32
 #: Entries of the pool's ReLU matrix scored per numpy block (bounds its memory and
 #: keeps a block in cache: 2 MB).
 _POOL_BLOCK_ENTRIES = 262_144
@@ -552,6 +557,13 @@ class PoolThenExact:
                 if callable(anchors):
                     anchors = anchors()
                 scores, dirs, _ = self.pool(lam, k, anchors)
+                # where an exact pass is expensive, climb first: the best rays found
+                # become the anchors of the next neighbourhood, a few times
+                steps = CLIMB_STEPS if self.pool.n_random > 0 else 0
+                for _ in range(steps):
+                    if not len(scores) or np.abs(scores[0]) > thresh:
+                        break
+                    scores, dirs, _ = self.pool(lam, k, dirs[:CLIMB_ANCHORS])
                 if len(scores) and np.abs(scores[0]) > thresh:
                     self.pool_passes += 1
                     return Priced(scores, dirs, False)
