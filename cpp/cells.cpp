@@ -70,6 +70,17 @@ struct CellTaskOut {
     // witness: r doubles at local_of * r (and their double-double parts, when any)
     std::vector<double> direct_wit, direct_lo;
 
+    // Record the emission of pattern p (W words, hash hv) at task-local line `line`
+    // (-1: a cell of the chart's restriction), local cell `local`, on the side `side`.
+    void record(const uint64_t* p, int W, uint64_t hv, int32_t line, int32_t local, int side) {
+        pats.insert(pats.end(), p, p + W);
+        shard[hv >> (64 - kShardBits)].push_back(static_cast<int32_t>(line_of.size()));
+        hash.push_back(hv);
+        line_of.push_back(line);
+        local_of.push_back(local);
+        orient.push_back(static_cast<int8_t>(side));
+    }
+
     // The line emission e was found at, for its witness.
     CellLine line(int e, int r) const {
         int l = line_of[e];
@@ -234,13 +245,7 @@ class CellCollector {
             if (lp[j]) set_bit(cur_.data(), inc()[j]);
         uint64_t hv = hash_words(cur_.data(), W_);
         if (!seen_.insert(hv, cur_.data(), o_.pats)) return;
-        o_.pats.insert(o_.pats.end(), cur_.begin(), cur_.end());
-        int32_t eidx = static_cast<int32_t>(o_.line_of.size());
-        o_.hash.push_back(hv);
-        o_.shard[hv >> (64 - kShardBits)].push_back(eidx);
-        o_.line_of.push_back(line_id_);
-        o_.local_of.push_back(lid);
-        o_.orient.push_back(static_cast<int8_t>(orient));
+        o_.record(cur_.data(), W_, hv, line_id_, lid, orient);
     }
 
     // The local cell lp at the line, on one side or both. Of each pair of opposite
@@ -531,12 +536,7 @@ void restriction_cells(const HypMatrix& hm, int a, int b, bool want_witnesses, s
         if (!get_bit(pat.data(), 0)) continue;  // of each pair, the cell with hyperplane 0 positive
         const uint64_t hv = hash_words(pat.data(), W);
         const int32_t e = static_cast<int32_t>(out.line_of.size());
-        out.pats.insert(out.pats.end(), pat.begin(), pat.end());
-        out.hash.push_back(hv);
-        out.shard[hv >> (64 - kShardBits)].push_back(e);
-        out.line_of.push_back(-1);
-        out.local_of.push_back(e);
-        out.orient.push_back(1);
+        out.record(pat.data(), W, hv, -1, e, 1);
         if (!want_witnesses) continue;
         const std::size_t off = out.direct_wit.size();
         out.direct_wit.resize(off + r, 0.0);

@@ -387,10 +387,9 @@ def exact_vector_fits(prob, seconds, max_rays=None):
     (default :data:`VECTOR_MAX_RAYS`) and their enumeration modeled under
     ``seconds``."""
     from .limits import exact_pass_seconds
-
-    limit = VECTOR_MAX_RAYS if max_rays is None else int(max_rays)
     from .pricing import refined_rays_bound
 
+    limit = VECTOR_MAX_RAYS if max_rays is None else int(max_rays)
     try:
         rays = refined_rays_bound(prob)
     except SizeError:   # more columns than the exact core takes at all
