@@ -13,6 +13,7 @@
 
 #include "arrangement.hpp"
 #include "pricing.hpp"
+#include "simplex.hpp"
 
 namespace py = pybind11;
 using namespace exactrelu;
@@ -404,6 +405,44 @@ py::tuple price_merge(const Arr& A, int n_data, const Arr& lam, py::array_t<bool
     return priced_to_python(pr, pb.D);
 }
 
+py::tuple simplex_search_py(const Arr& A, const Arr& lam, bool bias, double R, double prune_below,
+                            double gap_tol, long long max_nodes, int top_k, int threads,
+                            long long max_vertex_bytes) {
+    Matrix M = check_matrix(A, "A");
+    if (lam.ndim() != 1 || lam.shape(0) != M.n)
+        raise_error("ShapeError", "lam must be 1-D of length " + std::to_string(M.n) + " (rows of A)");
+    for (int i = 0; i < M.n; ++i)
+        if (!std::isfinite(lam.data()[i])) raise_error("NonFiniteError", "lam must be finite");
+    if (bias && M.D < 2) raise_error("ShapeError", "with bias, A needs a weight column and the bias column");
+    const int d = bias ? M.D - 1 : M.D;
+    if (d > 16)
+        raise_error("SizeError", "the simplex search starts from 2^d (d + 2) simplices; d = " +
+                                     std::to_string(d) + " is more than its limit 16");
+    if (!std::isfinite(R) || R < 0) raise_error("InputError", "R must be finite and >= 0");
+    if (!std::isfinite(prune_below) || !std::isfinite(gap_tol) || gap_tol < 0)
+        raise_error("InputError", "prune_below and gap_tol must be finite (gap_tol >= 0)");
+    if (max_nodes < 1 || top_k < 1 || threads < 1 || max_vertex_bytes < 1)
+        raise_error("InputError", "max_nodes, top_k, threads and max_vertex_bytes must be >= 1");
+    SimplexProblem pb;
+    pb.A = M.data;
+    pb.n = M.n;
+    pb.D = M.D;
+    pb.lam = lam.data();
+    pb.bias = bias;
+    pb.R = R;
+    pb.prune_below = prune_below;
+    pb.gap_tol = gap_tol;
+    pb.max_nodes = max_nodes;
+    pb.max_vertex_bytes = max_vertex_bytes;
+    pb.top_k = top_k;
+    PyRun run(threads, py::none());
+    SimplexResult r = nogil([&] { return simplex_search(pb, run.ctx); });
+    const std::size_t k = r.scores.size();
+    py::array_t<double> scores(ss(k), r.scores.data());
+    py::array_t<double> dirs({ss(k), ss(M.D)}, r.dirs.data());
+    return py::make_tuple(r.upper, r.proven, r.nodes, r.max_depth, r.open, scores, dirs);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -448,4 +487,9 @@ PYBIND11_MODULE(_core, m) {
           "(rank, tallies (k, 2, rank + 1)): flats and |mu| per codimension of the shard's tasks.");
     m.def("count_merge", &merge_counts, py::arg("r"), py::arg("tallies"),
           "(cells, rays) from the stacked tallies of every shard.");
+    m.def("simplex_search", &simplex_search_py, py::arg("A"), py::arg("lam"), py::arg("bias"),
+          py::arg("R"), py::arg("prune_below"), py::arg("gap_tol"), py::arg("max_nodes"),
+          py::arg("top_k") = 1, py::arg("threads") = 1, py::arg("max_vertex_bytes") = 1LL << 28,
+          "Simplicial branch and bound on max lam . relu(A theta) over ||w||_1 <= 1, |b| <= R: "
+          "(upper, proven, nodes, max_depth, open, scores, dirs).");
 }

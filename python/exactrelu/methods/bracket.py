@@ -32,6 +32,7 @@ from ..errors import NotSupportedError, TimeLimitError
 from ..mip import PricingMIP
 from ..pricing import PoolPricer, Priced
 from ..programs import RayProgram
+from ..simplicial import SIMPLICIAL_MAX_D, SimplicialBound
 from .base import MethodResult, add_priced
 from .colgen import PRICE_RTOL, drop_inactive_columns, interpolating_start
 
@@ -45,6 +46,8 @@ BRACKET_RTOL = 5e-7
 #: The first MIP may search this many branch-and-bound nodes (both signs together);
 #: each later one twice as many, within what is left of the budget.
 MIP_FIRST_NODES = 200
+#: The same for the simplicial search (d <= SIMPLICIAL_MAX_D), in simplices.
+SIMPLICIAL_FIRST_NODES = 20_000
 #: The budget is spent by *estimated* seconds of each step, computed from counts
 #: (columns, rays priced, MIP nodes), not from the clock, so that the same input and
 #: time_limit stop at the same point on any machine; this share of time_limit is
@@ -90,6 +93,7 @@ class _Work:
         self.n, self.d, self.D = prob.n, prob.d, prob.D
         self.budget = WORK_SHARE * max(float(seconds), 0.0)
         self.used = 0.0
+        self.simplicial = None     # the bound's engine when it is the simplicial search
 
     def master(self, columns):
         self.used += MASTER_SECONDS * self.n * max(int(columns), 1)
@@ -98,13 +102,18 @@ class _Work:
         self.used += HEURISTIC_SECONDS * int(rays) * (self.n + self.D * self.D)
 
     def node_seconds(self):
+        if self.simplicial is not None:
+            return self.simplicial.node_seconds()
         return max(MIP_NODE_SECONDS * (self.n + self.d) ** 2, MIP_NODE_FLOOR)
 
+    def root_nodes(self):
+        return 0 if self.simplicial is not None else 2 * MIP_ROOT_NODES
+
     def mip(self, nodes):
-        self.used += self.node_seconds() * (int(nodes) + 2 * MIP_ROOT_NODES)
+        self.used += self.node_seconds() * (int(nodes) + self.root_nodes())
 
     def mip_nodes_left(self):
-        return max(0, int(self.left() / self.node_seconds()) - 2 * MIP_ROOT_NODES)
+        return max(0, int(self.left() / self.node_seconds()) - self.root_nodes())
 
     def left(self):
         return self.budget - self.used
@@ -190,14 +199,19 @@ def _bracket(prob, ctx, k_add, report):
     if rp_start is not None:
         rp.add_both_signs(rp_start)
     heuristic = HeuristicPricer(prob)
-    mip = PricingMIP(prob)
+    limit = ctx.deadline.limit
+    work = _Work(prob, BRACKET_TIME_LIMIT if limit is None else float(limit))
+    if prob.d <= SIMPLICIAL_MAX_D:
+        mip = work.simplicial = SimplicialBound(prob, threads=prob.threads)
+        mip_nodes = SIMPLICIAL_FIRST_NODES
+    else:
+        mip = PricingMIP(prob)
+        mip_nodes = MIP_FIRST_NODES
     beta = prob.beta
     thresh = beta * (1.0 + PRICE_RTOL)
     # the budget is the time limit itself, not what the clock says is left of it: the
     # seconds spent before this point (first imports, the size estimate) vary from call
     # to call, and would make the same input stop at different points
-    limit = ctx.deadline.limit
-    work = _Work(prob, BRACKET_TIME_LIMIT if limit is None else float(limit))
     found = heuristic(zero_neuron_multiplier(prob), 2 * k_add, np.zeros((0, prob.D)))
     work.heuristic(heuristic.pool.n_priced)
     add_priced(prob, rp, *found.above(0.0))
@@ -210,7 +224,6 @@ def _bracket(prob, ctx, k_add, report):
 
     # every objective is >= 0: 0 is a valid lower bound before any MIP has run
     best_lower, best_lam, good = 0.0, None, None
-    mip_nodes = MIP_FIRST_NODES
     rounds = mip_calls = 0
     proven = False
     last_mip_round = 0
@@ -255,7 +268,8 @@ def _bracket(prob, ctx, k_add, report):
         active = rp.dirs[rp.neuron_weights() != 0]
         res = mip.bound(lam, max(0.05, wall_left()),
                         incumbents=np.vstack([found.dirs[:k_add], active]),
-                        node_limit=max(2, nodes))
+                        node_limit=max(2, nodes), **({} if mip is not work.simplicial
+                                                     else {"target": thresh}))
         work.mip(res.nodes)
         mip_calls += 1
         last_mip_round = rounds

@@ -1,0 +1,106 @@
+"""A valid upper bound on the pricing maximum by simplicial branch and bound
+(docs/design.md section 10); the bracket's bound at small d.
+
+The rays ``theta = (w, b)`` with ``||w||_1 <= 1, |b| <= R`` form a polytope ``P`` (the
+domain of :class:`~exactrelu.mip.PricingMIP`, for the same reasons), and ``P`` is the
+union of the simplices ``conv(0, v_1, ..., v_D)`` over a triangulation of its boundary.
+On one simplex every term ``lam_i relu(z_i)`` with ``lam_i > 0`` lies below its chord and
+every term with ``lam_i < 0`` below ``lam_i alpha_i z_i`` (``relu(z) >= alpha z``), so the
+largest vertex value of that linear function bounds the simplex. The C++ core
+(``_core.simplex_search``) splits the simplex with the largest bound where the loosest
+hyperplane crosses an edge, so the pieces come to line up with the arrangement and the
+bound becomes exact near the maximum; it prunes the simplices whose bound is below the
+score that matters, and inflates the result by a bound on its rounding. The best
+vertices found are rays (columns) too.
+
+Unlike the MIP the search needs nothing but the data, and at small d it is far
+tighter (n = 80, d = 4: about 3e5 simplices, 0.4 s, prove the exact maximum where
+the big-M MIP is still 4x above it); it starts from ``2^d (d + 2)`` simplices, so it
+is used at ``d <= SIMPLICIAL_MAX_D``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import _core
+from .columns import relu_columns
+from .mip import MipBound
+
+__all__ = ["SimplicialBound", "SIMPLICIAL_MAX_D", "SIMPLICIAL_NODE_SECONDS"]
+
+#: The search is used at this dimension and below (it starts from 2^d (d + 2)
+#: simplices).
+SIMPLICIAL_MAX_D = 8
+#: Estimated seconds per simplex and entry of the data (n * D), and per simplex.
+SIMPLICIAL_NODE_SECONDS = (6e-9, 5e-7)
+#: Simplices whose bound is within this relative tolerance of the score that matters
+#: are not split further (their bound still counts).
+GAP_RTOL = 1e-12
+
+
+class SimplicialBound:
+    """The search of the module docstring for one problem's data.
+
+    Parameters
+    ----------
+    prob : Problem
+    threads : int
+    """
+
+    def __init__(self, prob, threads=1):
+        self.prob = prob
+        X = prob.X
+        self.A = np.hstack([X, np.ones((prob.n, 1))]) if prob.bias else np.ascontiguousarray(X)
+        self.R = float(np.abs(X).max()) if (prob.bias and X.size) else 0.0
+        self.threads = max(1, int(threads))
+        self.calls = 0
+        self.seconds = 0.0
+
+    def node_seconds(self):
+        """Estimated seconds of one simplex."""
+        a, b = SIMPLICIAL_NODE_SECONDS
+        return a * self.A.shape[0] * self.A.shape[1] + b
+
+    def bound(self, lam, time_limit=None, incumbents=None, node_limit=1_000_000, target=0.0):
+        """A :class:`~exactrelu.mip.MipBound` for ``lam``: a valid upper bound on
+        ``max_t |lam . relu(A theta_t)|`` over rays with unit l1 weight part, and the best
+        ray found. Simplices whose bound is at most ``target`` (or the best score found)
+        are not split: ``upper`` is then at most about ``max(target, best)`` when the
+        search is ``proven``. ``node_limit`` is shared by the two signs;
+        ``incumbents`` (rays) raise the pruning level from the start. ``time_limit``
+        is not used (the search stops by its node count, so its result does not
+        depend on the machine)."""
+        del time_limit
+        t0 = time.perf_counter()
+        lam = np.asarray(lam, dtype=float)
+        best, best_dir, best_score = 0.0, None, 0.0
+        inc_best = {1.0: 0.0, -1.0: 0.0}
+        if incumbents is not None and len(incumbents):
+            sc = relu_columns(self.prob.A, incumbents).T @ lam
+            k = int(np.argmax(np.abs(sc)))
+            best, best_dir, best_score = float(abs(sc[k])), incumbents[k], float(sc[k])
+            inc_best = {1.0: float(max(sc.max(), 0.0)), -1.0: float(max(-sc.min(), 0.0))}
+        target = float(max(target, 0.0))
+        upper, proven, nodes = 0.0, True, 0
+        node_limit = max(2, int(node_limit))
+        for sign, share in ((1.0, 0.5), (-1.0, 1.0)):
+            limit = max(1, int(node_limit * share) - nodes)
+            floor = max(target, inc_best[sign])
+            ub, ok, used, _, _, scores, dirs = _core.simplex_search(
+                self.A, sign * lam, bool(self.prob.bias), self.R, floor,
+                GAP_RTOL * max(floor, 1e-300), limit, 1, self.threads)
+            nodes += int(used)
+            upper = max(upper, float(ub))
+            proven &= bool(ok)
+            if len(dirs):
+                sc = float((relu_columns(self.prob.A, dirs[:1]).T @ lam)[0])
+                if abs(sc) > best:
+                    best, best_dir, best_score = abs(sc), dirs[0], sc
+        upper = max(upper, best)
+        seconds = time.perf_counter() - t0
+        self.calls += 1
+        self.seconds += seconds
+        return MipBound(upper, best, best_dir, best_score, proven, seconds, nodes)
