@@ -5,7 +5,7 @@ projected on their first 5 and 10 principal components) at beta = beta_max / 10 
 beta_max / 100, squared loss for diabetes and hinge for the classification sets:
 the bracket [lower bound, best network] within ``--seconds``, its relative gap at
 each bound it proved along the way, and the best of 5 SGD seeds (Adam, width n/4)
-on the same objective in the same table. Then small d = 3-4 problems with an exact
+on the same objective in the same table. Then small d = 3-5 problems with an exact
 optimum (method="colgen"): the bracket must contain it; how fast it closes.
 
 beta_max at these sizes is itself only bounded from below (exactrelu.beta_max with
@@ -13,6 +13,7 @@ its time limit warns so); beta is taken relative to that value.
 
     python bench/bracket.py                       # everything, 60 s per bracket
     python bench/bracket.py --seconds 300 --datasets diabetes --fractions 10
+    python bench/bracket.py --no-real --out /tmp/exact.json   # the d = 3-5 rows only
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def real_rows(args):
 def exact_rows(args):
     rows = []
     rng = np.random.default_rng(0)
-    for n, d in ((40, 3), (60, 3), (50, 4), (80, 4)):
+    for n, d in ((40, 3), (60, 3), (50, 4), (80, 4), (150, 4), (60, 5)):
         X = rng.normal(size=(n, d))
         y = np.sin(X @ rng.normal(size=d)) + 0.1 * rng.normal(size=n)
         for loss in ("squared", "hinge"):
@@ -138,10 +139,11 @@ def main(argv=None):
     ap.add_argument("--fractions", nargs="*", type=float, default=[10.0, 100.0])
     ap.add_argument("--sgd-seeds", type=int, default=5)
     ap.add_argument("--sgd-steps", type=int, default=4000)
-    ap.add_argument("--no-exact", action="store_true", help="skip the d = 3-4 rows")
+    ap.add_argument("--no-exact", action="store_true", help="skip the d = 3-5 rows")
+    ap.add_argument("--no-real", action="store_true", help="skip the real datasets")
     ap.add_argument("--out", default=os.path.join(HERE, "bracket.json"))
     args = ap.parse_args(argv)
-    real = real_rows(args)
+    real = [] if args.no_real else real_rows(args)
     exact = [] if args.no_exact else exact_rows(args)
     times = [k for k in (real[0]["gap_at"] if real else {})]
     print(f"\nBrackets within {args.seconds:g} s (relative gap = (best - lower) / best; "
@@ -156,7 +158,7 @@ def main(argv=None):
               + "".join(f"{fmt_gap(r['gap_at'][t]):>11}" for t in times)
               + f"{r['sgd_best5']:>13.6g}{fmt_gap(r['vs_sgd']):>11}")
     if exact:
-        print("\nd = 3-4 with a known optimum (beta_max / 10): the bracket contains it; time "
+        print("\nd = 3-5 with a known optimum (beta_max / 10): the bracket contains it; time "
               "to close against exact column generation")
         print(f"{'n':>5}{'d':>4}{'loss':>9}{'exact s':>9}{'bracket s':>11}{'ratio':>8}"
               f"{'closed':>8}{'contains':>10}")

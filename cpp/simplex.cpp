@@ -262,14 +262,19 @@ SimplexResult simplex_search(const SimplexProblem& pb, const RunContext& ctx) {
     std::vector<double> scratch(static_cast<std::size_t>(std::max(1, ctx.threads)) * n);
     double pruned_max = -std::numeric_limits<double>::infinity();
     auto level = [&]() { return std::max(pb.prune_below, best) + pb.gap_tol; };
-    auto settle = [&](int slot) {  // a freshly evaluated simplex: queue or prune it
-        Node& nd = nodes[slot];
+    // an evaluated simplex that needs no split (its bound is at most the level, or it
+    // cannot be split): its bound is kept and the simplex dropped
+    auto pruned = [&](int slot) {
+        const Node& nd = nodes[slot];
         if (nd.bound <= level() || nd.i < 0 || nd.depth >= kMaxDepth) {
             pruned_max = std::max(pruned_max, nd.bound);
             drop_node(slot);
-        } else {
-            heap.push({nd.bound, seq++, slot});
+            return true;
         }
+        return false;
+    };
+    auto settle = [&](int slot) {  // a freshly evaluated simplex: queue or prune it
+        if (!pruned(slot)) heap.push({nodes[slot].bound, seq++, slot});
     };
     auto eval_all = [&](const std::vector<int>& slots) {
         const long long work = static_cast<long long>(slots.size()) * n * D;
@@ -302,17 +307,84 @@ SimplexResult simplex_search(const SimplexProblem& pb, const RunContext& ctx) {
     }
 
     auto last_poll = std::chrono::steady_clock::now();
-    std::vector<int> batch, children;
-    while (!heap.empty()) {
-        if (res.nodes >= pb.max_nodes || static_cast<long long>(V.bytes()) > pb.max_vertex_bytes) break;
+    auto poll = [&]() {
         if (ctx.cancelled()) throw Cancelled("cancelled");
         auto now = std::chrono::steady_clock::now();
-        if (now - last_poll >= kPollInterval) {
-            last_poll = now;
-            if (ctx.poll && ctx.poll()) {
-                ctx.cancel->store(true);
-                throw Cancelled("cancelled");
+        if (now - last_poll < kPollInterval) return;
+        last_poll = now;
+        if (ctx.poll && ctx.poll()) {
+            ctx.cancel->store(true);
+            throw Cancelled("cancelled");
+        }
+    };
+    // the two halves of a simplex (not evaluated), split where its hyperplane i crosses
+    // the edge (a, b); the simplex itself is dropped
+    auto split = [&](int slot, int* out) {
+        const Node parent = nodes[slot];  // a copy: new_node may reallocate nodes
+        const int m = V.add();
+        const double *ca = V.cv(parent.v[parent.a]), *cb = V.cv(parent.v[parent.b]);
+        double* cm = V.cv(m);
+        for (int j = 0; j < D; ++j) cm[j] = ca[j] + parent.t * (cb[j] - ca[j]);
+        const double *za = V.zv(parent.v[parent.a]), *zb = V.zv(parent.v[parent.b]);
+        double* zm = V.zv(m);
+        for (int i = 0; i < n; ++i) zm[i] = za[i] + parent.t * (zb[i] - za[i]);
+        zm[parent.i] = 0.0;  // the point where hyperplane i crosses the edge
+        score_of(m);
+        offer(m);
+        for (int side = 0; side < 2; ++side) {
+            int c = new_node();
+            Node& ch = nodes[c];
+            ch.v = parent.v;
+            ch.v[side == 0 ? parent.b : parent.a] = m;
+            for (int k = 0; k < D; ++k) ++V.refs[ch.v[k]];
+            ch.depth = parent.depth + 1;
+            res.max_depth = std::max(res.max_depth, ch.depth);
+            out[side] = c;
+        }
+        drop_node(slot);
+    };
+    auto out_of_budget = [&]() {
+        return res.nodes >= pb.max_nodes || static_cast<long long>(V.bytes()) > pb.max_vertex_bytes;
+    };
+    // Depth first through one simplex's subtree, higher bound first: memory of the
+    // depth only. Used once the vertex store is half full (the best-first frontier
+    // would outgrow it); what is left at the budget goes back to the heap.
+    std::vector<int> stack;
+    auto dive = [&](int root) {
+        stack.assign(1, root);
+        while (!stack.empty()) {
+            if (out_of_budget()) {
+                for (int s : stack) heap.push({nodes[s].bound, seq++, s});
+                stack.clear();
+                return;
             }
+            poll();
+            const int s = stack.back();
+            stack.pop_back();
+            if (pruned(s)) continue;
+            int c[2];
+            split(s, c);
+            evaluate(nodes[c[0]], V, lam, n, D, scratch.data());
+            evaluate(nodes[c[1]], V, lam, n, D, scratch.data());
+            res.nodes += 2;
+            if (nodes[c[0]].bound > nodes[c[1]].bound) std::swap(c[0], c[1]);
+            for (int k = 0; k < 2; ++k)
+                if (!pruned(c[k])) stack.push_back(c[k]);
+        }
+    };
+    std::vector<int> batch, children;
+    while (!heap.empty() && !out_of_budget()) {
+        poll();
+        if (static_cast<long long>(V.bytes()) > pb.max_vertex_bytes / 2) {
+            HeapItem it = heap.top();
+            heap.pop();
+            if (it.bound <= level()) {
+                pruned_max = std::max(pruned_max, it.bound);
+                drop_node(it.slot);
+            } else {
+                dive(it.slot);
+            }
+            continue;
         }
         batch.clear();
         while (!heap.empty() && static_cast<int>(batch.size()) < kBatch) {
@@ -328,31 +400,10 @@ SimplexResult simplex_search(const SimplexProblem& pb, const RunContext& ctx) {
         if (batch.empty()) break;
         children.clear();
         for (int slot : batch) {
-            // copy: new_node may reallocate nodes
-            const Node parent = nodes[slot];
-            const int m = V.add();
-            {
-                const double *ca = V.cv(parent.v[parent.a]), *cb = V.cv(parent.v[parent.b]);
-                double* cm = V.cv(m);
-                for (int j = 0; j < D; ++j) cm[j] = ca[j] + parent.t * (cb[j] - ca[j]);
-                const double *za = V.zv(parent.v[parent.a]), *zb = V.zv(parent.v[parent.b]);
-                double* zm = V.zv(m);
-                for (int i = 0; i < n; ++i) zm[i] = za[i] + parent.t * (zb[i] - za[i]);
-                zm[parent.i] = 0.0;  // the point where hyperplane i crosses the edge
-            }
-            score_of(m);
-            offer(m);
-            for (int side = 0; side < 2; ++side) {
-                int c = new_node();
-                Node& ch = nodes[c];
-                ch.v = parent.v;
-                ch.v[side == 0 ? parent.b : parent.a] = m;
-                for (int k = 0; k < D; ++k) ++V.refs[ch.v[k]];
-                ch.depth = parent.depth + 1;
-                res.max_depth = std::max(res.max_depth, ch.depth);
-                children.push_back(c);
-            }
-            drop_node(slot);
+            int c[2];
+            split(slot, c);
+            children.push_back(c[0]);
+            children.push_back(c[1]);
         }
         eval_all(children);
         res.nodes += static_cast<long long>(children.size());

@@ -353,7 +353,7 @@ def _beta_max_heuristic(prob, scaling, time_limit):
     import warnings
 
     from .methods.bracket import HeuristicPricer
-    from .mip import PricingMIP
+    from .simplicial import pricing_bound
 
     t_end = time.perf_counter() + (20.0 if time_limit is None else float(time_limit))
     lam0 = zero_neuron_multiplier(prob)
@@ -362,7 +362,7 @@ def _beta_max_heuristic(prob, scaling, time_limit):
     M = found.max_abs
     left = t_end - time.perf_counter()
     if left > 0.05:
-        res = PricingMIP(prob).bound(lam0, left, incumbents=found.dirs)
+        res = pricing_bound(prob, threads=prob.threads).bound(lam0, left, incumbents=found.dirs)
         M = max(M, res.best)
     warnings.warn(
         "beta_max: exact pricing does not fit the time limit at this size; the value is "

@@ -67,6 +67,9 @@ class MipBound:
     seconds : float
     nodes : int
         Branch-and-bound nodes of both searches.
+    rays, ray_scores : ndarray (k, D) and (k,) or None
+        More good rays found (the simplicial search's best vertices of both signs) and
+        their signed scores, ``|score|`` descending; ``None`` from the MIP.
     """
 
     upper: float
@@ -76,6 +79,8 @@ class MipBound:
     proven: bool
     seconds: float
     nodes: int = 0
+    rays: np.ndarray | None = None
+    ray_scores: np.ndarray | None = None
 
 
 class PricingMIP:
@@ -265,11 +270,14 @@ class PricingMIP:
 
 class MipPricer:
     """The pricer interface of certificates (``max_abs(lam) -> (M, rays priced)``)
-    answered with the MIP's valid upper bound, within ``time_limit`` seconds shared by
-    about ``n_calls`` calls (each call gets its share of what is left)."""
+    answered with a valid upper bound (the simplicial search at small d, else the MIP:
+    :func:`~exactrelu.simplicial.pricing_bound`), within ``time_limit`` seconds shared
+    by about ``n_calls`` calls (each call gets its share of what is left)."""
 
     def __init__(self, prob, time_limit, n_calls=1):
-        self.mip = PricingMIP(prob)
+        from .simplicial import pricing_bound
+
+        self.mip = pricing_bound(prob, threads=prob.threads)
         self.end = time.perf_counter() + float(time_limit)
         self.left_calls = max(1, int(n_calls))
         self.calls = 0

@@ -29,13 +29,13 @@ from . import _core
 from .columns import relu_columns
 from .mip import MipBound
 
-__all__ = ["SimplicialBound", "SIMPLICIAL_MAX_D", "SIMPLICIAL_NODE_SECONDS"]
+__all__ = ["SimplicialBound", "pricing_bound", "SIMPLICIAL_MAX_D", "SIMPLICIAL_NODE_SECONDS"]
 
 #: The search is used at this dimension and below (it starts from 2^d (d + 2)
 #: simplices).
-SIMPLICIAL_MAX_D = 8
+SIMPLICIAL_MAX_D = 6
 #: Estimated seconds per simplex and entry of the data (n * D), and per simplex.
-SIMPLICIAL_NODE_SECONDS = (6e-9, 5e-7)
+SIMPLICIAL_NODE_SECONDS = (3e-9, 2e-7)
 #: Simplices whose bound is within this relative tolerance of the score that matters
 #: are not split further (their bound still counts).
 GAP_RTOL = 1e-12
@@ -64,16 +64,20 @@ class SimplicialBound:
         a, b = SIMPLICIAL_NODE_SECONDS
         return a * self.A.shape[0] * self.A.shape[1] + b
 
-    def bound(self, lam, time_limit=None, incumbents=None, node_limit=1_000_000, target=0.0):
+    def bound(self, lam, time_limit=None, incumbents=None, node_limit=None, target=0.0,
+              top_k=1):
         """A :class:`~exactrelu.mip.MipBound` for ``lam``: a valid upper bound on
         ``max_t |lam . relu(A theta_t)|`` over rays with unit l1 weight part, and the best
         ray found. Simplices whose bound is at most ``target`` (or the best score found)
         are not split: ``upper`` is then at most about ``max(target, best)`` when the
-        search is ``proven``. ``node_limit`` is shared by the two signs;
-        ``incumbents`` (rays) raise the pruning level from the start. ``time_limit``
-        is not used (the search stops by its node count, so its result does not
-        depend on the machine)."""
-        del time_limit
+        search is ``proven``. ``node_limit`` is shared by the two signs (default:
+        what ``time_limit`` seconds allow by :meth:`node_seconds`, 1e6 without it; the
+        search stops by its node count, so its result does not depend on the
+        machine); ``incumbents`` (rays) raise the pruning level from the start;
+        ``top_k``: the best vertices of each sign returned as ``rays``."""
+        if node_limit is None:
+            node_limit = (1_000_000 if time_limit is None
+                          else float(time_limit) / self.node_seconds())
         t0 = time.perf_counter()
         lam = np.asarray(lam, dtype=float)
         best, best_dir, best_score = 0.0, None, 0.0
@@ -85,22 +89,41 @@ class SimplicialBound:
             inc_best = {1.0: float(max(sc.max(), 0.0)), -1.0: float(max(-sc.min(), 0.0))}
         target = float(max(target, 0.0))
         upper, proven, nodes = 0.0, True, 0
-        node_limit = max(2, int(node_limit))
+        found = []
+        node_limit = max(2, int(min(node_limit, 1e15)))
         for sign, share in ((1.0, 0.5), (-1.0, 1.0)):
             limit = max(1, int(node_limit * share) - nodes)
             floor = max(target, inc_best[sign])
             ub, ok, used, _, _, scores, dirs = _core.simplex_search(
                 self.A, sign * lam, bool(self.prob.bias), self.R, floor,
-                GAP_RTOL * max(floor, 1e-300), limit, 1, self.threads)
+                GAP_RTOL * max(floor, 1e-300), limit, max(1, int(top_k)), self.threads)
             nodes += int(used)
             upper = max(upper, float(ub))
             proven &= bool(ok)
             if len(dirs):
-                sc = float((relu_columns(self.prob.A, dirs[:1]).T @ lam)[0])
-                if abs(sc) > best:
-                    best, best_dir, best_score = abs(sc), dirs[0], sc
+                found.append(dirs)
+        rays = ray_scores = None
+        if found:
+            rays = np.vstack(found)
+            ray_scores = relu_columns(self.prob.A, rays).T @ lam
+            order = np.argsort(-np.abs(ray_scores), kind="stable")
+            rays, ray_scores = rays[order], ray_scores[order]
+            if abs(ray_scores[0]) > best:
+                best, best_dir, best_score = float(abs(ray_scores[0])), rays[0], float(ray_scores[0])
         upper = max(upper, best)
         seconds = time.perf_counter() - t0
         self.calls += 1
         self.seconds += seconds
-        return MipBound(upper, best, best_dir, best_score, proven, seconds, nodes)
+        return MipBound(upper, best, best_dir, best_score, proven, seconds, nodes, rays,
+                        ray_scores)
+
+
+def pricing_bound(prob, threads=1):
+    """The valid upper bound on the pricing maximum for ``prob``: this module's search
+    at ``d <= SIMPLICIAL_MAX_D``, else the MIP (:class:`~exactrelu.mip.PricingMIP`);
+    both answer ``bound(lam, time_limit, incumbents=None, node_limit=None)``."""
+    if prob.d <= SIMPLICIAL_MAX_D:
+        return SimplicialBound(prob, threads=threads)
+    from .mip import PricingMIP
+
+    return PricingMIP(prob)

@@ -209,6 +209,10 @@ def _bracket(prob, ctx, k_add, report):
         mip_nodes = MIP_FIRST_NODES
     beta = prob.beta
     thresh = beta * (1.0 + PRICE_RTOL)
+    # the simplicial search need not split below this: M_up = beta (1 + BRACKET_RTOL / 4)
+    # already leaves a gap within BRACKET_RTOL (the dual value moves by about that
+    # fraction of the objective), and the last decades of tolerance cost the most
+    target = beta * (1.0 + BRACKET_RTOL / 4)
     # the budget is the time limit itself, not what the clock says is left of it: the
     # seconds spent before this point (first imports, the size estimate) vary from call
     # to call, and would make the same input stop at different points
@@ -269,7 +273,7 @@ def _bracket(prob, ctx, k_add, report):
         res = mip.bound(lam, max(0.05, wall_left()),
                         incumbents=np.vstack([found.dirs[:k_add], active]),
                         node_limit=max(2, nodes), **({} if mip is not work.simplicial
-                                                     else {"target": thresh}))
+                                                     else {"target": target, "top_k": k_add}))
         work.mip(res.nodes)
         mip_calls += 1
         last_mip_round = rounds
@@ -290,6 +294,10 @@ def _bracket(prob, ctx, k_add, report):
         scores, dirs = found.above(thresh)
         if res.direction is not None and res.best > thresh:
             scores, dirs = np.r_[res.score, scores], np.vstack([res.direction, dirs])
+        if res.rays is not None:    # the simplicial search's other good rays
+            good_rays = np.abs(res.ray_scores) > thresh
+            scores = np.r_[scores, res.ray_scores[good_rays]]
+            dirs = np.vstack([dirs, res.rays[good_rays]])
         drop_inactive_columns(prob, rp, ctx)
         if add_priced(prob, rp, scores, dirs) == 0 and (in_reserve or work.left() <= 0):
             break
