@@ -109,7 +109,8 @@ class SimplicialBound:
             order = np.argsort(-np.abs(ray_scores), kind="stable")
             rays, ray_scores = rays[order], ray_scores[order]
             if abs(ray_scores[0]) > best:
-                best, best_dir, best_score = float(abs(ray_scores[0])), rays[0], float(ray_scores[0])
+                best_score, best_dir = float(ray_scores[0]), rays[0]
+                best = abs(best_score)
         upper = max(upper, best)
         seconds = time.perf_counter() - t0
         self.calls += 1
