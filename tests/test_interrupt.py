@@ -31,6 +31,9 @@ SCRIPT = textwrap.dedent("""
     "count_cells(X, threads=2, max_rays=2**60)",
     "enumerate_cells(X, threads=1, witnesses=False, memory_limit=2**52)",
     "enumerate_rays(X, threads=2, memory_limit=2**52)",
+    # the simplicial bound (a search of ~10^12 simplices), on 2 threads
+    "_core.simplex_search(np.hstack([X, np.ones((400, 1))]), np.tile([1.0, -1.0], 200), "
+    "True, 5.0, 0.0, 0.0, 10**12, 1, 2)",
 ])
 def test_ctrl_c_interrupts_the_core(call):
     out = run_until_interrupted(SCRIPT.replace("{call}", call), 1.0)

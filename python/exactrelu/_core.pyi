@@ -120,3 +120,20 @@ def count_shard(
 
 def count_merge(r: int, tallies: NDArray[np.uint64]) -> tuple[int, int]:
     """(cells, rays) from the stacked tallies of every shard."""
+
+def simplex_search(
+    A: NDArray[np.float64],
+    lam: NDArray[np.float64],
+    bias: bool,
+    R: float,
+    prune_below: float,
+    gap_tol: float,
+    max_nodes: int,
+    top_k: int = 1,
+    threads: int = 1,
+    max_vertex_bytes: int = 2**28,
+) -> tuple[float, bool, int, int, int, NDArray[np.float64], NDArray[np.float64]]:
+    """(upper, proven, nodes, max_depth, open, scores, dirs): a valid upper bound on
+    max lam . relu(A theta) over ||w||_1 <= 1, |b| <= R by simplicial branch and
+    bound (simplices at most prune_below + gap_tol are not split), and the best
+    top_k vertices found (dirs with ||w||_1 = 1)."""

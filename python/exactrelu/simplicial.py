@@ -35,7 +35,7 @@ __all__ = ["SimplicialBound", "pricing_bound", "SIMPLICIAL_MAX_D", "SIMPLICIAL_N
 #: simplices).
 SIMPLICIAL_MAX_D = 6
 #: Estimated seconds per simplex and entry of the data (n * D), and per simplex.
-SIMPLICIAL_NODE_SECONDS = (3e-9, 2e-7)
+SIMPLICIAL_NODE_SECONDS = (1e-9, 6e-7)
 #: Simplices whose bound is within this relative tolerance of the score that matters
 #: are not split further (their bound still counts).
 GAP_RTOL = 1e-12

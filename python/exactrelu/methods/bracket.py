@@ -6,9 +6,11 @@ the same objective (so the bracket's network is never worse than that one's).
 Pricing is heuristic (random rays of the refined arrangement, then hill climbing
 over adjacent rays: one hyperplane through the ray swapped for another) until it
 finds nothing above ``beta`` (and every MIP_EVERY rounds, and in the last part of
-the budget); then a MIP (:class:`~exactrelu.mip.PricingMIP`) bounds the pricing
-maximum from above, with a node limit that doubles each time it is asked.
-Its incumbent is a new column when it prices out; its bound turns the multiplier
+the budget); then a valid upper bound on the pricing maximum, with a node limit that
+doubles each time it is asked: the simplicial branch and bound
+(:class:`~exactrelu.simplicial.SimplicialBound`) at ``d <= SIMPLICIAL_MAX_D``, else a
+MIP (:class:`~exactrelu.mip.PricingMIP`); both are called "the MIP" below.
+Its incumbents are new columns when they price out; its bound turns the multiplier
 into a valid lower bound at any time (:func:`~exactrelu.certificate.dual_bound`),
 the best of which is kept. The method stops when the bracket is closed to the
 certification tolerance, when the MIP proves that nothing prices out, or when the
@@ -229,7 +231,7 @@ def _bracket(prob, ctx, k_add, report):
     # every objective is >= 0: 0 is a valid lower bound before any MIP has run
     best_lower, best_lam, good = 0.0, None, None
     rounds = mip_calls = 0
-    proven = False
+    proven = stalled = False
     last_mip_round = 0
     t_start = time.perf_counter()
     history = []    # (seconds, objective, lower bound) after each bound
@@ -264,9 +266,13 @@ def _bracket(prob, ctx, k_add, report):
         dry = found.max_abs <= thresh
         if not (dry or in_reserve or rounds - last_mip_round >= MIP_EVERY):
             drop_inactive_columns(prob, rp, ctx)
-            add_priced(prob, rp, *found.above(thresh))
+            if add_priced(prob, rp, *found.above(thresh)):
+                stalled = False
             continue
-        nodes = work.mip_nodes_left() if in_reserve else min(mip_nodes, work.mip_nodes_left())
+        # a bound that found no new column leaves the same multiplier: the next search
+        # would start over on it, so it gets everything left instead of twice as much
+        nodes = (work.mip_nodes_left() if in_reserve or stalled
+                 else min(mip_nodes, work.mip_nodes_left()))
         # the program's own neurons start the search too: at the master's optimum they
         # score beta exactly, the incumbent that lets the search prune near-optimal nodes
         active = rp.dirs[rp.neuron_weights() != 0]
@@ -299,7 +305,8 @@ def _bracket(prob, ctx, k_add, report):
             scores = np.r_[scores, res.ray_scores[good_rays]]
             dirs = np.vstack([dirs, res.rays[good_rays]])
         drop_inactive_columns(prob, rp, ctx)
-        if add_priced(prob, rp, scores, dirs) == 0 and (in_reserve or work.left() <= 0):
+        stalled = add_priced(prob, rp, scores, dirs) == 0
+        if stalled and (in_reserve or work.left() <= 0):
             break
     ctx.record(rounds=rounds, mip_calls=mip_calls, mip_seconds=mip.seconds,
                heuristic_calls=heuristic.calls, bracket_proven=proven,
