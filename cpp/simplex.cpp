@@ -16,7 +16,7 @@ namespace {
 
 constexpr int kMaxD = 24;
 // Simplices split this many times are not split again (their bound stays).
-constexpr int kMaxDepth = 240;
+constexpr int kMaxDepth = 2000;
 // Simplices split per round: a fixed number, so that the order of work, and hence
 // the result, does not depend on the number of threads.
 constexpr int kBatch = 256;
