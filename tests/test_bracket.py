@@ -8,27 +8,12 @@ import numpy as np
 import pytest
 
 import exactrelu
+from degenerate_data import random_data
 from exactrelu.certificate import project_multiplier
 from exactrelu.methods import choose_method
 from exactrelu.mip import PricingMIP
 from exactrelu.pricing import ExactPricer
 from exactrelu.problem import make_problem
-
-
-def _data(rng, kind, n, d):
-    if kind == "gaussian":
-        return rng.normal(size=(n, d))
-    if kind == "grid":     # integer grid: many points on a line, parallel hyperplanes
-        return rng.integers(-2, 3, size=(n, d)).astype(float)
-    if kind == "duplicates":
-        base = rng.normal(size=(max(2, n // 3), d))
-        return base[rng.integers(0, len(base), size=n)]
-    if kind == "rank-deficient":
-        X = rng.normal(size=(n, d))
-        X[:, -1] = X[:, 0] if d > 1 else 0.0
-        return X
-    raise AssertionError(kind)
-
 
 KINDS = ("gaussian", "grid", "duplicates", "rank-deficient")
 
@@ -41,7 +26,7 @@ def test_mip_bound_is_never_below_the_exact_maximum():
     for case in range(2000):
         kind = KINDS[case % len(KINDS)]
         n, d = int(rng.integers(2, 12)), int(rng.integers(1, 4))
-        X = _data(rng, kind, n, d)
+        X = random_data(rng, kind, n, d)
         prob = make_problem(X, rng.normal(size=n), "squared", 1.0, bool(case % 5), False)
         lam = project_multiplier(prob, rng.normal(size=n) * rng.choice([1e-3, 1.0, 1e3]))
         M, _ = ExactPricer(prob).max_abs(lam)
@@ -63,7 +48,7 @@ def test_bracket_contains_the_exact_optimum(seed):
     kind = KINDS[seed % len(KINDS)]
     loss = ("squared", "absolute", "hinge")[seed % 3]
     n, d = int(rng.integers(6, 16)), int(rng.integers(1, 4))
-    X = _data(rng, kind, n, d)
+    X = random_data(rng, kind, n, d)
     y = np.sin(X @ rng.normal(size=d)) + 0.1 * rng.normal(size=n)
     if loss == "hinge":
         y = np.where(y > np.median(y), 1.0, -1.0)

@@ -5,6 +5,7 @@ scores what the data give, and the result does not depend on the threads."""
 import numpy as np
 import pytest
 
+from degenerate_data import random_data
 from exactrelu import _core
 from exactrelu.certificate import project_multiplier
 from exactrelu.columns import relu_columns
@@ -12,24 +13,6 @@ from exactrelu.errors import InputError, NonFiniteError, ShapeError, SizeError
 from exactrelu.pricing import ExactPricer
 from exactrelu.problem import make_problem
 from exactrelu.simplicial import SimplicialBound
-
-
-def _data(rng, kind, n, d):
-    if kind == "gaussian":
-        return rng.normal(size=(n, d))
-    if kind == "grid":       # parallel and concurrent hyperplanes, many through one ray
-        return rng.integers(-2, 3, size=(n, d)).astype(float)
-    if kind == "duplicates":
-        base = rng.normal(size=(max(2, n // 3), d))
-        return base[rng.integers(0, len(base), size=n)]
-    if kind == "rank-deficient":
-        X = rng.normal(size=(n, d))
-        X[:, -1] = X[:, 0] if d > 1 else 0.0
-        return X
-    if kind == "scaled":     # columns of very different scales
-        return rng.normal(size=(n, d)) * np.logspace(-3, 3, d)
-    raise AssertionError(kind)
-
 
 KINDS = ("gaussian", "grid", "duplicates", "rank-deficient", "scaled")
 
@@ -44,7 +27,7 @@ def test_bound_is_never_below_the_exact_maximum():
     for case in range(1500):
         kind = KINDS[case % len(KINDS)]
         n, d = int(rng.integers(2, 14)), int(rng.integers(1, 5))
-        X = _data(rng, kind, n, d)
+        X = random_data(rng, kind, n, d)
         prob = make_problem(X, rng.normal(size=n), "squared", 1.0, bool(case % 3), False)
         lam = project_multiplier(prob, rng.normal(size=n) * rng.choice([1e-3, 1.0, 1e3]))
         M, _ = ExactPricer(prob).max_abs(lam)
@@ -69,7 +52,7 @@ def test_pruning_level_bounds_the_search_from_below(kind):
     """With a target above the maximum the search proves upper <= about the target,
     with one below it the exact maximum (both valid)."""
     rng = np.random.default_rng(len(kind))
-    X = _data(rng, kind, 40, 3)
+    X = random_data(rng, kind, 40, 3)
     prob = make_problem(X, rng.normal(size=40), "squared", 1.0, True, False)
     lam = project_multiplier(prob, rng.normal(size=40))
     M, _ = ExactPricer(prob).max_abs(lam)

@@ -1,0 +1,22 @@
+"""Random data of the kinds the bound tests run on (shared by test_bracket and
+test_simplicial): general position and the degenerate cases that are the normal case."""
+
+import numpy as np
+
+
+def random_data(rng, kind, n, d):
+    """An (n, d) array of the given kind."""
+    if kind == "gaussian":
+        return rng.normal(size=(n, d))
+    if kind == "grid":       # integer grid: parallel and concurrent hyperplanes
+        return rng.integers(-2, 3, size=(n, d)).astype(float)
+    if kind == "duplicates":
+        base = rng.normal(size=(max(2, n // 3), d))
+        return base[rng.integers(0, len(base), size=n)]
+    if kind == "rank-deficient":
+        X = rng.normal(size=(n, d))
+        X[:, -1] = X[:, 0] if d > 1 else 0.0
+        return X
+    if kind == "scaled":     # columns of very different scales
+        return rng.normal(size=(n, d)) * np.logspace(-3, 3, d)
+    raise AssertionError(kind)
