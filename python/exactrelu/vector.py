@@ -64,8 +64,10 @@ PRICE_UNIT = 4e-9
 WORK_SHARE = 0.3
 #: Modeled seconds of one output's heuristic pricing (random rays and climbing).
 HEURISTIC_SECONDS = 0.1
-#: MIP nodes per output for the split bound (a deterministic stop).
+#: MIP nodes per output for the split bound (a deterministic stop) ...
 MIP_NODES = 400
+#: ... or simplices, where the bound is the simplicial search (d <= 6; about as long).
+SIMPLICIAL_NODES = 400_000
 #: Rounds after which column generation gives up (the certificate then tells).
 _MAX_ROUNDS = 200
 
@@ -405,8 +407,9 @@ class _SplitPricer:
     (random rays and hill climbing, :class:`~exactrelu.methods.bracket.HeuristicPricer`),
     ranked by their vector scores. Bound: ``||Lam^T phi||_2^2 = sum_c (lam_c . phi)^2
     <= sum_c M_c^2`` with ``M_c`` the scalar pricing maximum of output c, exact when
-    a scalar pass fits, else a MIP's upper bound (:class:`~exactrelu.mip.PricingMIP`):
-    valid, looser by at most sqrt(k).
+    a scalar pass fits, else a valid upper bound on it
+    (:func:`~exactrelu.simplicial.pricing_bound`: the simplicial search at small d, else
+    a MIP): valid, looser by at most sqrt(k).
     """
 
     def __init__(self, prob):
@@ -430,8 +433,8 @@ class _SplitPricer:
     def bound(self, Lam, seconds, budget):
         """An upper bound on ``max_t ||Lam^T phi_t||_2`` within about ``seconds``."""
         from .methods import choose_method
-        from .mip import PricingMIP
         from .pricing import ExactPricer
+        from .simplicial import SimplicialBound, pricing_bound
 
         k = Lam.shape[1]
         total = 0.0
@@ -443,8 +446,10 @@ class _SplitPricer:
             if exact:
                 M, _ = ExactPricer(p).max_abs(Lam[:, j])
             else:
-                M = PricingMIP(p).bound(Lam[:, j], budget.wall_left() / (k - j),
-                                        node_limit=MIP_NODES).upper
+                bounder = pricing_bound(p, threads=p.threads)
+                nodes = SIMPLICIAL_NODES if isinstance(bounder, SimplicialBound) else MIP_NODES
+                M = bounder.bound(Lam[:, j], budget.wall_left() / (k - j),
+                                  node_limit=nodes).upper
             total += M * M
         budget.charge(seconds)
         self.calls += 1

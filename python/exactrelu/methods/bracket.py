@@ -31,10 +31,9 @@ from .._progress import tracking
 from ..certificate import dual_bound, project_multiplier, zero_neuron_multiplier
 from ..columns import line_keys
 from ..errors import NotSupportedError, TimeLimitError
-from ..mip import PricingMIP
 from ..pricing import PoolPricer, Priced
 from ..programs import RayProgram
-from ..simplicial import SIMPLICIAL_MAX_D, SimplicialBound
+from ..simplicial import SimplicialBound, pricing_bound
 from .base import MethodResult, add_priced
 from .colgen import PRICE_RTOL, drop_inactive_columns, interpolating_start
 
@@ -201,23 +200,25 @@ def _bracket(prob, ctx, k_add, report):
     if rp_start is not None:
         rp.add_both_signs(rp_start)
     heuristic = HeuristicPricer(prob)
+    # the budget is the time limit itself, not what the clock says is left of it: the
+    # seconds spent before this point (first imports, the size estimate) vary from call
+    # to call, and would make the same input stop at different points
     limit = ctx.deadline.limit
     work = _Work(prob, BRACKET_TIME_LIMIT if limit is None else float(limit))
-    if prob.d <= SIMPLICIAL_MAX_D:
-        mip = work.simplicial = SimplicialBound(prob, threads=prob.threads)
+    mip = pricing_bound(prob, threads=prob.threads)
+    extra = {}      # what only the simplicial search takes
+    if isinstance(mip, SimplicialBound):
+        work.simplicial = mip
         mip_nodes = SIMPLICIAL_FIRST_NODES
     else:
-        mip = PricingMIP(prob)
         mip_nodes = MIP_FIRST_NODES
     beta = prob.beta
     thresh = beta * (1.0 + PRICE_RTOL)
     # the simplicial search need not split below this: M_up = beta (1 + BRACKET_RTOL / 4)
     # already leaves a gap within BRACKET_RTOL (the dual value moves by about that
     # fraction of the objective), and the last decades of tolerance cost the most
-    target = beta * (1.0 + BRACKET_RTOL / 4)
-    # the budget is the time limit itself, not what the clock says is left of it: the
-    # seconds spent before this point (first imports, the size estimate) vary from call
-    # to call, and would make the same input stop at different points
+    if work.simplicial is not None:
+        extra = {"target": beta * (1.0 + BRACKET_RTOL / 4), "top_k": k_add}
     found = heuristic(zero_neuron_multiplier(prob), 2 * k_add, np.zeros((0, prob.D)))
     work.heuristic(heuristic.pool.n_priced)
     add_priced(prob, rp, *found.above(0.0))
@@ -278,8 +279,7 @@ def _bracket(prob, ctx, k_add, report):
         active = rp.dirs[rp.neuron_weights() != 0]
         res = mip.bound(lam, max(0.05, wall_left()),
                         incumbents=np.vstack([found.dirs[:k_add], active]),
-                        node_limit=max(2, nodes), **({} if mip is not work.simplicial
-                                                     else {"target": target, "top_k": k_add}))
+                        node_limit=max(2, nodes), **extra)
         work.mip(res.nodes)
         mip_calls += 1
         last_mip_round = rounds
