@@ -141,8 +141,14 @@ def main(argv=None):
     ap.add_argument("--sgd-steps", type=int, default=4000)
     ap.add_argument("--no-exact", action="store_true", help="skip the d = 3-5 rows")
     ap.add_argument("--no-real", action="store_true", help="skip the real datasets")
+    ap.add_argument("--mip-only", action="store_true",
+                    help="bound by the big-M MIP at every d (no simplicial search), to compare")
     ap.add_argument("--out", default=os.path.join(HERE, "bracket.json"))
     args = ap.parse_args(argv)
+    if args.mip_only:
+        import exactrelu.simplicial
+
+        exactrelu.simplicial.SIMPLICIAL_MAX_D = 0
     real = [] if args.no_real else real_rows(args)
     exact = [] if args.no_exact else exact_rows(args)
     times = [k for k in (real[0]["gap_at"] if real else {})]
