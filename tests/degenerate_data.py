@@ -20,3 +20,17 @@ def random_data(rng, kind, n, d):
     if kind == "scaled":     # columns of very different scales
         return rng.normal(size=(n, d)) * np.logspace(-3, 3, d)
     raise AssertionError(kind)
+
+
+def random_pricing_case(rng, kind, n, d, bias):
+    """``(prob, lam, M)``: a squared-loss problem on random data of ``kind``, a random
+    projected multiplier of random scale (1e-3 to 1e3) and its exact pricing maximum."""
+    from exactrelu.certificate import project_multiplier
+    from exactrelu.pricing import ExactPricer
+    from exactrelu.problem import make_problem
+
+    X = random_data(rng, kind, n, d)
+    prob = make_problem(X, rng.normal(size=n), "squared", 1.0, bias, False)
+    lam = project_multiplier(prob, rng.normal(size=n) * rng.choice([1e-3, 1.0, 1e3]))
+    M, _ = ExactPricer(prob).max_abs(lam)
+    return prob, lam, M

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 import exactrelu
-from degenerate_data import random_data
+from degenerate_data import random_data, random_pricing_case
 from exactrelu.certificate import project_multiplier
 from exactrelu.methods import choose_method
 from exactrelu.mip import PricingMIP
-from exactrelu.pricing import ExactPricer
 from exactrelu.problem import make_problem
 
 KINDS = ("gaussian", "grid", "duplicates", "rank-deficient")
@@ -26,10 +25,7 @@ def test_mip_bound_is_never_below_the_exact_maximum():
     for case in range(2000):
         kind = KINDS[case % len(KINDS)]
         n, d = int(rng.integers(2, 12)), int(rng.integers(1, 4))
-        X = random_data(rng, kind, n, d)
-        prob = make_problem(X, rng.normal(size=n), "squared", 1.0, bool(case % 5), False)
-        lam = project_multiplier(prob, rng.normal(size=n) * rng.choice([1e-3, 1.0, 1e3]))
-        M, _ = ExactPricer(prob).max_abs(lam)
+        prob, lam, M = random_pricing_case(rng, kind, n, d, bool(case % 5))
         limits = {"time_limit": float(rng.choice([1e-3, 0.05, 5.0]))}
         if case % 4 == 3:
             limits["node_limit"] = int(rng.integers(1, 20))     # stopped by work

@@ -5,7 +5,7 @@ scores what the data give, and the result does not depend on the threads."""
 import numpy as np
 import pytest
 
-from degenerate_data import random_data
+from degenerate_data import random_data, random_pricing_case
 from exactrelu import _core
 from exactrelu.certificate import project_multiplier
 from exactrelu.columns import relu_columns
@@ -27,10 +27,7 @@ def test_bound_is_never_below_the_exact_maximum():
     for case in range(1500):
         kind = KINDS[case % len(KINDS)]
         n, d = int(rng.integers(2, 14)), int(rng.integers(1, 5))
-        X = random_data(rng, kind, n, d)
-        prob = make_problem(X, rng.normal(size=n), "squared", 1.0, bool(case % 3), False)
-        lam = project_multiplier(prob, rng.normal(size=n) * rng.choice([1e-3, 1.0, 1e3]))
-        M, _ = ExactPricer(prob).max_abs(lam)
+        prob, lam, M = random_pricing_case(rng, kind, n, d, bool(case % 3))
         node_limit = int(rng.choice([2, 50, 200_000]))
         res = SimplicialBound(prob).bound(lam, node_limit=node_limit)
         scale = np.abs(lam).sum() * (1 + np.abs(prob.X).max(initial=0))
