@@ -146,9 +146,9 @@ def main(argv=None):
     ap.add_argument("--out", default=os.path.join(HERE, "bracket.json"))
     args = ap.parse_args(argv)
     if args.mip_only:
-        import exactrelu.simplicial
+        from exactrelu import simplicial
 
-        exactrelu.simplicial.SIMPLICIAL_MAX_D = 0
+        simplicial.SIMPLICIAL_MAX_D = 0
     real = [] if args.no_real else real_rows(args)
     exact = [] if args.no_exact else exact_rows(args)
     times = [k for k in (real[0]["gap_at"] if real else {})]
