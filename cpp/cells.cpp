@@ -12,6 +12,7 @@
 #include "arrangement.hpp"
 #include "exact.hpp"
 #include "walk.hpp"
+#include "local_cells.hpp"
 #include "witness.hpp"
 
 namespace exactrelu {
@@ -357,13 +358,44 @@ class CellCollector {
     }
 
     // A nongeneric line: the local cells are those of the arrangement of the incident
-    // hyperplanes, enumerated recursively (inline, in this thread), with witnesses.
+    // hyperplanes, with witnesses: read off directly at local rank 2 and 3
+    // (local_cells), else enumerated recursively (inline, in this thread).
     void emit_nongeneric() {
         const int r = hm_.r;
-        std::vector<double> sub;
-        std::vector<int> pcols;
-        std::vector<int> incv(inc(), inc() + k_);
-        int kk = essentialize_rows(hm_, incv, sub, pcols);
+        std::vector<double>& sub = sub_;
+        std::vector<int>& pcols = pcols_;
+        if ((r == 3 || r == 4) && k_ <= kLocalMaxRows) {
+            // Local rank 2 and 3: from the angular order of the lines in each plane. The
+            // incident rows are orthogonal to the line's direction v, so dropping a
+            // column c with v_c != 0 keeps every sign (a . x = P(a) . y, y_t = x_t -
+            // v_t x_c / v_c); c = argmax |v| of the float direction, and local_cells
+            // refuses rows of lower rank, i.e. a c with v_c = 0 after all.
+            const double* v = o_.vdir.data() + static_cast<std::size_t>(line_id_) * r;
+            int c = 0;
+            for (int t = 1; t < r; ++t)
+                if (std::fabs(v[t]) > std::fabs(v[c])) c = t;
+            pcols.clear();
+            for (int t = 0; t < r; ++t)
+                if (t != c) pcols.push_back(t);
+            const int kk = r - 1;
+            sub.resize(static_cast<std::size_t>(k_) * kk);
+            for (int j = 0; j < k_; ++j)
+                for (int t = 0; t < kk; ++t) sub[j * kk + t] = hm_.row(inc()[j])[pcols[t]];
+            if (local_cells(sub.data(), k_, kk, hm_.integral, local_pats_, local_wit_)) {
+                o_.loc_ptr.push_back(static_cast<int32_t>(o_.loc_wit.size() / r));
+                lp_.resize(k_);
+                for (std::size_t e = 0; e < local_pats_.size(); ++e) {
+                    for (int j = 0; j < k_; ++j) lp_[j] = (local_pats_[e] >> j) & 1;
+                    const std::size_t off = o_.loc_wit.size();
+                    o_.loc_wit.resize(off + r, 0.0);
+                    for (int t = 0; t < kk; ++t) o_.loc_wit[off + pcols[t]] = local_wit_[e * kk + t];
+                    emit_local(lp_.data(), static_cast<int32_t>(e));
+                }
+                return;
+            }
+        }
+        incv_.assign(inc(), inc() + k_);
+        int kk = essentialize_rows(hm_, incv_, sub, pcols);
         std::atomic<bool> sub_cancel{false};
         RunContext inline_ctx{0, &sub_cancel, {}};
         // (the local arrangements are small: the canonical rule's minors and restriction
@@ -402,6 +434,10 @@ class CellCollector {
     double mval_[1u << kCanonMaxRank], mpa_[1u << kCanonMaxRank];  // canonical rule: minors
     std::vector<uint64_t> cur_;  // the pattern being emitted
     TaskPatternSet seen_;
+    // nongeneric lines: the incident rows in essential coordinates, their local cells
+    std::vector<double> sub_, local_wit_;
+    std::vector<int> pcols_, incv_;
+    std::vector<uint64_t> local_pats_;
 };
 
 using Emission = std::pair<int32_t, int32_t>;  // (task, emission index)
