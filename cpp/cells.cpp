@@ -687,18 +687,32 @@ void cells_to_rows(const Hyperplanes& hp, const CellsResult& cr, uint8_t* packed
     std::fill(packed, packed + nc * nbytes, 0);
     bool identity = hp.m == n;  // rows are the hyperplanes, in order, positively scaled
     for (int i = 0; identity && i < n; ++i) identity = hp.row_h[i] == i && hp.row_scale[i] > 0;
+    // otherwise row i reads bit src[i] of the pattern, flipped by flip[i] and kept by
+    // keep[i] (0 for a zero row); 64 rows are assembled into one little-endian word
+    // without branches (the bytes of a word are in packbits order)
+    std::vector<int32_t> src(identity ? 0 : n);
+    std::vector<uint64_t> flip(src.size()), keep(src.size());
+    for (std::size_t i = 0; i < src.size(); ++i) {
+        const int h = hp.row_h[i];
+        src[i] = std::max(h, 0);
+        keep[i] = h >= 0 ? 1 : 0;
+        flip[i] = h >= 0 && hp.row_scale[i] < 0 ? 1 : 0;
+    }
     for (std::size_t c = 0; c < nc; ++c) {
         const uint64_t* bits = cr.bits.data() + c * cr.words;
         uint8_t* dst = packed + c * nbytes;
-        if (identity) {  // little-endian words hold the bytes in packbits order
+        if (identity) {
             std::memcpy(dst, bits, static_cast<std::size_t>(nbytes));
         } else {
-            for (int i = 0; i < n; ++i) {
-                int h = hp.row_h[i];
-                if (h < 0) continue;
-                bool pos = get_bit(bits, h);
-                if (hp.row_scale[i] < 0) pos = !pos;
-                if (pos) dst[i >> 3] |= static_cast<uint8_t>(1u << (i & 7));
+            for (int i0 = 0; i0 < n; i0 += 64) {
+                const int i1 = std::min(n, i0 + 64);
+                uint64_t word = 0;
+                for (int i = i0; i < i1; ++i) {
+                    const int h = src[i];
+                    const uint64_t b = (((bits[h >> 6] >> (h & 63)) & 1) ^ flip[i]) & keep[i];
+                    word |= b << (i - i0);
+                }
+                std::memcpy(dst + i0 / 8, &word, static_cast<std::size_t>(std::min(8, nbytes - i0 / 8)));
             }
         }
         if (!wit) continue;
