@@ -69,14 +69,22 @@ bool verify_witness_fast(const HypMatrix& hm, const uint64_t* pat, const double*
     const double rel = (hm.r + 2) * kUnit * 1.0000001;
     const double* dot = s.dot.data();
     const double* dabs = s.dot_abs.data();
+    // without branches: the rows whose sign the filter does not confirm (s * dot > err
+    // fails for NaN and infinities too, and err < 1e300 catches an overflowed bound)
+    int* open = s.open.data();
+    int nopen = 0;
     for (int h = 0; h < hm.m; ++h) {
         const double err = dabs[h] * rel + kTinyBound;
-        const bool pos = get_bit(pat, h);
-        if (std::isfinite(dot[h]) && std::fabs(dot[h]) > err && err < 1e300) {
-            if ((dot[h] > 0) != pos) return false;
-        } else if (dot_sign_exact(hm.row(h), u, hm.r) != (pos ? 1 : -1)) {
-            return false;
-        }
+        const double sg = get_bit(pat, h) ? 1.0 : -1.0;
+        open[nopen] = h;
+        nopen += !((sg * dot[h] > err) & (err < 1e300));
+    }
+    for (int t = 0; t < nopen; ++t) {
+        const int h = open[t];
+        const double err = dabs[h] * rel + kTinyBound;
+        const int want = get_bit(pat, h) ? 1 : -1;
+        if (std::isfinite(dot[h]) && std::fabs(dot[h]) > err && err < 1e300) return false;  // wrong sign
+        if (dot_sign_exact(hm.row(h), u, hm.r) != want) return false;
     }
     return true;
 }
@@ -262,6 +270,8 @@ void WitnessScratch::prepare(const HypMatrix& hm) {
     const int m = hm.m, r = hm.r;
     cols.resize(static_cast<std::size_t>(m) * r);
     row_l1.assign(m, 0.0);
+    inv_l1.resize(m);
+    open.resize(m);
     dot.resize(m);
     dot_abs.resize(m);
     for (int h = 0; h < m; ++h)
@@ -269,6 +279,7 @@ void WitnessScratch::prepare(const HypMatrix& hm) {
             cols[static_cast<std::size_t>(l) * m + h] = hm.row(h)[l];
             row_l1[h] += std::fabs(hm.row(h)[l]);
         }
+    for (int h = 0; h < m; ++h) inv_l1[h] = 1.0 / row_l1[h];
 }
 
 void WitnessScratch::dots(const HypMatrix& hm, const double* u) {
@@ -303,17 +314,22 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
     // largest step keeping the non-incident signs: min |a.v| / |a|_1 (|w|_inf = 1)
     s.prepare(hm);
     s.dots(hm, v.data());
-    double eps = kFirstStep;
-    int jj = 0;
-    for (int h = 0; h < hm.m; ++h) {
-        if (jj < cl.k && cl.inc[jj] == h) { ++jj; continue; }
-        const double dv = std::fabs(s.dot[h]);
-        if (dv < 2.0 * eps * s.row_l1[h]) eps = 0.5 * dv / s.row_l1[h];
-    }
+    // (without branches: the ratio of every row, the incident ones then excluded, and
+    // the minimum over four running minima)
+    double* ratio = s.dot_abs.data();  // free until the next dots
+    for (int h = 0; h < hm.m; ++h) ratio[h] = std::fabs(s.dot[h]) * s.inv_l1[h];
+    for (int j = 0; j < cl.k; ++j) ratio[cl.inc[j]] = HUGE_VAL;
+    double lo[4] = {HUGE_VAL, HUGE_VAL, HUGE_VAL, HUGE_VAL};
+    int h = 0;
+    for (; h + 4 <= hm.m; h += 4)
+        for (int q = 0; q < 4; ++q) lo[q] = std::min(lo[q], ratio[h + q]);
+    for (; h < hm.m; ++h) lo[0] = std::min(lo[0], ratio[h]);
+    const double eps = std::min(kFirstStep, 0.5 * std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3])));
+    double step = eps;
     for (int it = 0; it < kFloatSteps; ++it) {
-        for (int j = 0; j < r; ++j) u[j] = v[j] + eps * w[j];
+        for (int j = 0; j < r; ++j) u[j] = v[j] + step * w[j];
         if (verify_witness_fast(hm, pat, u, s)) return 1;
-        eps *= kStepShrink;
+        step *= kStepShrink;
     }
     return witness_dd(hm, cl, pat, v.data(), w.data(), u, ulo);
 }
