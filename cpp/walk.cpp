@@ -407,6 +407,13 @@ int FlatWalker::coord_sign(const Node& nd, int s, int li, double val, double err
     const double* a = row(s);
     int c = nd.c, k = c + 1;
     int l = nd.free_cols[li];
+    // a row that is 0 on every column of that minor (the coordinate hyperplanes of the
+    // pricing arrangement, mostly) has the coordinate 0 without computing it
+    if (a[l] == 0.0) {
+        bool zero = true;
+        for (int j : nd.J) zero = zero && a[j] == 0.0;
+        if (zero) return 0;
+    }
     if (np_ > 0 && k <= 8) {
         // from the rows' precomputed residues (each row scaled by a positive power of
         // two: the sign is unchanged), on the columns J + {l} in increasing order
