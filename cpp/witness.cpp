@@ -61,34 +61,6 @@ bool verify_witness(const HypMatrix& hm, const uint64_t* pat, const double* u) {
     return true;
 }
 
-// verify_witness with the dot products computed row-parallel (s.dots): dot_sign_exact's
-// floating-point filter (the same sum and error bound), its exact path only where the
-// filter cannot decide.
-bool verify_witness_fast(const HypMatrix& hm, const uint64_t* pat, const double* u, WitnessScratch& s) {
-    s.dots(hm, u);
-    const double rel = (hm.r + 2) * kUnit * 1.0000001;
-    const double* dot = s.dot.data();
-    const double* dabs = s.dot_abs.data();
-    // without branches: the rows whose sign the filter does not confirm (s * dot > err
-    // fails for NaN and infinities too, and err < 1e300 catches an overflowed bound)
-    int* open = s.open.data();
-    int nopen = 0;
-    for (int h = 0; h < hm.m; ++h) {
-        const double err = dabs[h] * rel + kTinyBound;
-        const double sg = get_bit(pat, h) ? 1.0 : -1.0;
-        open[nopen] = h;
-        nopen += !((sg * dot[h] > err) & (err < 1e300));
-    }
-    for (int t = 0; t < nopen; ++t) {
-        const int h = open[t];
-        const double err = dabs[h] * rel + kTinyBound;
-        const int want = get_bit(pat, h) ? 1 : -1;
-        if (std::isfinite(dot[h]) && std::fabs(dot[h]) > err && err < 1e300) return false;  // wrong sign
-        if (dot_sign_exact(hm.row(h), u, hm.r) != want) return false;
-    }
-    return true;
-}
-
 // The same for the point hi + lo (each r doubles): a . (hi + lo) as one exact dot product
 // of length 2r.
 bool verify_witness2(const HypMatrix& hm, const uint64_t* pat, const double* hi, const double* lo) {
@@ -271,6 +243,8 @@ void WitnessScratch::prepare(const HypMatrix& hm) {
     cols.resize(static_cast<std::size_t>(m) * r);
     row_l1.assign(m, 0.0);
     inv_l1.resize(m);
+    ratio.resize(m);
+    sdot.resize(m);
     open.resize(m);
     dot.resize(m);
     dot_abs.resize(m);
@@ -316,19 +290,48 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
     s.dots(hm, v.data());
     // (without branches: the ratio of every row, the incident ones then excluded, and
     // the minimum over four running minima)
-    double* ratio = s.dot_abs.data();  // free until the next dots
-    for (int h = 0; h < hm.m; ++h) ratio[h] = std::fabs(s.dot[h]) * s.inv_l1[h];
+    const int m = hm.m;
+    double* ratio = s.ratio.data();
+    for (int h = 0; h < m; ++h) ratio[h] = std::fabs(s.dot[h]) * s.inv_l1[h];
     for (int j = 0; j < cl.k; ++j) ratio[cl.inc[j]] = HUGE_VAL;
     double lo[4] = {HUGE_VAL, HUGE_VAL, HUGE_VAL, HUGE_VAL};
     int h = 0;
-    for (; h + 4 <= hm.m; h += 4)
+    for (; h + 4 <= m; h += 4)
         for (int q = 0; q < 4; ++q) lo[q] = std::min(lo[q], ratio[h + q]);
-    for (; h < hm.m; ++h) lo[0] = std::min(lo[0], ratio[h]);
+    for (; h < m; ++h) lo[0] = std::min(lo[0], ratio[h]);
     const double eps = std::min(kFirstStep, 0.5 * std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3])));
+    // A row's sign at u follows from its product with v: |a.u - fl(a.v)| <= |a.v -
+    // fl(a.v)| + |a|_1 max_l |u_l - v_l|, so s fl(a.v) > that bound (rounded up)
+    // certifies the sign s at u; the rows it leaves open (those through the line, and
+    // any too close to it) are checked as before. A point is accepted exactly when
+    // every row has its sign, as with the full check, so the witness is the same.
+    const double rel = (r + 2) * kUnit * 1.0000001;
+    const double up = 1.0 + 2.0 * (r + 4) * kUnit;
+    double* sv = s.sdot.data();  // the pattern's sign times fl(a.v), less its error bound
+    for (h = 0; h < m; ++h) {  // (the sign as a number: a branch on it mispredicts)
+        const double sg = static_cast<double>(2 * static_cast<int>((pat[h >> 6] >> (h & 63)) & 1) - 1);
+        sv[h] = sg * s.dot[h] - s.dot_abs[h] * rel * up - kTinyBound;
+    }
+    int* open = s.open.data();
     double step = eps;
     for (int it = 0; it < kFloatSteps; ++it) {
-        for (int j = 0; j < r; ++j) u[j] = v[j] + step * w[j];
-        if (verify_witness_fast(hm, pat, u, s)) return 1;
+        double dmax = 0.0;
+        for (int j = 0; j < r; ++j) {
+            u[j] = v[j] + step * w[j];
+            dmax = std::max(dmax, std::fabs(u[j] - v[j]));
+        }
+        dmax *= up;
+        int nopen = 0;
+        for (h = 0; h < m; ++h) {
+            open[nopen] = h;
+            nopen += !(sv[h] > s.row_l1[h] * dmax * up);
+        }
+        bool ok = true;
+        for (int t = 0; t < nopen && ok; ++t) {
+            const int g = open[t];
+            ok = dot_sign_exact(hm.row(g), u, r) == (get_bit(pat, g) ? 1 : -1);
+        }
+        if (ok) return 1;
         step *= kStepShrink;
     }
     return witness_dd(hm, cl, pat, v.data(), w.data(), u, ulo);

@@ -27,7 +27,7 @@ struct CellLine {
 // m dot products of a point with the rows run as vector loops over the rows.
 struct WitnessScratch {
     std::vector<double> M, b, v, w;
-    std::vector<double> cols, row_l1, inv_l1, dot, dot_abs;
+    std::vector<double> cols, row_l1, inv_l1, dot, dot_abs, ratio, sdot;
     std::vector<int> open;  // rows the float filter leaves to the exact check
     explicit WitnessScratch(int r) : M(static_cast<std::size_t>(r) * r), b(r), v(r), w(r) {}
     void prepare(const HypMatrix& hm);
