@@ -407,6 +407,34 @@ double dot_with_bound(const double* a, const double* b, int k, double* err) {
     return s;
 }
 
+namespace {
+
+// a * b == c * d exactly (products and their fma residuals compared); false when a
+// residual could be inexact (a product below 2^-900, or not finite) unless both are
+// exactly 0 from a zero factor.
+bool products_equal(double a, double b, double c, double d) {
+    const double p = a * b, q = c * d;
+    if (p != q) return false;
+    if (p == 0.0) return (a == 0.0 || b == 0.0) && (c == 0.0 || d == 0.0);
+    if (!(std::fabs(p) >= 0x1p-900) || !std::isfinite(p)) return false;
+    return std::fma(a, b, -p) == std::fma(c, d, -q);
+}
+
+}  // namespace
+
+bool proportional_columns(const double* const* R, int nr, const int* cols, int nc) {
+    for (int x = 0; x < nc; ++x)
+        for (int y = x + 1; y < nc; ++y) {
+            const int cx = cols[x], cy = cols[y];
+            bool prop = true;
+            for (int a = 0; a < nr && prop; ++a)
+                for (int b = a + 1; b < nr && prop; ++b)
+                    prop = products_equal(R[a][cx], R[b][cy], R[b][cx], R[a][cy]);
+            if (prop) return true;
+        }
+    return false;
+}
+
 int dot_sign_exact(const double* a, const double* b, int k) {
     double err;
     double s = dot_with_bound(a, b, k, &err);

@@ -59,6 +59,13 @@ int dot_sign_exact(const double* a, const double* b, int k);
 // Float dot product with a certified error bound (|fl - exact| <= *err).
 double dot_with_bound(const double* a, const double* b, int k, double* err);
 
+// Exactly: are two of the columns cols[0..nc-1] of the rows R[0..nr-1] proportional
+// (a zero column included)? Then every minor of those rows on those columns is 0.
+// False when it cannot tell (products near underflow): a sufficient test, for data
+// with ties (a binary column next to the bias column: rows of one value make the two
+// columns proportional), before an exact determinant.
+bool proportional_columns(const double* const* R, int nr, const int* cols, int nc);
+
 // Exact sign of a sum of doubles (terms may be modified/reordered).
 int sum_sign_exact(double* terms, int k);
 

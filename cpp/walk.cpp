@@ -414,6 +414,16 @@ int FlatWalker::coord_sign(const Node& nd, int s, int li, double val, double err
         for (int j : nd.J) zero = zero && a[j] == 0.0;
         if (zero) return 0;
     }
+    if (k <= 16) {  // (ties: two columns proportional on these rows)
+        const double* R[16];
+        int cols[16];
+        for (int i = 0; i < c; ++i) R[i] = row(nd.T[i]);
+        R[c] = a;
+        int nc = 0;
+        for (int j : nd.J) cols[nc++] = j;
+        cols[nc++] = l;
+        if (proportional_columns(R, k, cols, nc)) return 0;
+    }
     if (np_ > 0 && k <= 8) {
         // from the rows' precomputed residues (each row scaled by a positive power of
         // two: the sign is unchanged), on the columns J + {l} in increasing order
@@ -640,6 +650,27 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
     sw.cls_start.push_back(ni);
 }
 
+namespace {
+
+// proportional_columns on the rows [T; a_si; a_sj] and the columns [J, kc, lc]
+// (at most 16 of each).
+bool proportional_columns_impl(const FlatWalker& W, const std::vector<int>& T, int si, int sj,
+                               const std::vector<int>& J, int kc, int lc) {
+    const double* R[16];
+    int cols[16];
+    const int c = static_cast<int>(T.size());
+    for (int a = 0; a < c; ++a) R[a] = W.row(T[a]);
+    R[c] = W.row(si);
+    R[c + 1] = W.row(sj);
+    int nc = 0;
+    for (int j : J) cols[nc++] = j;
+    cols[nc++] = kc;
+    cols[nc++] = lc;
+    return proportional_columns(R, c + 2, cols, nc);
+}
+
+}  // namespace
+
 int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int si,
                        const double* qj, const double* ej, int sj, int k, int l) const {
     double x1 = qi[k], y2 = qj[l], x2 = qi[l], y1 = qj[k];
@@ -690,10 +721,16 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
             }
         for (int a = 1; a < n2; ++a)
             if (ids[a] == ids[a - 1]) return 0;  // a repeated row (cannot happen)
+        if (proportional_columns_impl(*this, nd.T, si, sj, nd.J, kc, lc)) {
+            note_zero(nd.T, si, sj);
+            return 0;
+        }
         // columns [J, kc, lc]: J is sorted, so the inversions involve kc and lc only
         parity ^= (sk + sl + (kc > lc ? 1 : 0)) & 1;
         d = full_minor_sign(ids) * (parity ? -1 : 1);
         if (d == 0) note_zero(nd.T, si, sj);
+    } else if (n2 <= 16 && proportional_columns_impl(*this, nd.T, si, sj, nd.J, kc, lc)) {
+        d = 0;  // (ties: two columns proportional on these rows)
     } else {
         std::vector<int> cols = nd.J;
         cols.push_back(kc);
