@@ -708,6 +708,7 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
     if (n2 == hm_.r && n2 <= 8 && rows_.size() < 65535) {
         // every column: the minor depends on the rows only (memoized, sorted), with the
         // parities of the row and column orders
+        if (proportional_columns_impl(*this, nd.T, si, sj, nd.J, kc, lc)) return 0;
         if (same_class_zero(nd.T, si, sj)) return 0;
         int ids[8];
         for (int a = 0; a < c; ++a) ids[a] = nd.T[a];
@@ -721,10 +722,6 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
             }
         for (int a = 1; a < n2; ++a)
             if (ids[a] == ids[a - 1]) return 0;  // a repeated row (cannot happen)
-        if (proportional_columns_impl(*this, nd.T, si, sj, nd.J, kc, lc)) {
-            note_zero(nd.T, si, sj);
-            return 0;
-        }
         // columns [J, kc, lc]: J is sorted, so the inversions involve kc and lc only
         parity ^= (sk + sl + (kc > lc ? 1 : 0)) & 1;
         d = full_minor_sign(ids) * (parity ? -1 : 1);
