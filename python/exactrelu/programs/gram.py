@@ -88,7 +88,7 @@ def _stationary(G, M, w, yv, g, h, act):
     normal equations ``G_SS x = (M^T w yv - g)_S = -h_S`` and two steps of iterative
     refinement with the gradient computed from ``M`` itself (products with all of
     ``M`` and a zero-padded x: no copy of the active columns); ``None`` on failure."""
-    solve = _solver(G[np.ix_(act, act)])
+    solve = _solver(G[act][:, act])     # (two gathers: 2-3x faster than np.ix_)
     if solve is None:
         return None
     xs = np.zeros(len(act))
