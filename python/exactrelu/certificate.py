@@ -209,7 +209,12 @@ def _line_max(z, w, lo, hi):
         else:
             a = mid + 1
     if a == len(bps):
-        return None               # h > 0 beyond every breakpoint: unbounded dual
+        # beyond the last breakpoint every coordinate is clipped and h is constant: 0 up
+        # to rounding, the dual is flat there (its maximum reached at that breakpoint;
+        # e.g. a box [0, hi] whose only point with E^T x = 0 is 0); positive, unbounded
+        t_end = float(bps[-1]) if len(bps) else 0.0
+        scale = float(np.abs(w) @ np.maximum(np.abs(lo), np.abs(hi)))
+        return t_end if h(t_end) <= 1e-12 * scale else None
     t0 = bps[a - 1] if a > 0 else 0.0
     ht0 = h(t0) if a > 0 else h0
     t1, ht1 = bps[a], h(bps[a])
