@@ -382,15 +382,7 @@ class CellCollector {
             for (int j = 0; j < k_; ++j)
                 for (int t = 0; t < kk; ++t) sub[j * kk + t] = hm_.row(inc()[j])[pcols[t]];
             if (local_cells(sub.data(), k_, kk, hm_.integral, local_pats_, local_wit_)) {
-                o_.loc_ptr.push_back(static_cast<int32_t>(o_.loc_wit.size() / r));
-                lp_.resize(k_);
-                for (std::size_t e = 0; e < local_pats_.size(); ++e) {
-                    for (int j = 0; j < k_; ++j) lp_[j] = (local_pats_[e] >> j) & 1;
-                    const std::size_t off = o_.loc_wit.size();
-                    o_.loc_wit.resize(off + r, 0.0);
-                    for (int t = 0; t < kk; ++t) o_.loc_wit[off + pcols[t]] = local_wit_[e * kk + t];
-                    emit_local(lp_.data(), static_cast<int32_t>(e));
-                }
+                emit_local_cells(local_pats_.size(), local_pats_.data(), 1, local_wit_.data(), kk, pcols);
                 return;
             }
         }
@@ -402,16 +394,21 @@ class CellCollector {
         // would cost more than the repeats they save)
         CellsResult lc =
             enumerate_cells_run(HypMatrix{sub.data(), k_, kk, hm_.integral}, inline_ctx, -1, true, false);
-        int off = static_cast<int>(o_.loc_wit.size() / r);
-        o_.loc_ptr.push_back(off);
-        std::size_t nl = lc.n_cells();
+        emit_local_cells(lc.n_cells(), lc.bits.data(), lc.words, lc.witnesses.data(), kk, pcols);
+    }
+
+    // Emit the n local cells of the current line: cell c has the pattern at pats + c words
+    // (bit j: incident row j positive) and the local witness wit + c kk on the columns pcols.
+    void emit_local_cells(std::size_t n, const uint64_t* pats, int words, const double* wit, int kk,
+                          const std::vector<int>& pcols) {
+        const int r = hm_.r;
+        o_.loc_ptr.push_back(static_cast<int32_t>(o_.loc_wit.size() / r));
         lp_.resize(k_);
-        std::vector<double> w(r);
-        for (std::size_t c = 0; c < nl; ++c) {
-            for (int j = 0; j < k_; ++j) lp_[j] = get_bit(lc.bits.data() + c * lc.words, j);
-            std::fill(w.begin(), w.end(), 0.0);
-            for (int t = 0; t < kk; ++t) w[pcols[t]] = lc.witnesses[c * kk + t];
-            o_.loc_wit.insert(o_.loc_wit.end(), w.begin(), w.end());
+        for (std::size_t c = 0; c < n; ++c) {
+            for (int j = 0; j < k_; ++j) lp_[j] = get_bit(pats + c * words, j);
+            const std::size_t off = o_.loc_wit.size();
+            o_.loc_wit.resize(off + r, 0.0);
+            for (int t = 0; t < kk; ++t) o_.loc_wit[off + pcols[t]] = wit[c * kk + t];
             emit_local(lp_.data(), static_cast<int32_t>(c));
         }
     }

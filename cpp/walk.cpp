@@ -4,6 +4,7 @@
 #include "walk.hpp"
 
 #include <algorithm>
+#include <initializer_list>
 #include <climits>
 #include <cstring>
 #include <cmath>
@@ -400,6 +401,28 @@ void FlatWalker::set_generators(Node& nd) const {
     }
 }
 
+namespace {
+
+// proportional_columns on the rows of T and then `extra` (the flat's rows, then one or
+// two more), and the columns J and then `more`: a sufficient, exact test that their
+// minor is 0 (at most 16 rows and columns; false above).
+bool proportional_on(const FlatWalker& W, const std::vector<int>& T, std::initializer_list<const double*> extra,
+                     const std::vector<int>& J, std::initializer_list<int> more) {
+    const double* R[16];
+    int cols[16];
+    const std::size_t nr = T.size() + extra.size(), nc = J.size() + more.size();
+    if (nr > 16 || nc > 16) return false;
+    int i = 0;
+    for (int t : T) R[i++] = W.row(t);
+    for (const double* a : extra) R[i++] = a;
+    int j = 0;
+    for (int c : J) cols[j++] = c;
+    for (int c : more) cols[j++] = c;
+    return proportional_columns(R, static_cast<int>(nr), cols, static_cast<int>(nc));
+}
+
+}  // namespace
+
 int FlatWalker::coord_sign(const Node& nd, int s, int li, double val, double err) const {
     if (val > err) return 1;
     if (val < -err) return -1;
@@ -414,16 +437,7 @@ int FlatWalker::coord_sign(const Node& nd, int s, int li, double val, double err
         for (int j : nd.J) zero = zero && a[j] == 0.0;
         if (zero) return 0;
     }
-    if (k <= 16) {  // (ties: two columns proportional on these rows)
-        const double* R[16];
-        int cols[16];
-        for (int i = 0; i < c; ++i) R[i] = row(nd.T[i]);
-        R[c] = a;
-        int nc = 0;
-        for (int j : nd.J) cols[nc++] = j;
-        cols[nc++] = l;
-        if (proportional_columns(R, k, cols, nc)) return 0;
-    }
+    if (proportional_on(*this, nd.T, {a}, nd.J, {l})) return 0;  // (ties)
     if (np_ > 0 && k <= 8) {
         // from the rows' precomputed residues (each row scaled by a positive power of
         // two: the sign is unchanged), on the columns J + {l} in increasing order
@@ -650,27 +664,6 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
     sw.cls_start.push_back(ni);
 }
 
-namespace {
-
-// proportional_columns on the rows [T; a_si; a_sj] and the columns [J, kc, lc]
-// (at most 16 of each).
-bool proportional_columns_impl(const FlatWalker& W, const std::vector<int>& T, int si, int sj,
-                               const std::vector<int>& J, int kc, int lc) {
-    const double* R[16];
-    int cols[16];
-    const int c = static_cast<int>(T.size());
-    for (int a = 0; a < c; ++a) R[a] = W.row(T[a]);
-    R[c] = W.row(si);
-    R[c + 1] = W.row(sj);
-    int nc = 0;
-    for (int j : J) cols[nc++] = j;
-    cols[nc++] = kc;
-    cols[nc++] = lc;
-    return proportional_columns(R, c + 2, cols, nc);
-}
-
-}  // namespace
-
 int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int si,
                        const double* qj, const double* ej, int sj, int k, int l) const {
     double x1 = qi[k], y2 = qj[l], x2 = qi[l], y1 = qj[k];
@@ -708,7 +701,7 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
     if (n2 == hm_.r && n2 <= 8 && rows_.size() < 65535) {
         // every column: the minor depends on the rows only (memoized, sorted), with the
         // parities of the row and column orders
-        if (proportional_columns_impl(*this, nd.T, si, sj, nd.J, kc, lc)) return 0;
+        if (proportional_on(*this, nd.T, {row(si), row(sj)}, nd.J, {kc, lc})) return 0;
         if (same_class_zero(nd.T, si, sj)) return 0;
         int ids[8];
         for (int a = 0; a < c; ++a) ids[a] = nd.T[a];
@@ -726,7 +719,7 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
         parity ^= (sk + sl + (kc > lc ? 1 : 0)) & 1;
         d = full_minor_sign(ids) * (parity ? -1 : 1);
         if (d == 0) note_zero(nd.T, si, sj);
-    } else if (n2 <= 16 && proportional_columns_impl(*this, nd.T, si, sj, nd.J, kc, lc)) {
+    } else if (proportional_on(*this, nd.T, {row(si), row(sj)}, nd.J, {kc, lc})) {
         d = 0;  // (ties: two columns proportional on these rows)
     } else {
         std::vector<int> cols = nd.J;
