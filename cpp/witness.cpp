@@ -8,6 +8,10 @@
 
 #include "ddouble.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace exactrelu {
 namespace {
 
@@ -240,42 +244,103 @@ void step_direction(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat
 void WitnessScratch::prepare(const HypMatrix& hm) {
     if (!cols.empty() || hm.m == 0) return;
     const int m = hm.m, r = hm.r;
-    cols.resize(static_cast<std::size_t>(m) * r);
-    row_l1.assign(m, 0.0);
-    inv_l1.resize(m);
-    ratio.resize(m);
-    sdot.resize(m);
-    open.resize(m);
-    dot.resize(m);
-    dot_abs.resize(m);
+    mp = m + (m & 1);
+    cols.assign(static_cast<std::size_t>(mp) * r, 0.0);
+    row_l1.assign(mp, 0.0);
+    inv_l1.assign(mp, 0.0);
+    excl.assign(mp, 0.0);
+    excl[mp - 1] = m < mp ? HUGE_VAL : 0.0;  // the padding row never limits the step
+    dot.resize(mp);
+    err.assign(mp, 0.0);
+    cert.resize((m + 63) / 64);
+    neg.resize(cert.size());
     for (int h = 0; h < m; ++h)
         for (int l = 0; l < r; ++l) {
-            cols[static_cast<std::size_t>(l) * m + h] = hm.row(h)[l];
+            cols[static_cast<std::size_t>(l) * mp + h] = hm.row(h)[l];
             row_l1[h] += std::fabs(hm.row(h)[l]);
         }
-    for (int h = 0; h < m; ++h) inv_l1[h] = 1.0 / row_l1[h];
+    // |fl(a.v) - a.v| <= (r + 2) u sum_l |a_l v_l| <= (r + 2) u |a|_1 for |v|_inf <= 1
+    // (up covers the rounding of |a|_1 and of the product; rel has slack)
+    const double rel = (r + 2) * kUnit * 1.0000001;
+    const double up = 1.0 + 2.0 * (r + 4) * kUnit;
+    for (int h = 0; h < m; ++h) {
+        inv_l1[h] = 1.0 / row_l1[h];
+        err[h] = row_l1[h] * rel * up * up;
+    }
 }
 
-void WitnessScratch::dots(const HypMatrix& hm, const double* u) {
-    const int m = hm.m, r = hm.r;
+// (the products are summed over l in order, from the first product: the same rounding
+// as a plain loop over l per row)
+double WitnessScratch::dots(const double* u) {
+    const double* __restrict c = cols.data();
     double* __restrict d = dot.data();
-    double* __restrict da = dot_abs.data();
-    std::fill(d, d + m, 0.0);
-    std::fill(da, da + m, 0.0);
-    for (int l = 0; l < r; ++l) {  // the same order of summation per row as a loop over l
-        const double* __restrict c = cols.data() + static_cast<std::size_t>(l) * m;
-        const double ul = u[l];
-        for (int h = 0; h < m; ++h) {
-            double p = c[h] * ul;
-            d[h] += p;
-            da[h] += std::fabs(p);
+#if defined(__SSE2__)
+    const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
+    __m128d lo = _mm_set1_pd(HUGE_VAL);
+    for (int h = 0; h < mp; h += 2) {
+        __m128d p = _mm_mul_pd(_mm_loadu_pd(c + h), _mm_set1_pd(u[0]));
+        __m128d s = p;
+        for (int l = 1; l < r; ++l) {
+            p = _mm_mul_pd(_mm_loadu_pd(c + static_cast<std::size_t>(l) * mp + h), _mm_set1_pd(u[l]));
+            s = _mm_add_pd(s, p);
         }
+        _mm_storeu_pd(d + h, s);
+        const __m128d ratio = _mm_add_pd(_mm_mul_pd(_mm_and_pd(s, absmask), _mm_loadu_pd(inv_l1.data() + h)),
+                                         _mm_loadu_pd(excl.data() + h));
+        lo = _mm_min_pd(lo, ratio);
+    }
+    return std::min(_mm_cvtsd_f64(lo), _mm_cvtsd_f64(_mm_unpackhi_pd(lo, lo)));
+#else
+    double lo = HUGE_VAL;
+    for (int h = 0; h < mp; ++h) {
+        double s = c[h] * u[0];
+        for (int l = 1; l < r; ++l) s += c[static_cast<std::size_t>(l) * mp + h] * u[l];
+        d[h] = s;
+        lo = std::min(lo, std::fabs(s) * inv_l1[h] + excl[h]);
+    }
+    return lo;
+#endif
+}
+
+// Row h's sign at u follows from its product with v: |a.u - fl(a.v)| <= |a.v - fl(a.v)|
+// + |a|_1 max_l |u_l - v_l| <= err[h] + |a|_1 dmax, so |fl(a.v)| above that bound
+// (rounded up) certifies the sign of fl(a.v) at u.
+void WitnessScratch::classify(int m, double dmax) {
+    const double up = 1.0 + 2.0 * (r + 4) * kUnit;
+    const double* __restrict d = dot.data();
+    const double* __restrict e = err.data();
+    const double* __restrict l1 = row_l1.data();
+    for (int w0 = 0; w0 < m; w0 += 64) {
+        const int w1 = std::min(mp, w0 + 64);
+        uint64_t cw = 0, nw = 0;
+#if defined(__SSE2__)
+        const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
+        const __m128d vup = _mm_set1_pd(up), vtiny = _mm_set1_pd(kTinyBound), vdm = _mm_set1_pd(dmax);
+        for (int h = w0; h < w1; h += 2) {
+            const __m128d s = _mm_loadu_pd(d + h);
+            // (|d| - err) - tiny > (l1 dmax) up
+            const __m128d x = _mm_sub_pd(_mm_sub_pd(_mm_and_pd(s, absmask), _mm_loadu_pd(e + h)), vtiny);
+            const __m128d bound = _mm_mul_pd(_mm_mul_pd(_mm_loadu_pd(l1 + h), vdm), vup);
+            cw |= static_cast<uint64_t>(_mm_movemask_pd(_mm_cmpgt_pd(x, bound))) << (h - w0);
+            nw |= static_cast<uint64_t>(_mm_movemask_pd(s)) << (h - w0);
+        }
+#else
+        for (int h = w0; h < w1; ++h) {
+            const double x = (std::fabs(d[h]) - e[h]) - kTinyBound;
+            cw |= static_cast<uint64_t>(x > l1[h] * dmax * up) << (h - w0);
+            nw |= static_cast<uint64_t>(std::signbit(d[h])) << (h - w0);
+        }
+#endif
+        const int nb = std::min(64, m - w0);
+        const uint64_t valid = nb == 64 ? ~uint64_t(0) : ((uint64_t(1) << nb) - 1);
+        cert[w0 >> 6] = cw & valid;
+        neg[w0 >> 6] = nw & valid;
     }
 }
 
 int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, WitnessScratch& s,
                  double* u, double* ulo) {
-    const int r = hm.r;
+    const int r = hm.r, m = hm.m;
     std::vector<double>& v = s.v;
     double vmax = 0;
     for (int j = 0; j < r; ++j) {
@@ -287,32 +352,15 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
     const std::vector<double>& w = s.w;
     // largest step keeping the non-incident signs: min |a.v| / |a|_1 (|w|_inf = 1)
     s.prepare(hm);
-    s.dots(hm, v.data());
-    // (without branches: the ratio of every row, the incident ones then excluded, and
-    // the minimum over four running minima)
-    const int m = hm.m;
-    double* ratio = s.ratio.data();
-    for (int h = 0; h < m; ++h) ratio[h] = std::fabs(s.dot[h]) * s.inv_l1[h];
-    for (int j = 0; j < cl.k; ++j) ratio[cl.inc[j]] = HUGE_VAL;
-    double lo[4] = {HUGE_VAL, HUGE_VAL, HUGE_VAL, HUGE_VAL};
-    int h = 0;
-    for (; h + 4 <= m; h += 4)
-        for (int q = 0; q < 4; ++q) lo[q] = std::min(lo[q], ratio[h + q]);
-    for (; h < m; ++h) lo[0] = std::min(lo[0], ratio[h]);
-    const double eps = std::min(kFirstStep, 0.5 * std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3])));
-    // A row's sign at u follows from its product with v: |a.u - fl(a.v)| <= |a.v -
-    // fl(a.v)| + |a|_1 max_l |u_l - v_l|, so s fl(a.v) > that bound (rounded up)
-    // certifies the sign s at u; the rows it leaves open (those through the line, and
-    // any too close to it) are checked as before. A point is accepted exactly when
-    // every row has its sign, as with the full check, so the witness is the same.
-    const double rel = (r + 2) * kUnit * 1.0000001;
-    const double up = 1.0 + 2.0 * (r + 4) * kUnit;
-    double* sv = s.sdot.data();  // the pattern's sign times fl(a.v), less its error bound
-    for (h = 0; h < m; ++h) {  // (the sign as a number: a branch on it mispredicts)
-        const double sg = static_cast<double>(2 * static_cast<int>((pat[h >> 6] >> (h & 63)) & 1) - 1);
-        sv[h] = sg * s.dot[h] - s.dot_abs[h] * rel * up - kTinyBound;
-    }
-    int* open = s.open.data();
+    for (int j = 0; j < cl.k; ++j) s.excl[cl.inc[j]] = HUGE_VAL;
+    const double lo = s.dots(v.data());
+    for (int j = 0; j < cl.k; ++j) s.excl[cl.inc[j]] = 0.0;
+    const double eps = std::min(kFirstStep, 0.5 * lo);
+    // The rows the filter certifies have their sign at u (and the point fails if one
+    // differs from the pattern); the others (those through the line, and any too close
+    // to it) are checked exactly. A point is accepted exactly when every row has its
+    // sign, as with the full check, so the witness does not depend on the filter.
+    const int nw = static_cast<int>(s.cert.size());
     double step = eps;
     for (int it = 0; it < kFloatSteps; ++it) {
         double dmax = 0.0;
@@ -320,16 +368,15 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
             u[j] = v[j] + step * w[j];
             dmax = std::max(dmax, std::fabs(u[j] - v[j]));
         }
-        dmax *= up;
-        int nopen = 0;
-        for (h = 0; h < m; ++h) {
-            open[nopen] = h;
-            nopen += !(sv[h] > s.row_l1[h] * dmax * up);
-        }
+        s.classify(m, dmax * (1.0 + 2.0 * (r + 4) * kUnit));
         bool ok = true;
-        for (int t = 0; t < nopen && ok; ++t) {
-            const int g = open[t];
-            ok = dot_sign_exact(hm.row(g), u, r) == (get_bit(pat, g) ? 1 : -1);
+        for (int q = 0; q < nw && ok; ++q) ok = (s.cert[q] & ~(s.neg[q] ^ pat[q])) == 0;  // a wrong sign
+        for (int q = 0; q < nw && ok; ++q) {
+            const uint64_t valid = q + 1 < nw || m % 64 == 0 ? ~uint64_t(0) : (uint64_t(1) << (m % 64)) - 1;
+            for (uint64_t open = ~s.cert[q] & valid; open && ok; open &= open - 1) {
+                const int g = 64 * q + __builtin_ctzll(open);
+                ok = dot_sign_exact(hm.row(g), u, r) == (get_bit(pat, g) ? 1 : -1);
+            }
         }
         if (ok) return 1;
         step *= kStepShrink;

@@ -23,18 +23,24 @@ struct CellLine {
 };
 
 // Buffers reused from one cell to the next, of one arrangement: on the first witness
-// its rows are also stored by column (cols, r x m) with their l1 norms, so that the
-// m dot products of a point with the rows run as vector loops over the rows.
+// its rows are also stored by column (cols, r x mp, mp = m rounded up to even, the
+// padding rows zero) with their l1 norms, so that the m dot products of a point with
+// the rows run as vector loops over the rows, two rows at a time.
 struct WitnessScratch {
+    const int r;
     std::vector<double> M, b, v, w;
-    std::vector<double> cols, row_l1, inv_l1, dot, dot_abs, ratio, sdot;
-    std::vector<int> open;  // rows the float filter leaves to the exact check
-    explicit WitnessScratch(int r) : M(static_cast<std::size_t>(r) * r), b(r), v(r), w(r) {}
+    int mp = 0;
+    std::vector<double> cols, row_l1, inv_l1, err, excl, dot;
+    std::vector<uint64_t> cert, neg;  // per 64 rows: the float filter's bits
+    explicit WitnessScratch(int r) : r(r), M(static_cast<std::size_t>(r) * r), b(r), v(r), w(r) {}
     void prepare(const HypMatrix& hm);
-    // dot[h] = a_h . u and dot_abs[h] = sum_l |a_hl u_l| for every row h
-    void dots(const HypMatrix& hm, const double* u);
+    // dot[h] = fl(a_h . u) for every row h (|u|_inf <= 1; err[h] bounds its error), and the
+    // smallest |dot[h]| / |a_h|_1 over the rows h with excl[h] = 0 (the others +inf)
+    double dots(const double* u);
+    // The rows whose sign at u is certified by their product with v (bit h of cert) and
+    // the sign of that product (bit h of neg: negative), where |u - v|_inf <= dmax
+    void classify(int m, double dmax);
 };
-
 // An interior point of the cell with sign pattern pat (bit h: hyperplane h positive)
 // next to the line cl. Returns 1 with a double witness in u (r), 2 with a double-double
 // one (u + ulo as real numbers), 0 when none could be verified.
