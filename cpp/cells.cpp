@@ -97,7 +97,10 @@ struct CellTaskOut {
 // R[k-j..k-1] on the columns of the mask (in order), by Laplace expansion along its
 // first row, and pa[mask] the sum of the |products| of that expansion (for
 // minor_error_bound). val and pa hold 1 << nc entries; nc <= kCanonMaxRank.
-void suffix_minors(const double* const* R, int k, const int* C, int nc, double* val, double* pa) {
+// (NC is a template parameter so that the loops over masks and columns unroll)
+template <int NC>
+void suffix_minors_n(const double* const* R, int k, const int* C, double* val, double* pa) {
+    constexpr int nc = NC;
     val[0] = 1.0;
     pa[0] = 1.0;
     for (uint32_t mask = 1; mask < (1u << nc); ++mask) {
@@ -116,6 +119,20 @@ void suffix_minors(const double* const* R, int k, const int* C, int nc, double* 
         }
         val[mask] = v;
         pa[mask] = p;
+    }
+}
+
+void suffix_minors(const double* const* R, int k, const int* C, int nc, double* val, double* pa) {
+    static_assert(kCanonMaxRank == 7, "one instance per number of columns");
+    switch (nc) {
+        case 0: val[0] = pa[0] = 1.0; return;
+        case 1: return suffix_minors_n<1>(R, k, C, val, pa);
+        case 2: return suffix_minors_n<2>(R, k, C, val, pa);
+        case 3: return suffix_minors_n<3>(R, k, C, val, pa);
+        case 4: return suffix_minors_n<4>(R, k, C, val, pa);
+        case 5: return suffix_minors_n<5>(R, k, C, val, pa);
+        case 6: return suffix_minors_n<6>(R, k, C, val, pa);
+        default: return suffix_minors_n<7>(R, k, C, val, pa);
     }
 }
 
@@ -138,14 +155,15 @@ class TaskPatternSet {
   public:
     explicit TaskPatternSet(int W) : W_(W) {}
 
-    // Record the pattern p (hash hv) as the next one of pats; false if already there.
-    bool insert(uint64_t hv, const uint64_t* p, const std::vector<uint64_t>& pats) {
+    // Record the pattern p (hash hv) as pattern `index` of pats (about to be stored there);
+    // false if already there.
+    bool insert(uint64_t hv, const uint64_t* p, const std::vector<uint64_t>& pats, std::size_t index) {
         if (2 * (count_ + 1) > slots_.size()) grow();
         std::size_t mask = slots_.size() - 1;
         for (std::size_t h = hv & mask;; h = (h + 1) & mask) {
             Slot& sl = slots_[h];
             if (sl.ref == 0) {
-                sl = Slot{hv, static_cast<uint32_t>(count_ + 1)};
+                sl = Slot{hv, static_cast<uint32_t>(index + 1)};
                 ++count_;
                 return true;
             }
@@ -240,12 +258,15 @@ class CellCollector {
     // Record the cell with the signs bse off the line and lp[j] on incident hyperplane j,
     // unless this task has recorded it already (a cell is found at every line of its
     // closure: most repeats are found by the same task, and are dropped here at once).
-    void emit(const std::vector<uint64_t>& bse, const char* lp, int orient, int32_t lid) {
+    // The canonical rule repeats a cell only where it is lowest at several vertices
+    // (rare): its emissions skip the task's set (not once) and repeats are left to the
+    // deduplication, which keeps the first emission just the same.
+    void emit(const std::vector<uint64_t>& bse, const char* lp, int orient, int32_t lid, bool once = true) {
         std::copy(bse.begin(), bse.end(), cur_.begin());
         for (int j = 0; j < k_; ++j)
             if (lp[j]) set_bit(cur_.data(), inc()[j]);
         uint64_t hv = hash_words(cur_.data(), W_);
-        if (!seen_.insert(hv, cur_.data(), o_.pats)) return;
+        if (once && !seen_.insert(hv, cur_.data(), o_.pats, o_.line_of.size())) return;
         o_.record(cur_.data(), W_, hv, line_id_, lid, orient);
     }
 
@@ -270,12 +291,12 @@ class CellCollector {
         const std::vector<uint64_t>& side = base ? base_ : flipb_;
         const bool pos0 = (k_ > 0 && inc()[0] == 0) ? lp[0] != 0 : get_bit(side.data(), 0);
         if (pos0) {
-            emit(side, lp, base ? 1 : -1, lid);
+            emit(side, lp, base ? 1 : -1, lid, false);
             return;
         }
         nlp_.resize(k_);
         for (int j = 0; j < k_; ++j) nlp_[j] = !lp[j];
-        emit(base ? flipb_ : base_, nlp_.data(), base ? -1 : 1, lid);
+        emit(base ? flipb_ : base_, nlp_.data(), base ? -1 : 1, lid, false);
     }
 
     // The canonical rule at a generic line (docs/design.md, section 2): in the chart
@@ -439,10 +460,10 @@ class CellCollector {
 
 using Emission = std::pair<int32_t, int32_t>;  // (task, emission index)
 
-// The distinct patterns of one shard, first occurrence in task order kept. Open
-// addressing, with the pattern stored inline in the table: [hash, task|e, words...].
-std::vector<Emission> dedupe_shard(const std::vector<CellTaskOut>& outs, int sh, int W) {
-    std::vector<Emission> u;
+// The distinct patterns of one shard, first occurrence in task order kept (keep[t][e]
+// set; the shards touch distinct emissions). Open addressing, with the pattern stored
+// inline in the table: [hash, task|e, words...].
+void dedupe_shard(const std::vector<CellTaskOut>& outs, int sh, int W, std::vector<std::vector<char>>& keep) {
     std::size_t cnt = 0;
     for (auto& o : outs) cnt += o.shard[sh].size();
     std::size_t cap = 16;
@@ -463,7 +484,7 @@ std::vector<Emission> dedupe_shard(const std::vector<CellTaskOut>& outs, int sh,
                     slot[0] = hv;
                     slot[1] = (static_cast<uint64_t>(t) << 32) | static_cast<uint32_t>(e);
                     std::copy(p, p + W, slot + 2);
-                    u.emplace_back(t, e);
+                    keep[t][e] = 1;
                     break;
                 }
                 if (slot[0] == hv) {
@@ -475,7 +496,6 @@ std::vector<Emission> dedupe_shard(const std::vector<CellTaskOut>& outs, int sh,
             }
         }
     }
-    return u;
 }
 
 // Witnesses of the cells (res.bits holds each kept cell c at 2c and its negation at
@@ -631,13 +651,15 @@ CellsResult enumerate_cells_run(const HypMatrix& hm, const RunContext& ctx, long
         run_tasks(1, ctx, [&](int) { restriction_cells(hm, chart_a, chart_b, want_witnesses, ctx.cancel, outs.back()); },
                   "restriction");
     }
-    // 2. deduplicate per hash shard; sort into emission order (deterministic and
-    // independent of the thread count)
-    std::vector<std::vector<Emission>> uniq_sh(kShards);
-    run_tasks(kShards, ctx, [&](int sh) { uniq_sh[sh] = dedupe_shard(outs, sh, W); }, "dedup");
+    // 2. deduplicate per hash shard; the kept emissions in emission order (deterministic
+    // and independent of the thread count)
+    std::vector<std::vector<char>> keep(outs.size());
+    for (std::size_t t = 0; t < outs.size(); ++t) keep[t].assign(outs[t].line_of.size(), 0);
+    run_tasks(kShards, ctx, [&](int sh) { dedupe_shard(outs, sh, W, keep); }, "dedup");
     std::vector<Emission> uniq;
-    for (auto& u : uniq_sh) uniq.insert(uniq.end(), u.begin(), u.end());
-    std::sort(uniq.begin(), uniq.end());
+    for (std::size_t t = 0; t < outs.size(); ++t)
+        for (std::size_t e = 0; e < keep[t].size(); ++e)
+            if (keep[t][e]) uniq.emplace_back(static_cast<int32_t>(t), static_cast<int32_t>(e));
     const std::size_t K = uniq.size();
     if (max_cells >= 0 && static_cast<long long>(2 * K) > max_cells)
         throw SizeLimit("the arrangement has " + std::to_string(2 * K) + " cells, more than max_cells=" +
