@@ -8,8 +8,15 @@
 
 #include "ddouble.hpp"
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(EXACTRELU_SCALAR)
 #include <emmintrin.h>
+#define EXACTRELU_SSE2 1
+#endif
+// (EXACTRELU_SCALAR: plain loops only; EXACTRELU_NO_AVX: 2-wide only; to check them
+// against the 4-wide ones)
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(EXACTRELU_SCALAR) && !defined(EXACTRELU_NO_AVX)
+#include <immintrin.h>
+#define EXACTRELU_AVX_DISPATCH 1  // 4-wide loops where the CPU has AVX, chosen at run time
 #endif
 
 namespace exactrelu {
@@ -30,7 +37,10 @@ constexpr int kScales = 48;
 constexpr int kPerturbedCoords = 4;
 
 // Solve the r x r system M x = b in place (partial pivoting); returns false if singular.
-bool solve_small(std::vector<double>& M, std::vector<double>& b, int r) {
+// (R > 0: r = R known at compile time, so that the loops unroll; the same operations)
+template <int R>
+bool solve_small_n(double* __restrict M, double* __restrict b, int r_) {
+    const int r = R > 0 ? R : r_;
     for (int c = 0; c < r; ++c) {
         int piv = c;
         for (int i = c + 1; i < r; ++i)
@@ -53,6 +63,17 @@ bool solve_small(std::vector<double>& M, std::vector<double>& b, int r) {
         b[i] = s / M[i * r + i];
     }
     return true;
+}
+
+bool solve_small(std::vector<double>& M, std::vector<double>& b, int r) {
+    switch (r) {
+        case 2: return solve_small_n<2>(M.data(), b.data(), r);
+        case 3: return solve_small_n<3>(M.data(), b.data(), r);
+        case 4: return solve_small_n<4>(M.data(), b.data(), r);
+        case 5: return solve_small_n<5>(M.data(), b.data(), r);
+        case 6: return solve_small_n<6>(M.data(), b.data(), r);
+        default: return solve_small_n<0>(M.data(), b.data(), r);
+    }
 }
 
 // Exact check that every hyperplane has the sign pat gives it at u.
@@ -244,12 +265,15 @@ void step_direction(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat
 void WitnessScratch::prepare(const HypMatrix& hm) {
     if (!cols.empty() || hm.m == 0) return;
     const int m = hm.m, r = hm.r;
-    mp = m + (m & 1);
+    mp = (m + 3) & ~3;
+#if defined(EXACTRELU_AVX_DISPATCH)
+    wide = __builtin_cpu_supports("avx");
+#endif
     cols.assign(static_cast<std::size_t>(mp) * r, 0.0);
     row_l1.assign(mp, 0.0);
     inv_l1.assign(mp, 0.0);
     excl.assign(mp, 0.0);
-    excl[mp - 1] = m < mp ? HUGE_VAL : 0.0;  // the padding row never limits the step
+    for (int h = m; h < mp; ++h) excl[h] = HUGE_VAL;  // the padding rows never limit the step
     dot.resize(mp);
     err.assign(mp, 0.0);
     cert.resize((m + 63) / 64);
@@ -269,12 +293,51 @@ void WitnessScratch::prepare(const HypMatrix& hm) {
     }
 }
 
+#if defined(EXACTRELU_AVX_DISPATCH)
+// The 4-wide loops of dots and classify (the same operations in the same order, so the
+// same results bit for bit; no FMA).
+__attribute__((target("avx"))) double dots_avx(const double* __restrict c, int r, int mp, const double* u,
+                                               const double* inv_l1, const double* excl, double* __restrict d) {
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
+    __m256d lo = _mm256_set1_pd(HUGE_VAL);
+    for (int h = 0; h < mp; h += 4) {
+        __m256d s = _mm256_mul_pd(_mm256_loadu_pd(c + h), _mm256_set1_pd(u[0]));
+        for (int l = 1; l < r; ++l)
+            s = _mm256_add_pd(
+                s, _mm256_mul_pd(_mm256_loadu_pd(c + static_cast<std::size_t>(l) * mp + h), _mm256_set1_pd(u[l])));
+        _mm256_storeu_pd(d + h, s);
+        lo = _mm256_min_pd(lo, _mm256_add_pd(_mm256_mul_pd(_mm256_and_pd(s, absmask), _mm256_loadu_pd(inv_l1 + h)),
+                                             _mm256_loadu_pd(excl + h)));
+    }
+    alignas(32) double t[4];
+    _mm256_store_pd(t, lo);
+    return std::min(std::min(t[0], t[1]), std::min(t[2], t[3]));
+}
+
+__attribute__((target("avx"))) void classify_avx(const double* __restrict d, const double* __restrict e,
+                                                 const double* __restrict l1, int w0, int w1, double dmax,
+                                                 double up, uint64_t& cw, uint64_t& nw) {
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
+    const __m256d vup = _mm256_set1_pd(up), vtiny = _mm256_set1_pd(kTinyBound), vdm = _mm256_set1_pd(dmax);
+    for (int h = w0; h < w1; h += 4) {
+        const __m256d s = _mm256_loadu_pd(d + h);
+        const __m256d x = _mm256_sub_pd(_mm256_sub_pd(_mm256_and_pd(s, absmask), _mm256_loadu_pd(e + h)), vtiny);
+        const __m256d bound = _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(l1 + h), vdm), vup);
+        cw |= static_cast<uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(x, bound, _CMP_GT_OQ))) << (h - w0);
+        nw |= static_cast<uint64_t>(_mm256_movemask_pd(s)) << (h - w0);
+    }
+}
+#endif
+
 // (the products are summed over l in order, from the first product: the same rounding
 // as a plain loop over l per row)
 double WitnessScratch::dots(const double* u) {
     const double* __restrict c = cols.data();
     double* __restrict d = dot.data();
-#if defined(__SSE2__)
+#if defined(EXACTRELU_AVX_DISPATCH)
+    if (wide) return dots_avx(c, r, mp, u, inv_l1.data(), excl.data(), d);
+#endif
+#if defined(EXACTRELU_SSE2)
     const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
     __m128d lo = _mm_set1_pd(HUGE_VAL);
     for (int h = 0; h < mp; h += 2) {
@@ -313,7 +376,13 @@ void WitnessScratch::classify(int m, double dmax) {
     for (int w0 = 0; w0 < m; w0 += 64) {
         const int w1 = std::min(mp, w0 + 64);
         uint64_t cw = 0, nw = 0;
-#if defined(__SSE2__)
+#if defined(EXACTRELU_AVX_DISPATCH)
+        if (wide) {
+            classify_avx(d, e, l1, w0, w1, dmax, up, cw, nw);
+        } else
+#endif
+#if defined(EXACTRELU_SSE2)
+        {
         const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
         const __m128d vup = _mm_set1_pd(up), vtiny = _mm_set1_pd(kTinyBound), vdm = _mm_set1_pd(dmax);
         for (int h = w0; h < w1; h += 2) {
@@ -323,6 +392,7 @@ void WitnessScratch::classify(int m, double dmax) {
             const __m128d bound = _mm_mul_pd(_mm_mul_pd(_mm_loadu_pd(l1 + h), vdm), vup);
             cw |= static_cast<uint64_t>(_mm_movemask_pd(_mm_cmpgt_pd(x, bound))) << (h - w0);
             nw |= static_cast<uint64_t>(_mm_movemask_pd(s)) << (h - w0);
+        }
         }
 #else
         for (int h = w0; h < w1; ++h) {

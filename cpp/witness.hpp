@@ -23,13 +23,14 @@ struct CellLine {
 };
 
 // Buffers reused from one cell to the next, of one arrangement: on the first witness
-// its rows are also stored by column (cols, r x mp, mp = m rounded up to even, the
-// padding rows zero) with their l1 norms, so that the m dot products of a point with
+// its rows are also stored by column (cols, r x mp, mp = m rounded up to a multiple of 4,
+// the padding rows zero) with their l1 norms, so that the m dot products of a point with
 // the rows run as vector loops over the rows, two rows at a time.
 struct WitnessScratch {
     const int r;
     std::vector<double> M, b, v, w;
     int mp = 0;
+    bool wide = false;  // the CPU runs 4-wide (AVX) loops
     std::vector<double> cols, row_l1, inv_l1, err, excl, dot;
     std::vector<uint64_t> cert, neg;  // per 64 rows: the float filter's bits
     explicit WitnessScratch(int r) : r(r), M(static_cast<std::size_t>(r) * r), b(r), v(r), w(r) {}
