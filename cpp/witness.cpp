@@ -50,17 +50,18 @@ bool solve_small_n(double* __restrict M, double* __restrict b, int r_) {
             for (int j = 0; j < r; ++j) std::swap(M[c * r + j], M[piv * r + j]);
             std::swap(b[c], b[piv]);
         }
+        const double inv = 1.0 / M[c * r + c];
+        M[c * r + c] = inv;  // (kept for the back substitution)
         for (int i = c + 1; i < r; ++i) {
-            double f = M[i * r + c] / M[c * r + c];
-            if (f == 0.0) continue;
-            for (int j = c; j < r; ++j) M[i * r + j] -= f * M[c * r + j];
+            const double f = M[i * r + c] * inv;
+            for (int j = c + 1; j < r; ++j) M[i * r + j] -= f * M[c * r + j];
             b[i] -= f * b[c];
         }
     }
     for (int i = r - 1; i >= 0; --i) {
         double s = b[i];
         for (int j = i + 1; j < r; ++j) s -= M[i * r + j] * b[j];
-        b[i] = s / M[i * r + i];
+        b[i] = s * M[i * r + i];
     }
     return true;
 }
@@ -241,11 +242,10 @@ void step_direction(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat
     const int r = hm.r;
     std::vector<double>& w = s.w;
     if (!cl.local_w) {
-        for (int j = 0; j < cl.k; ++j) {
+        for (int j = 0; j < cl.k; ++j) {  // (each row scaled by a power of two near 1 / max_l |a_l|)
             const double* a = hm.row(cl.inc[j]);
-            double an = 0;
-            for (int l = 0; l < r; ++l) an = std::max(an, std::fabs(a[l]));
-            for (int l = 0; l < r; ++l) s.M[j * r + l] = a[l] / an;
+            const double sc = s.row_scale[cl.inc[j]];
+            for (int l = 0; l < r; ++l) s.M[j * r + l] = a[l] * sc;
             s.b[j] = get_bit(pat, cl.inc[j]) ? 1.0 : -1.0;
         }
         for (int l = 0; l < r; ++l) s.M[(r - 1) * r + l] = s.v[l];
@@ -257,7 +257,7 @@ void step_direction(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat
     }
     double wmax = 0;
     for (int j = 0; j < r; ++j) wmax = std::max(wmax, std::fabs(w[j]));
-    for (int j = 0; j < r; ++j) w[j] /= wmax;
+    for (int j = 0; j < r; ++j) w[j] /= wmax;  // (exactly |w|_inf = 1)
 }
 
 }  // namespace
@@ -287,9 +287,13 @@ void WitnessScratch::prepare(const HypMatrix& hm) {
     // (up covers the rounding of |a|_1 and of the product; rel has slack)
     const double rel = (r + 2) * kUnit * 1.0000001;
     const double up = 1.0 + 2.0 * (r + 4) * kUnit;
+    row_scale.resize(m);
     for (int h = 0; h < m; ++h) {
         inv_l1[h] = 1.0 / row_l1[h];
         err[h] = row_l1[h] * rel * up * up;
+        double amax = 0;
+        for (int l = 0; l < r; ++l) amax = std::max(amax, std::fabs(hm.row(h)[l]));
+        row_scale[h] = amax > 0 ? std::ldexp(1.0, -std::ilogb(amax)) : 1.0;
     }
 }
 
@@ -418,10 +422,10 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
         vmax = std::max(vmax, std::fabs(v[j]));
     }
     for (int j = 0; j < r; ++j) v[j] /= vmax;
+    s.prepare(hm);
     step_direction(hm, cl, pat, s);
     const std::vector<double>& w = s.w;
     // largest step keeping the non-incident signs: min |a.v| / |a|_1 (|w|_inf = 1)
-    s.prepare(hm);
     for (int j = 0; j < cl.k; ++j) s.excl[cl.inc[j]] = HUGE_VAL;
     const double lo = s.dots(v.data());
     for (int j = 0; j < cl.k; ++j) s.excl[cl.inc[j]] = 0.0;

@@ -31,7 +31,7 @@ struct WitnessScratch {
     std::vector<double> M, b, v, w;
     int mp = 0;
     bool wide = false;  // the CPU runs 4-wide (AVX) loops
-    std::vector<double> cols, row_l1, inv_l1, err, excl, dot;
+    std::vector<double> cols, row_l1, inv_l1, err, excl, dot, row_scale;
     std::vector<uint64_t> cert, neg;  // per 64 rows: the float filter's bits
     explicit WitnessScratch(int r) : r(r), M(static_cast<std::size_t>(r) * r), b(r), v(r), w(r) {}
     void prepare(const HypMatrix& hm);
