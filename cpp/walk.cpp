@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "ddouble.hpp"
+#include "simd.hpp"
 
 namespace exactrelu {
 namespace {
@@ -27,7 +28,65 @@ FlatWalker::FlatWalker(const HypMatrix& hm, std::vector<int> rows, int maxc,
     : hm_(hm), rows_(std::move(rows)), maxc_(maxc), cancel_(cancel) {
     static std::atomic<uint64_t> next_uid{1};
     uid_ = next_uid.fetch_add(1, std::memory_order_relaxed);
+    const int nrows = static_cast<int>(rows_.size()), r = hm_.r;
+    mp_ = (nrows + 3) & ~3;
+    cols_.assign(static_cast<std::size_t>(mp_) * r, 0.0);
+    acols_.assign(cols_.size(), 0.0);
+    for (int s = 0; s < nrows; ++s)
+        for (int l = 0; l < r; ++l) {
+            cols_[static_cast<std::size_t>(l) * mp_ + s] = row(s)[l];
+            acols_[static_cast<std::size_t>(l) * mp_ + s] = std::fabs(row(s)[l]);
+        }
+    wide_ = cpu_has_avx();
 }
+
+namespace {
+
+// The coordinates of every row on a generator N (error bounds Ne), by columns: v = a.N
+// and its error bound err from sa = sum_l |a_l N_l| and eb = sum_l |a_l| Ne_l (0 for
+// integral rows and generators when every product is an integer below 2^52), each sum
+// over l in order from 0 (the same rounding as a loop over l per row). The loops over
+// rows vectorize.
+inline __attribute__((always_inline)) void flat_products_body(const double* __restrict c,
+                                                              const double* __restrict ac, int mp, int r,
+                                                              const double* N, const double* Ne,
+                                                              bool integral, double* __restrict v,
+                                                              double* __restrict sa, double* __restrict eb) {
+    std::fill(v, v + mp, 0.0);
+    std::fill(sa, sa + mp, 0.0);
+    std::fill(eb, eb + mp, 0.0);
+    for (int l = 0; l < r; ++l) {
+        const double* __restrict cl = c + static_cast<std::size_t>(l) * mp;
+        const double* __restrict al = ac + static_cast<std::size_t>(l) * mp;
+        const double nl = N[l], el = Ne[l];
+        for (int h = 0; h < mp; ++h) {
+            const double p = cl[h] * nl;
+            v[h] += p;
+            sa[h] += std::fabs(p);
+            eb[h] += al[h] * el;
+        }
+    }
+    const double ce = 1 + 4 * r * kUnit, cs = (r + 2) * kUnit;
+    for (int h = 0; h < mp; ++h) {
+        const double err = (eb[h] * ce + sa[h] * cs) * kBoundSafety + kTinyBound;
+        eb[h] = integral && eb[h] == 0.0 && sa[h] < kTwo52 ? 0.0 : err;
+    }
+}
+
+// (err is written over eb)
+void flat_products(const double* c, const double* ac, int mp, int r, const double* N, const double* Ne,
+                   bool integral, double* v, double* sa, double* eb) {
+    flat_products_body(c, ac, mp, r, N, Ne, integral, v, sa, eb);
+}
+
+#if defined(EXACTRELU_AVX_DISPATCH)
+EXACTRELU_TARGET_AVX void flat_products_avx(const double* c, const double* ac, int mp, int r, const double* N,
+                                            const double* Ne, bool integral, double* v, double* sa, double* eb) {
+    flat_products_body(c, ac, mp, r, N, Ne, integral, v, sa, eb);
+}
+#endif
+
+}  // namespace
 
 namespace {
 
@@ -476,6 +535,7 @@ struct SweepScratch {
     std::vector<char> inS;
     std::vector<int> items, first, order;
     std::vector<double> q, qerr, key;
+    std::vector<double> pv, ps, pe;  // every row's products with the generators (e x mp)
     std::vector<uint64_t> keys64;
     std::vector<signed char> flip, rel;
     struct Ent {
@@ -499,34 +559,37 @@ int FlatWalker::sweep_coordinates(const Node& nd, SweepScratch& sc) const {
     int ni = 0;
     const double* Nd = nd.N.data();
     const double* Ned = nd.Nerr.data();
+    // the products with each generator, for every row at once
+    const std::size_t cm = static_cast<std::size_t>(mp_);
+    sc.pv.resize(e * cm);
+    sc.ps.resize(e * cm);
+    sc.pe.resize(e * cm);
+    for (int li = 0; li < e; ++li) {
+        const double* N = Nd + static_cast<std::size_t>(li) * r;
+        const double* Ne = Ned + static_cast<std::size_t>(li) * r;
+        double* v = sc.pv.data() + li * cm;
+        double* sa = sc.ps.data() + li * cm;
+        double* eb = sc.pe.data() + li * cm;
+#if defined(EXACTRELU_AVX_DISPATCH)
+        if (wide_) {
+            flat_products_avx(cols_.data(), acols_.data(), mp_, r, N, Ne, hm_.integral, v, sa, eb);
+            continue;
+        }
+#endif
+        flat_products(cols_.data(), acols_.data(), mp_, r, N, Ne, hm_.integral, v, sa, eb);
+    }
     for (int s = 0; s < nrows; ++s) {
         if (sc.inS[s]) continue;
-        const double* a = row(s);
         double* qv = sc.q.data() + static_cast<std::size_t>(ni) * e;
         double* qe = sc.qerr.data() + static_cast<std::size_t>(ni) * e;
         for (int li = 0; li < e; ++li) {
-            const double* N = Nd + static_cast<std::size_t>(li) * r;
-            const double* Ne = Ned + static_cast<std::size_t>(li) * r;
-            double v = 0, sabs = 0, eb = 0;
-            for (int j = 0; j < r; ++j) {
-                double p = a[j] * N[j];
-                v += p;
-                sabs += std::fabs(p);
-                eb += std::fabs(a[j]) * Ne[j];
-            }
-            double err;
-            if (hm_.integral && eb == 0.0 && sabs < kTwo52) {
-                err = 0.0;
-            } else {
-                err = (eb * (1 + 4 * r * kUnit) + sabs * (r + 2) * kUnit) * kBoundSafety + kTinyBound;
-            }
-            qv[li] = v;
-            qe[li] = err;
+            qv[li] = sc.pv[li * cm + s];
+            qe[li] = sc.pe[li * cm + s];
         }
         int fz = -1, fs = 0;
         for (int li = 0; li < e; ++li) {
-            int sg = (qe[li] == 0.0) ? (qv[li] > 0 ? 1 : (qv[li] < 0 ? -1 : 0))
-                                     : coord_sign(nd, s, li, qv[li], qe[li]);
+            const double v = qv[li], err = qe[li];
+            const int sg = v > err ? 1 : v < -err ? -1 : err == 0.0 ? 0 : coord_sign(nd, s, li, v, err);
             if (sg != 0) { fz = li; fs = sg; break; }
         }
         if (fz < 0) continue;  // contains the flat (cannot happen: S is complete)

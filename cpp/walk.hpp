@@ -160,6 +160,11 @@ class FlatWalker {
 
     HypMatrix hm_;
     std::vector<int> rows_;
+    // the rows by columns (r x mp_, mp_ = rows rounded up to a multiple of 4, padding 0)
+    // and their absolute values, for the sweep's products; wide_: 4-wide loops
+    int mp_ = 0;
+    std::vector<double> cols_, acols_;
+    bool wide_ = false;
     int maxc_;
     const std::atomic<bool>* cancel_;
     uint64_t uid_;

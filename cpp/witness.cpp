@@ -7,17 +7,7 @@
 #include <cmath>
 
 #include "ddouble.hpp"
-
-#if defined(__SSE2__) && !defined(EXACTRELU_SCALAR)
-#include <emmintrin.h>
-#define EXACTRELU_SSE2 1
-#endif
-// (EXACTRELU_SCALAR: plain loops only; EXACTRELU_NO_AVX: 2-wide only; to check them
-// against the 4-wide ones)
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(EXACTRELU_SCALAR) && !defined(EXACTRELU_NO_AVX)
-#include <immintrin.h>
-#define EXACTRELU_AVX_DISPATCH 1  // 4-wide loops where the CPU has AVX, chosen at run time
-#endif
+#include "simd.hpp"
 
 namespace exactrelu {
 namespace {
@@ -266,9 +256,7 @@ void WitnessScratch::prepare(const HypMatrix& hm) {
     if (!cols.empty() || hm.m == 0) return;
     const int m = hm.m, r = hm.r;
     mp = (m + 3) & ~3;
-#if defined(EXACTRELU_AVX_DISPATCH)
-    wide = __builtin_cpu_supports("avx");
-#endif
+    wide = cpu_has_avx();
     cols.assign(static_cast<std::size_t>(mp) * r, 0.0);
     row_l1.assign(mp, 0.0);
     inv_l1.assign(mp, 0.0);
@@ -300,7 +288,7 @@ void WitnessScratch::prepare(const HypMatrix& hm) {
 #if defined(EXACTRELU_AVX_DISPATCH)
 // The 4-wide loops of dots and classify (the same operations in the same order, so the
 // same results bit for bit; no FMA).
-__attribute__((target("avx"))) double dots_avx(const double* __restrict c, int r, int mp, const double* u,
+EXACTRELU_TARGET_AVX double dots_avx(const double* __restrict c, int r, int mp, const double* u,
                                                const double* inv_l1, const double* excl, double* __restrict d) {
     const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
     __m256d lo = _mm256_set1_pd(HUGE_VAL);
@@ -318,7 +306,7 @@ __attribute__((target("avx"))) double dots_avx(const double* __restrict c, int r
     return std::min(std::min(t[0], t[1]), std::min(t[2], t[3]));
 }
 
-__attribute__((target("avx"))) void classify_avx(const double* __restrict d, const double* __restrict e,
+EXACTRELU_TARGET_AVX void classify_avx(const double* __restrict d, const double* __restrict e,
                                                  const double* __restrict l1, int w0, int w1, double dmax,
                                                  double up, uint64_t& cw, uint64_t& nw) {
     const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
