@@ -536,7 +536,7 @@ struct SweepScratch {
     std::vector<int> items, first, order;
     std::vector<double> q, qerr, key;
     std::vector<double> pv, ps, pe;  // every row's products with the generators (e x mp)
-    std::vector<uint64_t> keys64;
+    std::vector<uint64_t> keys64, keys_tmp;
     std::vector<signed char> flip, rel;
     struct Ent {
         int first;
@@ -545,6 +545,37 @@ struct SweepScratch {
     };
     std::vector<Ent> ents;
 };
+
+namespace {
+
+// 2-flats with at least this many items sort their float keys by radix (below it the
+// comparison sort is as fast).
+constexpr int kRadixMinItems = 128;
+
+// Sort keys by their top 32 bits, stably (LSD radix, 8 bits a pass; a pass whose byte
+// is the same for every key is skipped). tmp: a buffer.
+void radix_sort_high32(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp) {
+    const std::size_t n = keys.size();
+    tmp.resize(n);
+    uint64_t* src = keys.data();
+    uint64_t* dst = tmp.data();
+    for (int shift = 32; shift < 64; shift += 8) {
+        std::size_t cnt[256] = {};
+        for (std::size_t i = 0; i < n; ++i) ++cnt[(src[i] >> shift) & 0xff];
+        if (cnt[(src[0] >> shift) & 0xff] == n) continue;
+        std::size_t pos = 0;
+        for (int b = 0; b < 256; ++b) {
+            const std::size_t c = cnt[b];
+            cnt[b] = pos;
+            pos += c;
+        }
+        for (std::size_t i = 0; i < n; ++i) dst[cnt[(src[i] >> shift) & 0xff]++] = src[i];
+        std::swap(src, dst);
+    }
+    if (src != keys.data()) std::copy(src, src + n, keys.data());
+}
+
+}  // namespace
 
 int FlatWalker::sweep_coordinates(const Node& nd, SweepScratch& sc) const {
     const int r = hm_.r, e = r - nd.c;
@@ -639,6 +670,26 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
         while ((1 << bits) < ni) ++bits;
         const uint64_t low = (uint64_t{1} << bits) - 1;
         sc.keys64.resize(ni);
+        if (ni >= kRadixMinItems) {
+            // the float order from the top 32 bits of the key (a sort by ~20 bits of
+            // the slope's mantissa: the exact pass below orders what that leaves
+            // tied), by a radix sort, stable on the item index
+            for (int i = 0; i < ni; ++i) {
+                uint64_t k;
+                if (first[i] == 0) {
+                    double slope = q[2 * i + 1] / q[2 * i];
+                    uint64_t b;
+                    std::memcpy(&b, &slope, sizeof b);
+                    b = (b >> 63) ? ~b : (b | (uint64_t{1} << 63));
+                    k = b >> 1;
+                } else {
+                    k = uint64_t{1} << 63;
+                }
+                sc.keys64[i] = (k & ~uint64_t{0xffffffff}) | static_cast<uint64_t>(i);
+            }
+            radix_sort_high32(sc.keys64, sc.keys_tmp);
+            for (int i = 0; i < ni; ++i) order[i] = static_cast<int>(sc.keys64[i] & 0xffffffff);
+        } else {
         for (int i = 0; i < ni; ++i) {
             uint64_t k;
             if (first[i] == 0) {
@@ -654,6 +705,7 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
         }
         std::sort(sc.keys64.begin(), sc.keys64.end());
         for (int i = 0; i < ni; ++i) order[i] = static_cast<int>(sc.keys64[i] & low);
+        }
     } else {
         sc.key.resize(static_cast<std::size_t>(ni) * e);
         sc.ents.resize(ni);
