@@ -548,6 +548,17 @@ struct SweepScratch {
 
 namespace {
 
+// The sign of q_i[k] q_j[l] - q_i[l] q_j[k] where the float value certifies it (the
+// errors of the coordinates ei, ej and of the products bounded), else 0 (undecided).
+inline int minor2_float(const double* qi, const double* ei, const double* qj, const double* ej, int k, int l) {
+    const double x1 = qi[k], y2 = qj[l], x2 = qi[l], y1 = qj[k];
+    const double v = x1 * y2 - x2 * y1;
+    double bound = std::fabs(x1) * ej[l] + ei[k] * std::fabs(y2) + ei[k] * ej[l] + std::fabs(x2) * ej[k] +
+                   ei[l] * std::fabs(y1) + ei[l] * ej[k] + (std::fabs(x1 * y2) + std::fabs(x2 * y1)) * 3 * kUnit;
+    bound = bound * kBoundSafety + kTinyBound;
+    return v > bound ? 1 : v < -bound ? -1 : 0;
+}
+
 // 2-flats with at least this many items sort their float keys by radix (below it the
 // comparison sort is as fast).
 constexpr int kRadixMinItems = 128;
@@ -652,7 +663,9 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
         const double* ei = qerr + static_cast<std::size_t>(i) * e;
         const double* ej = qerr + static_cast<std::size_t>(j) * e;
         for (int k = c0 + 1; k < e; ++k) {
-            int sg = minor2(nd, qi, ei, items[i], qj, ej, items[j], k, c0) * flip[i] * flip[j];
+            int sg = minor2_float(qi, ei, qj, ej, k, c0);  // (inline: most pairs stop here)
+            if (sg == 0) sg = minor2(nd, qi, ei, items[i], qj, ej, items[j], k, c0);
+            sg *= flip[i] * flip[j];
             if (sg < 0) return -1;
             if (sg > 0) return 1;
         }
@@ -781,6 +794,8 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
 
 int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int si,
                        const double* qj, const double* ej, int sj, int k, int l) const {
+    const int f0 = minor2_float(qi, ei, qj, ej, k, l);
+    if (f0 != 0) return f0;
     double x1 = qi[k], y2 = qj[l], x2 = qi[l], y1 = qj[k];
     if (ei[k] == 0 && ej[l] == 0 && ei[l] == 0 && ej[k] == 0) {
         double t[4];
@@ -790,13 +805,6 @@ int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int s
         t[3] = -std::fma(x2, y1, -(x2 * y1));
         return sum_sign_exact(t, 4);
     }
-    double v = x1 * y2 - x2 * y1;
-    double bound = std::fabs(x1) * ej[l] + ei[k] * std::fabs(y2) + ei[k] * ej[l] +
-                   std::fabs(x2) * ej[k] + ei[l] * std::fabs(y1) + ei[l] * ej[k] +
-                   (std::fabs(x1 * y2) + std::fabs(x2 * y1)) * 3 * kUnit;
-    bound = bound * kBoundSafety + kTinyBound;
-    if (v > bound) return 1;
-    if (v < -bound) return -1;
     // at a 2-flat, the same minor from coordinates accurate to double-double first:
     // near-ties of rounded data (the common case) are not zero
     int f = nd.c + 2 == hm_.r ? flat_minor_filter(nd, si, sj, k, l) : 2;
