@@ -49,7 +49,7 @@ using CandHeap = std::priority_queue<Cand, std::vector<Cand>, Worse>;
 // sums of |emask| against |N0|, E0, ... that bound the norm's error.
 struct SweepSums {
     uint64_t sw_id = 0;
-    std::vector<double> preA, preB, preC, preD;
+    std::vector<double> preA, preB;
     double S1 = 0, S2 = 0;
     std::vector<double> eN0, eN1;
     double xN0 = 0, xN1 = 0, xE0 = 0, xE1 = 0;
@@ -209,36 +209,30 @@ void TaskPricer::refresh_sweep(const Node& nd, const Sweep& sw) {
     const double* wpos = pw_.wpos.data();
     const double* wneg = pw_.wneg.data();
     const int ni = static_cast<int>(sw.items.size());
-    for (auto* v : {&S.preA, &S.preB, &S.preC, &S.preD}) {
+    for (auto* v : {&S.preA, &S.preB}) {
         v->resize(2 * (ni + 1));
         (*v)[0] = (*v)[1] = 0.0;
     }
+    // K(sigma): sigma > 0 -> wpos q, sigma < 0 -> -wneg q (the score of +v);
+    // L(sigma) = -K(-sigma) (the score of -v): the sums of L are those of K negated
+    // (exactly), so only K(f) (preA) and K(-f) (preB) are summed
+    double S1 = 0, S2 = 0;
     for (int p = 0; p < ni; ++p) {
         int h = sw.items[p];
         double f = sw.flip[p];
         double q0 = sw.q[2 * p], q1 = sw.q[2 * p + 1];
-        // K(sigma): sigma>0 -> wpos q ; sigma<0 -> -wneg q   (score of +v)
-        // L(sigma): sigma>0 -> wneg q ; sigma<0 -> -wpos q   (score of -v)
         double kf = f > 0 ? wpos[h] : -wneg[h];   // K(f)
         double km = f > 0 ? -wneg[h] : wpos[h];   // K(-f)
-        double lf = f > 0 ? wneg[h] : -wpos[h];   // L(f)
-        double lm = f > 0 ? -wpos[h] : wneg[h];   // L(-f)
         S.preA[2 * p + 2] = S.preA[2 * p] + kf * q0;
         S.preA[2 * p + 3] = S.preA[2 * p + 1] + kf * q1;
         S.preB[2 * p + 2] = S.preB[2 * p] + km * q0;
         S.preB[2 * p + 3] = S.preB[2 * p + 1] + km * q1;
-        S.preC[2 * p + 2] = S.preC[2 * p] + lf * q0;
-        S.preC[2 * p + 3] = S.preC[2 * p + 1] + lf * q1;
-        S.preD[2 * p + 2] = S.preD[2 * p] + lm * q0;
-        S.preD[2 * p + 3] = S.preD[2 * p + 1] + lm * q1;
-    }
-    S.S1 = S.S2 = 0;
-    for (int p = 0; p < ni; ++p) {
-        int h = sw.items[p];
         double W = std::fabs(wpos[h]) + std::fabs(wneg[h]);
-        S.S1 += W * (std::fabs(sw.q[2 * p]) + std::fabs(sw.q[2 * p + 1]));
-        S.S2 += W * (sw.qerr[2 * p] + sw.qerr[2 * p + 1]);
+        S1 += W * (std::fabs(q0) + std::fabs(q1));
+        S2 += W * (sw.qerr[2 * p] + sw.qerr[2 * p + 1]);
     }
+    S.S1 = S1;
+    S.S2 = S2;
     S.S1 *= 1.0 + kSumSlack;
     S.S2 *= 1.0 + kSumSlack;
 }
@@ -297,8 +291,9 @@ void TaskPricer::price_line(int task, const LineRef& L) {
     // +v: before with K(f), after with K(-f)
     double cp0 = S.preA[2 * a] + (S.preB[2 * ni] - S.preB[2 * b]);
     double cp1 = S.preA[2 * a + 1] + (S.preB[2 * ni + 1] - S.preB[2 * b + 1]);
-    double cm0 = S.preC[2 * a] + (S.preD[2 * ni] - S.preD[2 * b]);
-    double cm1 = S.preC[2 * a + 1] + (S.preD[2 * ni + 1] - S.preD[2 * b + 1]);
+    // -v: before with L(f) = -K(-f), after with L(-f) = -K(f)
+    double cm0 = -(S.preB[2 * a] + (S.preA[2 * ni] - S.preA[2 * b]));
+    double cm1 = -(S.preB[2 * a + 1] + (S.preA[2 * ni + 1] - S.preA[2 * b + 1]));
     double splus = cp0 * al + cp1 * be;
     double sminus = cm0 * al + cm1 * be;
     // ||v[mask]||_1 from the 2-flat's precomputed rows: O(dm) per line
@@ -352,8 +347,10 @@ void TaskPricer::price_line(int task, const LineRef& L) {
         return;
     }
     priced += 2;
-    consider(splus / nrm, nrm, order, &L, nullptr, al, be, 1.0);
-    consider(sminus / nrm, nrm, order + 1, &L, nullptr, al, be, -1.0);
+    const double sp = splus / nrm, sm = sminus / nrm;
+    if (std::fabs(sp) < T && std::fabs(sm) < T) return;  // (neither heap takes them)
+    consider(sp, nrm, order, &L, nullptr, al, be, 1.0);
+    consider(sm, nrm, order + 1, &L, nullptr, al, be, -1.0);
 }
 
 // Rank 1: a single line, theta = +-e.
