@@ -974,6 +974,7 @@ void FlatWalker::line_basis(const Node& nd, const Sweep& sw, int cls, int* B) co
 }
 
 CoveringRule::CoveringRule(const std::vector<int>& T) : T_(T), len_(static_cast<int>(T.size())) {
+    std::memset(memo_, -1, sizeof memo_);
     for (int t : T) {
         ++c3_[t % 3];
         odd_ += t & 1;
@@ -989,10 +990,17 @@ bool CoveringRule::member_swapped(int t, int k) const {
 
 bool CoveringRule::designated(int k) const {
     // B = T + {k} sorted; the subsets before T in lexicographic order are T - t + k for
-    // the rows t > k of T, largest t first
-    for (int i = len_ - 1; i >= 0 && T_[i] > k; --i)
-        if (member_swapped(T_[i], k)) return false;
-    return true;
+    // the rows t > k of T. The answer depends on k only through j (T[j..] > k) and the
+    // parts of k (k mod 3, k mod 2): it is memoized on those.
+    int j = len_;
+    while (j > 0 && T_[j - 1] > k) --j;
+    signed char& m = memo_[j][(k % 3) * 2 + (k & 1)];
+    if (m < 0) {
+        m = 1;
+        for (int i = j; i < len_; ++i)
+            if (member_swapped(T_[i], k)) m = 0;
+    }
+    return m != 0;
 }
 
 bool FlatWalker::emits(const Node& nd, const Sweep& sw, int cls, const CoveringRule& rule) const {
@@ -1071,7 +1079,7 @@ void descend(const FlatWalker& W, const Node& nd, int task,
     int r = W.r();
     // rank >= 4: only the 2-flats of the covering family are swept, each emitting the
     // lines it is the designated 2-flat of (docs/design.md section 8)
-    const bool covering = r >= 4 && r <= 16;
+    const bool covering = r >= 4 && r - 2 <= kCoveringMaxLen;
     if (nd.c == r - 2) {
         if (!covering) {
             for (int cls = 0; cls < ncls; ++cls)

@@ -72,6 +72,9 @@ struct SweepLease {
 };
 
 
+// The longest basis of a swept 2-flat (the covering family is used up to rank 16).
+constexpr int kCoveringMaxLen = 14;
+
 // The covering family's test at one 2-flat of the family with basis T, for the lines
 // whose greedy basis is T + {k}: is T the first family member among its (r - 2)-subsets?
 class CoveringRule {
@@ -85,6 +88,8 @@ class CoveringRule {
     int len_;
     int c3_[3] = {0, 0, 0};
     int odd_ = 0;
+    // designated(k) by (how many rows of T exceed k, k mod 3, k mod 2); -1: not yet known
+    mutable signed char memo_[kCoveringMaxLen + 1][6];
 };
 
 class FlatWalker {
