@@ -44,7 +44,7 @@ struct Worse {
 using CandHeap = std::priority_queue<Cand, std::vector<Cand>, Worse>;
 
 // What a 2-flat's sweep precomputes for its lines, per thread (buffers keep their
-// capacity from one 2-flat to the next): the prefix sums (2 each) of the four kinds,
+// capacity from one 2-flat to the next): the prefix sums (2 each) of the two kinds,
 // the error-bound sums, the norm's rows on the generators (emask N0, emask N1) and the
 // sums of |emask| against |N0|, E0, ... that bound the norm's error.
 struct SweepSums {
@@ -149,6 +149,7 @@ class TaskPricer {
     CandHeap& top() { return shared_ ? *shared_ : heap; }
     const CandHeap& top() const { return shared_ ? *shared_ : heap; }
     void share_top(CandHeap* h) { shared_ = h; }
+    bool shares_top() const { return shared_ != nullptr; }
 
     CandHeap heap, pool;
     long long seq = 0, priced = 0, skipped = 0, rescored = 0;
@@ -170,6 +171,7 @@ class TaskPricer {
     int top_k_, pool_k_;
     std::atomic<double>* floor_;
     CandHeap* shared_ = nullptr;
+    SweepSums* sums_ = nullptr;  // this task's thread's
     // cache for the 2-flat currently swept
 
     // the norm's rows on the 2-flat's generators (emask N0, emask N1) and the sums of
@@ -178,7 +180,8 @@ class TaskPricer {
 
 // A new 2-flat: prefix sums over the sorted items.
 void TaskPricer::refresh_sweep(const Node& nd, const Sweep& sw) {
-    SweepSums& S = sweep_sums();
+    if (!sums_) sums_ = &sweep_sums();  // (a task runs on one thread)
+    SweepSums& S = *sums_;
     if (S.sw_id == sw.id) return;
     S.sw_id = sw.id;
     {
@@ -283,7 +286,7 @@ void TaskPricer::price_line(int task, const LineRef& L) {
     const int r = hm_.r, dm = pw_.dm;
     const Sweep& sw = *L.sweep;
     refresh_sweep(*L.node, sw);
-    const SweepSums& S = sweep_sums();
+    const SweepSums& S = *sums_;
     const int ni = static_cast<int>(sw.items.size());
     int a = L.first(), b = L.last();
     double f = sw.flip[a];
@@ -482,7 +485,7 @@ PriceShard price_shard_core(const HypMatrix& hm, const PriceWeights& pw, int top
                 for (int t = 0; t < nt; ++t) st.emplace_back(hm, pw, top_k, per_shard, &floor);
             },
             [&](int task, const LineRef& L) {
-                st[task].share_top(thread_heap());
+                if (!st[task].shares_top()) st[task].share_top(thread_heap());  // (one thread a task)
                 st[task].price_line(task, L);
             });
         for (auto& h : thread_heaps) {
