@@ -974,33 +974,40 @@ void FlatWalker::line_basis(const Node& nd, const Sweep& sw, int cls, int* B) co
 }
 
 CoveringRule::CoveringRule(const std::vector<int>& T) : T_(T), len_(static_cast<int>(T.size())) {
-    std::memset(memo_, -1, sizeof memo_);
+    int c3[3] = {0, 0, 0}, odd = 0;
     for (int t : T) {
-        ++c3_[t % 3];
-        odd_ += t & 1;
+        ++c3[t % 3];
+        odd += t & 1;
     }
-}
-
-bool CoveringRule::member_swapped(int t, int k) const {
-    int c3[3] = {c3_[0], c3_[1], c3_[2]};
-    --c3[t % 3];
-    ++c3[k % 3];
-    return family_by_parts(c3, odd_ - (t & 1) + (k & 1), len_);
+    // Membership of T - t + k depends on t and k only through their parts (mod 3 at
+    // len 3, mod 2 otherwise): bad_[q] holds the parts p of t for which T - t + k is a
+    // member when k has part q, present_[j] the parts of the rows T[j..].
+    by3_ = len_ == 3;
+    const int np = by3_ ? 3 : 2;
+    for (int q = 0; q < np; ++q) {
+        bad_[q] = 0;
+        for (int p = 0; p < np; ++p) {
+            int d3[3] = {c3[0], c3[1], c3[2]};
+            int dodd = odd;
+            if (by3_) {
+                --d3[p];
+                ++d3[q];
+            } else {
+                dodd += q - p;
+            }
+            if (family_by_parts(d3, dodd, len_)) bad_[q] |= 1u << p;
+        }
+    }
+    present_[len_] = 0;
+    for (int i = len_ - 1; i >= 0; --i) present_[i] = present_[i + 1] | (1u << part(T_[i]));
 }
 
 bool CoveringRule::designated(int k) const {
     // B = T + {k} sorted; the subsets before T in lexicographic order are T - t + k for
-    // the rows t > k of T. The answer depends on k only through j (T[j..] > k) and the
-    // parts of k (k mod 3, k mod 2): it is memoized on those.
+    // the rows t > k of T (those from T[j] on); T is designated when none is a member.
     int j = len_;
     while (j > 0 && T_[j - 1] > k) --j;
-    signed char& m = memo_[j][(k % 3) * 2 + (k & 1)];
-    if (m < 0) {
-        m = 1;
-        for (int i = j; i < len_; ++i)
-            if (member_swapped(T_[i], k)) m = 0;
-    }
-    return m != 0;
+    return (present_[j] & bad_[part(k)]) == 0;
 }
 
 bool FlatWalker::emits(const Node& nd, const Sweep& sw, int cls, const CoveringRule& rule) const {

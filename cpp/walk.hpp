@@ -83,13 +83,12 @@ class CoveringRule {
     bool designated(int k) const;
 
   private:
-    bool member_swapped(int t, int k) const;  // is T - {t} + {k} in the family?
+    int part(int x) const { return by3_ ? x % 3 : x & 1; }
     const std::vector<int>& T_;
     int len_;
-    int c3_[3] = {0, 0, 0};
-    int odd_ = 0;
-    // designated(k) by (how many rows of T exceed k, k mod 3, k mod 2); -1: not yet known
-    mutable signed char memo_[kCoveringMaxLen + 1][6];
+    bool by3_ = false;                 // the family by parts mod 3 (len 3), else mod 2
+    unsigned bad_[3] = {0, 0, 0};      // see the constructor
+    unsigned present_[kCoveringMaxLen + 1];
 };
 
 class FlatWalker {
