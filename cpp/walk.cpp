@@ -679,30 +679,14 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
     if (e == 2) {
         // 2-flats (most sweeps): one integer key per item, the order-preserving bits of
         // the slope q1 / q0 (items with q0 == 0 last), the item's index in its low bits
+        // (from 128 items on, a radix sort by the top 32 bits of the key: ~20 bits of
+        // the slope's mantissa; the exact pass below orders what that leaves tied; it
+        // is stable on the item index)
+        const bool radix = ni >= kRadixMinItems;
         int bits = 1;
         while ((1 << bits) < ni) ++bits;
-        const uint64_t low = (uint64_t{1} << bits) - 1;
+        const uint64_t low = radix ? uint64_t{0xffffffff} : (uint64_t{1} << bits) - 1;
         sc.keys64.resize(ni);
-        if (ni >= kRadixMinItems) {
-            // the float order from the top 32 bits of the key (a sort by ~20 bits of
-            // the slope's mantissa: the exact pass below orders what that leaves
-            // tied), by a radix sort, stable on the item index
-            for (int i = 0; i < ni; ++i) {
-                uint64_t k;
-                if (first[i] == 0) {
-                    double slope = q[2 * i + 1] / q[2 * i];
-                    uint64_t b;
-                    std::memcpy(&b, &slope, sizeof b);
-                    b = (b >> 63) ? ~b : (b | (uint64_t{1} << 63));
-                    k = b >> 1;
-                } else {
-                    k = uint64_t{1} << 63;
-                }
-                sc.keys64[i] = (k & ~uint64_t{0xffffffff}) | static_cast<uint64_t>(i);
-            }
-            radix_sort_high32(sc.keys64, sc.keys_tmp);
-            for (int i = 0; i < ni; ++i) order[i] = static_cast<int>(sc.keys64[i] & 0xffffffff);
-        } else {
         for (int i = 0; i < ni; ++i) {
             uint64_t k;
             if (first[i] == 0) {
@@ -716,9 +700,12 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
             }
             sc.keys64[i] = (k & ~low) | static_cast<uint64_t>(i);
         }
-        std::sort(sc.keys64.begin(), sc.keys64.end());
-        for (int i = 0; i < ni; ++i) order[i] = static_cast<int>(sc.keys64[i] & low);
+        if (radix) {
+            radix_sort_high32(sc.keys64, sc.keys_tmp);
+        } else {
+            std::sort(sc.keys64.begin(), sc.keys64.end());
         }
+        for (int i = 0; i < ni; ++i) order[i] = static_cast<int>(sc.keys64[i] & low);
     } else {
         sc.key.resize(static_cast<std::size_t>(ni) * e);
         sc.ents.resize(ni);

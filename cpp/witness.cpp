@@ -285,11 +285,13 @@ void WitnessScratch::prepare(const HypMatrix& hm) {
     }
 }
 
+namespace {
+
 #if defined(EXACTRELU_AVX_DISPATCH)
 // The 4-wide loops of dots and classify (the same operations in the same order, so the
 // same results bit for bit; no FMA).
 EXACTRELU_TARGET_AVX double dots_avx(const double* __restrict c, int r, int mp, const double* u,
-                                               const double* inv_l1, const double* excl, double* __restrict d) {
+                                     const double* inv_l1, const double* excl, double* __restrict d) {
     const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
     __m256d lo = _mm256_set1_pd(HUGE_VAL);
     for (int h = 0; h < mp; h += 4) {
@@ -307,8 +309,8 @@ EXACTRELU_TARGET_AVX double dots_avx(const double* __restrict c, int r, int mp, 
 }
 
 EXACTRELU_TARGET_AVX void classify_avx(const double* __restrict d, const double* __restrict e,
-                                                 const double* __restrict l1, int w0, int w1, double dmax,
-                                                 double up, uint64_t& cw, uint64_t& nw) {
+                                       const double* __restrict l1, int w0, int w1, double dmax, double up,
+                                       uint64_t& cw, uint64_t& nw) {
     const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
     const __m256d vup = _mm256_set1_pd(up), vtiny = _mm256_set1_pd(kTinyBound), vdm = _mm256_set1_pd(dmax);
     for (int h = w0; h < w1; h += 4) {
@@ -320,6 +322,8 @@ EXACTRELU_TARGET_AVX void classify_avx(const double* __restrict d, const double*
     }
 }
 #endif
+
+}  // namespace
 
 // (the products are summed over l in order, from the first product: the same rounding
 // as a plain loop over l per row)
@@ -357,42 +361,48 @@ double WitnessScratch::dots(const double* u) {
 #endif
 }
 
+namespace {
+
+// The filter's bits for the rows [w0, w1) (w1 - w0 <= 64, a multiple of 4 or the end
+// of the padded rows): bit h - w0 of cw where (|d| - e) - tiny > (l1 dmax) up, of nw
+// where d < 0.
+void classify_block(bool wide, const double* __restrict d, const double* __restrict e,
+                    const double* __restrict l1, int w0, int w1, double dmax, double up, uint64_t& cw,
+                    uint64_t& nw) {
+#if defined(EXACTRELU_AVX_DISPATCH)
+    if (wide) return classify_avx(d, e, l1, w0, w1, dmax, up, cw, nw);
+#else
+    (void)wide;
+#endif
+#if defined(EXACTRELU_SSE2)
+    const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
+    const __m128d vup = _mm_set1_pd(up), vtiny = _mm_set1_pd(kTinyBound), vdm = _mm_set1_pd(dmax);
+    for (int h = w0; h < w1; h += 2) {
+        const __m128d s = _mm_loadu_pd(d + h);
+        const __m128d x = _mm_sub_pd(_mm_sub_pd(_mm_and_pd(s, absmask), _mm_loadu_pd(e + h)), vtiny);
+        const __m128d bound = _mm_mul_pd(_mm_mul_pd(_mm_loadu_pd(l1 + h), vdm), vup);
+        cw |= static_cast<uint64_t>(_mm_movemask_pd(_mm_cmpgt_pd(x, bound))) << (h - w0);
+        nw |= static_cast<uint64_t>(_mm_movemask_pd(s)) << (h - w0);
+    }
+#else
+    for (int h = w0; h < w1; ++h) {
+        const double x = (std::fabs(d[h]) - e[h]) - kTinyBound;
+        cw |= static_cast<uint64_t>(x > l1[h] * dmax * up) << (h - w0);
+        nw |= static_cast<uint64_t>(std::signbit(d[h])) << (h - w0);
+    }
+#endif
+}
+
+}  // namespace
+
 // Row h's sign at u follows from its product with v: |a.u - fl(a.v)| <= |a.v - fl(a.v)|
 // + |a|_1 max_l |u_l - v_l| <= err[h] + |a|_1 dmax, so |fl(a.v)| above that bound
 // (rounded up) certifies the sign of fl(a.v) at u.
 void WitnessScratch::classify(int m, double dmax) {
     const double up = 1.0 + 2.0 * (r + 4) * kUnit;
-    const double* __restrict d = dot.data();
-    const double* __restrict e = err.data();
-    const double* __restrict l1 = row_l1.data();
     for (int w0 = 0; w0 < m; w0 += 64) {
-        const int w1 = std::min(mp, w0 + 64);
         uint64_t cw = 0, nw = 0;
-#if defined(EXACTRELU_AVX_DISPATCH)
-        if (wide) {
-            classify_avx(d, e, l1, w0, w1, dmax, up, cw, nw);
-        } else
-#endif
-#if defined(EXACTRELU_SSE2)
-        {
-        const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
-        const __m128d vup = _mm_set1_pd(up), vtiny = _mm_set1_pd(kTinyBound), vdm = _mm_set1_pd(dmax);
-        for (int h = w0; h < w1; h += 2) {
-            const __m128d s = _mm_loadu_pd(d + h);
-            // (|d| - err) - tiny > (l1 dmax) up
-            const __m128d x = _mm_sub_pd(_mm_sub_pd(_mm_and_pd(s, absmask), _mm_loadu_pd(e + h)), vtiny);
-            const __m128d bound = _mm_mul_pd(_mm_mul_pd(_mm_loadu_pd(l1 + h), vdm), vup);
-            cw |= static_cast<uint64_t>(_mm_movemask_pd(_mm_cmpgt_pd(x, bound))) << (h - w0);
-            nw |= static_cast<uint64_t>(_mm_movemask_pd(s)) << (h - w0);
-        }
-        }
-#else
-        for (int h = w0; h < w1; ++h) {
-            const double x = (std::fabs(d[h]) - e[h]) - kTinyBound;
-            cw |= static_cast<uint64_t>(x > l1[h] * dmax * up) << (h - w0);
-            nw |= static_cast<uint64_t>(std::signbit(d[h])) << (h - w0);
-        }
-#endif
+        classify_block(wide, dot.data(), err.data(), row_l1.data(), w0, std::min(mp, w0 + 64), dmax, up, cw, nw);
         const int nb = std::min(64, m - w0);
         const uint64_t valid = nb == 64 ? ~uint64_t(0) : ((uint64_t(1) << nb) - 1);
         cert[w0 >> 6] = cw & valid;

@@ -25,7 +25,8 @@ struct CellLine {
 // Buffers reused from one cell to the next, of one arrangement: on the first witness
 // its rows are also stored by column (cols, r x mp, mp = m rounded up to a multiple of 4,
 // the padding rows zero) with their l1 norms, so that the m dot products of a point with
-// the rows run as vector loops over the rows, two rows at a time.
+// the rows run as vector loops over the rows (cpp/simd.hpp), and scales (row_scale: a
+// power of two near 1 / max_l |a_l|) for the step direction's solve.
 struct WitnessScratch {
     const int r;
     std::vector<double> M, b, v, w;
@@ -42,6 +43,7 @@ struct WitnessScratch {
     // the sign of that product (bit h of neg: negative), where |u - v|_inf <= dmax
     void classify(int m, double dmax);
 };
+
 // An interior point of the cell with sign pattern pat (bit h: hyperplane h positive)
 // next to the line cl. Returns 1 with a double witness in u (r), 2 with a double-double
 // one (u + ulo as real numbers), 0 when none could be verified.
