@@ -15,6 +15,7 @@ from exactrelu import _core
 from reference import (
     check_cells,
     check_rays,
+    check_witnesses_fast,
     distinct_hyperplanes,
     exact_rank,
     lift,
@@ -404,3 +405,59 @@ def test_lines_through_many_hyperplanes(case):
     problems = check_cells(A, patterns, one.witnesses, witnesses_lo=one.witnesses_lo,
                            witnesses_exact=one.witnesses_exact)
     assert not problems, problems
+
+
+def _planar_lines(X):
+    """The exact lines through two or more of the distinct points X (n x 2 doubles), as
+    the number of points on each: pairs grouped by the line through them, in integers."""
+    from fractions import Fraction
+    from math import gcd
+
+    pts = sorted({(Fraction(x), Fraction(y)) for x, y in X})
+    on = {}
+    for i in range(len(pts)):
+        for j in range(i + 1, len(pts)):
+            (x1, y1), (x2, y2) = pts[i], pts[j]
+            a, b = y2 - y1, x1 - x2
+            c = -(a * x1 + b * y1)
+            den = a.denominator * b.denominator * c.denominator
+            t = [int(v * den) for v in (a, b, c)]
+            g = gcd(*t)
+            t = [v // g for v in t]
+            if next(v for v in t if v) < 0:
+                t = [-v for v in t]
+            on.setdefault(tuple(t), set()).update((i, j))
+    return [len(s) for s in on.values()]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_near_tied_slopes_in_large_sweeps(seed):
+    """Sweeps of 128 items or more sort by the top 32 bits of a float key (a radix sort)
+    and leave the exact order to the insertion pass: a 12 x 12 grid with some points
+    moved by 2^-30 has slopes tied to far more than those bits, exact ties and
+    near-ties. The cells, rays and count are those of the exact lines through the
+    points (planar points: 2 + 2 sum over lines (points on it - 1) cells, two rays per
+    line), witnesses verified exactly, threads 1 and 2 identical."""
+    rng = np.random.default_rng(seed)
+    X = np.array([[i, j] for i in range(12) for j in range(12)], dtype=float)
+    X += rng.integers(-1, 2, size=X.shape) * rng.integers(0, 2, size=(len(X), 1)) * 2.0**-30
+    sizes = _planar_lines(X)
+    assert max(sizes) >= 3 and len(sizes) > 5000
+    expected = 2 + 2 * sum(m - 1 for m in sizes)
+    assert exactrelu.count_cells(X) == expected
+    one = exactrelu.enumerate_cells(X, threads=1)
+    two = exactrelu.enumerate_cells(X, threads=2)
+    assert np.array_equal(one.packed, two.packed) and np.array_equal(one.witnesses, two.witnesses)
+    assert len(one.packed) == expected
+    patterns = np.unpackbits(one.packed, axis=1, count=len(X), bitorder="little").astype(bool)
+    assert len(np.unique(patterns, axis=0)) == expected
+    A = lift(X, True)
+    lo = one.witnesses_lo
+    thin = np.zeros(len(patterns), bool) if lo is None else np.any(lo != 0, axis=1)
+    bad, _ = check_witnesses_fast(A, patterns[~thin], one.witnesses[~thin])
+    assert bad == 0
+    if thin.any():   # cells thinner than doubles resolve: double-double witnesses
+        problems = check_cells(A, patterns[thin], one.witnesses[thin], witnesses_lo=lo[thin])
+        assert not problems, problems
+    rays = exactrelu.enumerate_rays(X, threads=2)
+    assert len(rays.directions) == 2 * len(sizes)
