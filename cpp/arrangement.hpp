@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "flats.hpp"
@@ -11,10 +13,34 @@
 
 namespace exactrelu {
 
+// An allocator whose resize leaves numbers uninitialized: large outputs are then first
+// written (and their pages first touched) by the worker threads in parallel, instead of
+// zero-filled by one thread (a fresh page costs microseconds on some machines).
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+        using other = UninitAllocator<U>;
+    };
+    UninitAllocator() = default;
+    template <class U>
+    UninitAllocator(const UninitAllocator<U>&) noexcept {}
+    template <class U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
+template <class T>
+using RawVector = std::vector<T, UninitAllocator<T>>;
+
 struct CellsResult {
     int words = 0;                  // 64-bit words per pattern
-    std::vector<uint64_t> bits;     // n_cells x words, bit h = hyperplane h positive
-    std::vector<double> witnesses;  // n_cells x r
+    RawVector<uint64_t> bits;       // n_cells x words, bit h = hyperplane h positive
+    RawVector<double> witnesses;    // n_cells x r
     // For cells too thin to hold a double point: the exact witness is witnesses + lo
     // (as real numbers); empty when every witness is exact in doubles.
     std::vector<double> witnesses_lo;
@@ -32,8 +58,9 @@ CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, lon
 // The cells in terms of the data rows: packed sign patterns (n_cells x ceil(n/8), bit i
 // of a row: A[i] . theta > 0, numpy's packbits order), and when `wit` is not null the
 // witnesses (n_cells x D) and, when `wlo` is not null, their double-double corrections.
+// The rows are written in parallel chunks on ctx's threads (no progress stage).
 void cells_to_rows(const Hyperplanes& hp, const CellsResult& cr, uint8_t* packed, double* wit,
-                   double* wlo);
+                   double* wlo, const RunContext& ctx);
 
 struct RaysResult {
     std::vector<double> dirs;            // n_lines x r (one direction per line)

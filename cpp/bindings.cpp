@@ -169,7 +169,7 @@ py::tuple cells_of_shard(const Arr& A, int threads, long long max_cells, bool wi
     uint8_t* pk = packed.mutable_data();
     double* wt = witnesses ? wit.mutable_data() : nullptr;
     double* wl = has_lo ? wlo.mutable_data() : nullptr;
-    nogil([&] { cells_to_rows(hp, cr, pk, wt, wl); });
+    nogil([&] { cells_to_rows(hp, cr, pk, wt, wl, run.ctx); });
     py::object lo = has_lo ? py::object(wlo) : py::object(py::none());
     return py::make_tuple(packed, wit, lo, keys_array(cr.keys));
 }

@@ -36,6 +36,14 @@ constexpr uint64_t kMix1 = 0xff51afd7ed558ccdull;
 constexpr uint64_t kMix2 = 0xc4ceb9fe1a85ec53ull;
 constexpr uint64_t kHashSeed = 0x9e3779b97f4a7c15ull;
 
+// The context for work that is no stage of its own (no progress report; cancellation
+// and polling as in ctx).
+RunContext quiet(const RunContext& ctx) {
+    RunContext q = ctx;
+    q.report = nullptr;
+    return q;
+}
+
 // 64-bit words in a sign pattern of m hyperplanes (at least one).
 inline int pattern_words(int m) { return std::max(1, (m + 63) / 64); }
 
@@ -504,7 +512,7 @@ bool compute_witnesses(const HypMatrix& hm, const RunContext& ctx, const std::ve
                        const std::vector<Emission>& uniq, CellsResult& res) {
     const int r = hm.r, W = res.words;
     const std::size_t K = uniq.size();
-    res.witnesses.assign(2 * K * static_cast<std::size_t>(r), 0.0);
+    res.witnesses.resize(2 * K * static_cast<std::size_t>(r));  // (every entry written below)
     int nchunks = static_cast<int>(std::min<std::size_t>(K, kWitnessChunks));
     if (nchunks == 0) return true;
     std::mutex lo_mutex;
@@ -665,20 +673,24 @@ CellsResult enumerate_cells_run(const HypMatrix& hm, const RunContext& ctx, long
         throw SizeLimit("the arrangement has " + std::to_string(2 * K) + " cells, more than max_cells=" +
                         std::to_string(max_cells));
     // 3. each kept cell and its negation
+    // (in parallel chunks, every word written: the pages are first touched there)
     res.bits.resize(2 * K * W);
     res.keys.resize(K);
     for (std::size_t c = 0; c < K; ++c)
         res.keys[c] = (static_cast<int64_t>(uniq[c].first) << 32) | static_cast<int64_t>(uniq[c].second);
     uint64_t lastmask = (m % 64) ? ((uint64_t(1) << (m % 64)) - 1) : ~uint64_t(0);
-    for (std::size_t c = 0; c < K; ++c) {
-        const uint64_t* p = outs[uniq[c].first].pats.data() + static_cast<std::size_t>(uniq[c].second) * W;
-        uint64_t* dst = res.bits.data() + 2 * c * W;
-        for (int w = 0; w < W; ++w) {
-            dst[w] = p[w];
-            dst[W + w] = ~p[w];
+    const int nchunks = static_cast<int>(std::min<std::size_t>(K, kWitnessChunks));
+    run_tasks(nchunks, quiet(ctx), [&](int ch) {
+        for (std::size_t c = K * ch / nchunks, hi = K * (ch + 1) / nchunks; c < hi; ++c) {
+            const uint64_t* p = outs[uniq[c].first].pats.data() + static_cast<std::size_t>(uniq[c].second) * W;
+            uint64_t* dst = res.bits.data() + 2 * c * W;
+            for (int w = 0; w < W; ++w) {
+                dst[w] = p[w];
+                dst[W + w] = ~p[w];
+            }
+            dst[W + W - 1] &= lastmask;
         }
-        dst[W + W - 1] &= lastmask;
-    }
+    });
     // 4. witnesses
     if (!want_witnesses || compute_witnesses(hm, ctx, outs, uniq, res)) return res;
     // A witness is built from the line the cell was emitted at, and on nearly
@@ -699,11 +711,10 @@ CellsResult enumerate_cells_core(const HypMatrix& hm, const RunContext& ctx, lon
 }
 
 void cells_to_rows(const Hyperplanes& hp, const CellsResult& cr, uint8_t* packed, double* wit,
-                   double* wlo) {
+                   double* wlo, const RunContext& ctx) {
     const int n = hp.n, D = hp.D, r = hp.r;
     const std::size_t nc = cr.n_cells();
     const int nbytes = (n + 7) / 8;
-    std::fill(packed, packed + nc * nbytes, 0);
     bool identity = hp.m == n;  // rows are the hyperplanes, in order, positively scaled
     for (int i = 0; identity && i < n; ++i) identity = hp.row_h[i] == i && hp.row_scale[i] > 0;
     // otherwise row i reads bit src[i] of the pattern, flipped by flip[i] and kept by
@@ -717,37 +728,42 @@ void cells_to_rows(const Hyperplanes& hp, const CellsResult& cr, uint8_t* packed
         keep[i] = h >= 0 ? 1 : 0;
         flip[i] = h >= 0 && hp.row_scale[i] < 0 ? 1 : 0;
     }
-    for (std::size_t c = 0; c < nc; ++c) {
-        const uint64_t* bits = cr.bits.data() + c * cr.words;
-        uint8_t* dst = packed + c * nbytes;
-        if (identity) {
-            std::memcpy(dst, bits, static_cast<std::size_t>(nbytes));
-        } else {
-            for (int i0 = 0; i0 < n; i0 += 64) {
-                const int i1 = std::min(n, i0 + 64);
-                uint64_t word = 0;
-                for (int i = i0; i < i1; ++i) {
-                    const int h = src[i];
-                    const uint64_t b = (((bits[h >> 6] >> (h & 63)) & 1) ^ flip[i]) & keep[i];
-                    word |= b << (i - i0);
+    const int nchunks = static_cast<int>(std::min<std::size_t>(nc, kWitnessChunks));
+    run_tasks(nchunks, quiet(ctx), [&](int ch) {
+        const std::size_t c0 = nc * ch / nchunks, c1 = nc * (ch + 1) / nchunks;
+        std::fill(packed + c0 * nbytes, packed + c1 * nbytes, 0);
+        for (std::size_t c = c0; c < c1; ++c) {
+            const uint64_t* bits = cr.bits.data() + c * cr.words;
+            uint8_t* dst = packed + c * nbytes;
+            if (identity) {
+                std::memcpy(dst, bits, static_cast<std::size_t>(nbytes));
+            } else {
+                for (int i0 = 0; i0 < n; i0 += 64) {
+                    const int i1 = std::min(n, i0 + 64);
+                    uint64_t word = 0;
+                    for (int i = i0; i < i1; ++i) {
+                        const int h = src[i];
+                        const uint64_t b = (((bits[h >> 6] >> (h & 63)) & 1) ^ flip[i]) & keep[i];
+                        word |= b << (i - i0);
+                    }
+                    std::memcpy(dst + i0 / 8, &word, static_cast<std::size_t>(std::min(8, nbytes - i0 / 8)));
                 }
-                std::memcpy(dst + i0 / 8, &word, static_cast<std::size_t>(std::min(8, nbytes - i0 / 8)));
+            }
+            if (!wit) continue;
+            double* w = wit + c * D;
+            std::fill(w, w + D, 0.0);
+            if (r == 0) {
+                w[0] = 1.0;
+            } else {
+                for (int t = 0; t < r; ++t) w[hp.cols[t]] = cr.witnesses[c * r + t];
+            }
+            if (wlo) {
+                double* lo = wlo + c * D;
+                std::fill(lo, lo + D, 0.0);
+                for (int t = 0; t < r; ++t) lo[hp.cols[t]] = cr.witnesses_lo[c * r + t];
             }
         }
-        if (!wit) continue;
-        double* w = wit + c * D;
-        std::fill(w, w + D, 0.0);
-        if (r == 0) {
-            w[0] = 1.0;
-        } else {
-            for (int t = 0; t < r; ++t) w[hp.cols[t]] = cr.witnesses[c * r + t];
-        }
-        if (wlo) {
-            double* lo = wlo + c * D;
-            std::fill(lo, lo + D, 0.0);
-            for (int t = 0; t < r; ++t) lo[hp.cols[t]] = cr.witnesses_lo[c * r + t];
-        }
-    }
+    });
 }
 
 }  // namespace exactrelu
