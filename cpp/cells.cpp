@@ -22,9 +22,10 @@ namespace {
 // deduplicated independently (in parallel) afterwards.
 constexpr int kShardBits = 6;
 constexpr int kShards = 1 << kShardBits;
-// Witnesses are computed in at most this many chunks of cells: enough for load
-// balance over any thread count in use, few enough that per-chunk buffers are cheap.
-constexpr int kWitnessChunks = 256;
+// Work over the cells (witnesses, the output's rows) runs in at most this many chunks:
+// enough for load balance over any thread count in use, few enough that per-chunk
+// buffers are cheap.
+constexpr int kCellChunks = 256;
 // The witness loop checks for cancellation every kCancelStride cells (a power of two).
 constexpr std::size_t kCancelStride = 1024;
 // The canonical emission (docs/design.md, section 2) runs at ranks kCanonMinRank to
@@ -42,6 +43,14 @@ RunContext quiet(const RunContext& ctx) {
     RunContext q = ctx;
     q.report = nullptr;
     return q;
+}
+
+// fn(lo, hi) over the contiguous chunks [lo, hi) of [0, n), at most kCellChunks of
+// them, on ctx's threads (run_tasks: stage, cancellation).
+void run_chunks(std::size_t n, const RunContext& ctx, const std::function<void(std::size_t, std::size_t)>& fn,
+                const char* stage) {
+    const int nchunks = static_cast<int>(std::min<std::size_t>(n, kCellChunks));
+    run_tasks(nchunks, ctx, [&](int ch) { fn(n * ch / nchunks, n * (ch + 1) / nchunks); }, stage);
 }
 
 // 64-bit words in a sign pattern of m hyperplanes (at least one).
@@ -513,12 +522,9 @@ bool compute_witnesses(const HypMatrix& hm, const RunContext& ctx, const std::ve
     const int r = hm.r, W = res.words;
     const std::size_t K = uniq.size();
     res.witnesses.resize(2 * K * static_cast<std::size_t>(r));  // (every entry written below)
-    int nchunks = static_cast<int>(std::min<std::size_t>(K, kWitnessChunks));
-    if (nchunks == 0) return true;
     std::mutex lo_mutex;
     std::atomic<bool> failed{false};
-    run_tasks(nchunks, ctx, [&](int ch) {
-        std::size_t lo = K * ch / nchunks, hi = K * (ch + 1) / nchunks;
+    run_chunks(K, ctx, [&](std::size_t lo, std::size_t hi) {
         WitnessScratch scratch(r);
         std::vector<double> u(r), ulo(r);
         for (std::size_t c = lo; c < hi; ++c) {
@@ -679,9 +685,8 @@ CellsResult enumerate_cells_run(const HypMatrix& hm, const RunContext& ctx, long
     for (std::size_t c = 0; c < K; ++c)
         res.keys[c] = (static_cast<int64_t>(uniq[c].first) << 32) | static_cast<int64_t>(uniq[c].second);
     uint64_t lastmask = (m % 64) ? ((uint64_t(1) << (m % 64)) - 1) : ~uint64_t(0);
-    const int nchunks = static_cast<int>(std::min<std::size_t>(K, kWitnessChunks));
-    run_tasks(nchunks, quiet(ctx), [&](int ch) {
-        for (std::size_t c = K * ch / nchunks, hi = K * (ch + 1) / nchunks; c < hi; ++c) {
+    run_chunks(K, quiet(ctx), [&](std::size_t lo, std::size_t hi) {
+        for (std::size_t c = lo; c < hi; ++c) {
             const uint64_t* p = outs[uniq[c].first].pats.data() + static_cast<std::size_t>(uniq[c].second) * W;
             uint64_t* dst = res.bits.data() + 2 * c * W;
             for (int w = 0; w < W; ++w) {
@@ -690,7 +695,7 @@ CellsResult enumerate_cells_run(const HypMatrix& hm, const RunContext& ctx, long
             }
             dst[W + W - 1] &= lastmask;
         }
-    });
+    }, "bits");
     // 4. witnesses
     if (!want_witnesses || compute_witnesses(hm, ctx, outs, uniq, res)) return res;
     // A witness is built from the line the cell was emitted at, and on nearly
@@ -728,9 +733,7 @@ void cells_to_rows(const Hyperplanes& hp, const CellsResult& cr, uint8_t* packed
         keep[i] = h >= 0 ? 1 : 0;
         flip[i] = h >= 0 && hp.row_scale[i] < 0 ? 1 : 0;
     }
-    const int nchunks = static_cast<int>(std::min<std::size_t>(nc, kWitnessChunks));
-    run_tasks(nchunks, quiet(ctx), [&](int ch) {
-        const std::size_t c0 = nc * ch / nchunks, c1 = nc * (ch + 1) / nchunks;
+    run_chunks(nc, quiet(ctx), [&](std::size_t c0, std::size_t c1) {
         std::fill(packed + c0 * nbytes, packed + c1 * nbytes, 0);
         for (std::size_t c = c0; c < c1; ++c) {
             const uint64_t* bits = cr.bits.data() + c * cr.words;
@@ -763,7 +766,7 @@ void cells_to_rows(const Hyperplanes& hp, const CellsResult& cr, uint8_t* packed
                 for (int t = 0; t < r; ++t) lo[hp.cols[t]] = cr.witnesses_lo[c * r + t];
             }
         }
-    });
+    }, "rows");
 }
 
 }  // namespace exactrelu

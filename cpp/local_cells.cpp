@@ -31,12 +31,8 @@ struct Ray {
 // The exact sign of det(a, b) (2 entries each).
 int det2_sign(const double* a, const double* b, bool integral) {
     const double p = a[0] * b[1], q = a[1] * b[0];
-    const double err = minor_error_bound(std::fabs(p) + std::fabs(q), 2, integral);
-    const double v = p - q;
-    if (v > err) return 1;
-    if (v < -err) return -1;
     const double m[4] = {a[0], a[1], b[0], b[1]};
-    return det_sign_exact(m, 2);
+    return det_sign_filtered(p - q, minor_error_bound(std::fabs(p) + std::fabs(q), 2, integral), m, 2);
 }
 
 // The exact sign of det(a, b, c) (3 entries each), expanded along a.
@@ -46,11 +42,8 @@ int det3_sign(const double* a, const double* b, const double* c, bool integral) 
     const double m2 = b[0] * c[1] - b[1] * c[0], p2 = std::fabs(b[0] * c[1]) + std::fabs(b[1] * c[0]);
     const double v = a[0] * m0 - a[1] * m1 + a[2] * m2;
     const double pa = std::fabs(a[0]) * p0 + std::fabs(a[1]) * p1 + std::fabs(a[2]) * p2;
-    const double err = minor_error_bound(pa, 3, integral);
-    if (v > err) return 1;
-    if (v < -err) return -1;
     const double m[9] = {a[0], a[1], a[2], b[0], b[1], b[2], c[0], c[1], c[2]};
-    return det_sign_exact(m, 3);
+    return det_sign_filtered(v, minor_error_bound(pa, 3, integral), m, 3);
 }
 
 // The rays of a rank-2 arrangement in counterclockwise order, from the classes'

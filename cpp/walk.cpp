@@ -31,12 +31,8 @@ FlatWalker::FlatWalker(const HypMatrix& hm, std::vector<int> rows, int maxc,
     const int nrows = static_cast<int>(rows_.size()), r = hm_.r;
     mp_ = (nrows + 3) & ~3;
     cols_.assign(static_cast<std::size_t>(mp_) * r, 0.0);
-    acols_.assign(cols_.size(), 0.0);
     for (int s = 0; s < nrows; ++s)
-        for (int l = 0; l < r; ++l) {
-            cols_[static_cast<std::size_t>(l) * mp_ + s] = row(s)[l];
-            acols_[static_cast<std::size_t>(l) * mp_ + s] = std::fabs(row(s)[l]);
-        }
+        for (int l = 0; l < r; ++l) cols_[static_cast<std::size_t>(l) * mp_ + s] = row(s)[l];
     wide_ = cpu_has_avx();
 }
 
@@ -47,8 +43,7 @@ namespace {
 // integral rows and generators when every product is an integer below 2^52), each sum
 // over l in order from 0 (the same rounding as a loop over l per row). The loops over
 // rows vectorize.
-inline __attribute__((always_inline)) void flat_products_body(const double* __restrict c,
-                                                              const double* __restrict ac, int mp, int r,
+inline __attribute__((always_inline)) void flat_products_body(const double* __restrict c, int mp, int r,
                                                               const double* N, const double* Ne,
                                                               bool integral, double* __restrict v,
                                                               double* __restrict sa, double* __restrict eb) {
@@ -57,13 +52,12 @@ inline __attribute__((always_inline)) void flat_products_body(const double* __re
     std::fill(eb, eb + mp, 0.0);
     for (int l = 0; l < r; ++l) {
         const double* __restrict cl = c + static_cast<std::size_t>(l) * mp;
-        const double* __restrict al = ac + static_cast<std::size_t>(l) * mp;
         const double nl = N[l], el = Ne[l];
         for (int h = 0; h < mp; ++h) {
             const double p = cl[h] * nl;
             v[h] += p;
             sa[h] += std::fabs(p);
-            eb[h] += al[h] * el;
+            eb[h] += std::fabs(cl[h]) * el;
         }
     }
     const double ce = 1 + 4 * r * kUnit, cs = (r + 2) * kUnit;
@@ -73,22 +67,18 @@ inline __attribute__((always_inline)) void flat_products_body(const double* __re
     }
 }
 
-// (err is written over eb)
-void flat_products(const double* c, const double* ac, int mp, int r, const double* N, const double* Ne,
-                   bool integral, double* v, double* sa, double* eb) {
-    flat_products_body(c, ac, mp, r, N, Ne, integral, v, sa, eb);
+// (err is written over eb; sa is a buffer)
+void flat_products(const double* c, int mp, int r, const double* N, const double* Ne, bool integral, double* v,
+                   double* sa, double* eb) {
+    flat_products_body(c, mp, r, N, Ne, integral, v, sa, eb);
 }
 
 #if defined(EXACTRELU_AVX_DISPATCH)
-EXACTRELU_TARGET_AVX void flat_products_avx(const double* c, const double* ac, int mp, int r, const double* N,
-                                            const double* Ne, bool integral, double* v, double* sa, double* eb) {
-    flat_products_body(c, ac, mp, r, N, Ne, integral, v, sa, eb);
+EXACTRELU_TARGET_AVX void flat_products_avx(const double* c, int mp, int r, const double* N, const double* Ne,
+                                            bool integral, double* v, double* sa, double* eb) {
+    flat_products_body(c, mp, r, N, Ne, integral, v, sa, eb);
 }
 #endif
-
-}  // namespace
-
-namespace {
 
 // Per-thread memo of exact full-rank minor signs: open addressing on a key that
 // packs up to 8 sorted row ids of 16 bits (+1, so 0 marks an empty slot); emptied
@@ -535,7 +525,8 @@ struct SweepScratch {
     std::vector<char> inS;
     std::vector<int> items, first, order;
     std::vector<double> q, qerr, key;
-    std::vector<double> pv, ps, pe;  // every row's products with the generators (e x mp)
+    std::vector<double> pv, pe;  // every row's coordinates and their error bounds (e x mp)
+    std::vector<double> ps;      // (a buffer, mp)
     std::vector<uint64_t> keys64, keys_tmp;
     std::vector<signed char> flip, rel;
     struct Ent {
@@ -604,21 +595,21 @@ int FlatWalker::sweep_coordinates(const Node& nd, SweepScratch& sc) const {
     // the products with each generator, for every row at once
     const std::size_t cm = static_cast<std::size_t>(mp_);
     sc.pv.resize(e * cm);
-    sc.ps.resize(e * cm);
+    sc.ps.resize(cm);
     sc.pe.resize(e * cm);
     for (int li = 0; li < e; ++li) {
         const double* N = Nd + static_cast<std::size_t>(li) * r;
         const double* Ne = Ned + static_cast<std::size_t>(li) * r;
         double* v = sc.pv.data() + li * cm;
-        double* sa = sc.ps.data() + li * cm;
+        double* sa = sc.ps.data();
         double* eb = sc.pe.data() + li * cm;
 #if defined(EXACTRELU_AVX_DISPATCH)
         if (wide_) {
-            flat_products_avx(cols_.data(), acols_.data(), mp_, r, N, Ne, hm_.integral, v, sa, eb);
+            flat_products_avx(cols_.data(), mp_, r, N, Ne, hm_.integral, v, sa, eb);
             continue;
         }
 #endif
-        flat_products(cols_.data(), acols_.data(), mp_, r, N, Ne, hm_.integral, v, sa, eb);
+        flat_products(cols_.data(), mp_, r, N, Ne, hm_.integral, v, sa, eb);
     }
     for (int s = 0; s < nrows; ++s) {
         if (sc.inS[s]) continue;
@@ -781,8 +772,6 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
 
 int FlatWalker::minor2(const Node& nd, const double* qi, const double* ei, int si,
                        const double* qj, const double* ej, int sj, int k, int l) const {
-    const int f0 = minor2_float(qi, ei, qj, ej, k, l);
-    if (f0 != 0) return f0;
     double x1 = qi[k], y2 = qj[l], x2 = qi[l], y1 = qj[k];
     if (ei[k] == 0 && ej[l] == 0 && ei[l] == 0 && ej[k] == 0) {
         double t[4];

@@ -134,7 +134,8 @@ class FlatWalker {
     // one. Returns how many such rows (items) there are, in row order.
     int sweep_coordinates(const Node& node, SweepScratch& sc) const;
     // Exact sign of q_i[k] q_j[l] - q_i[l] q_j[k] for the items si, sj (rows of the
-    // walker) with coordinates qi, qj and error bounds ei, ej on the node's generators.
+    // walker) with coordinates qi, qj and error bounds ei, ej on the node's generators,
+    // where the float filter (minor2_float, inline in the sweep) left it undecided.
     int minor2(const Node& node, const double* qi, const double* ei, int si, const double* qj,
                const double* ej, int sj, int k, int l) const;
 
@@ -164,10 +165,10 @@ class FlatWalker {
 
     HypMatrix hm_;
     std::vector<int> rows_;
-    // the rows by columns (r x mp_, mp_ = rows rounded up to a multiple of 4, padding 0)
-    // and their absolute values, for the sweep's products; wide_: 4-wide loops
+    // the rows by columns (r x mp_, mp_ = rows rounded up to a multiple of 4, padding 0),
+    // for the sweep's products; wide_: 4-wide loops
     int mp_ = 0;
-    std::vector<double> cols_, acols_;
+    std::vector<double> cols_;
     bool wide_ = false;
     int maxc_;
     const std::atomic<bool>* cancel_;

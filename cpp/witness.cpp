@@ -19,6 +19,9 @@ constexpr double kFirstStep = 0.5;
 // (0.25^60 = 2^-120: far below any cell a double point can lie in).
 constexpr int kFloatSteps = 60;
 constexpr double kStepShrink = 0.25;
+// The factor by which the filter's bounds are rounded up (their rounding and that of
+// |a|_1, at rank r).
+inline double bound_up(int r) { return 1.0 + 2.0 * (r + 4) * kUnit; }
 // Double-double search: kDdSteps halvings of the step; at each, the point scaled by
 // kScales factors spread over [1, 2] (scaling moves the rounding grid relative to the
 // cell), and the +-1 ulp neighbours of the first kPerturbedCoords coordinates.
@@ -274,7 +277,7 @@ void WitnessScratch::prepare(const HypMatrix& hm) {
     // |fl(a.v) - a.v| <= (r + 2) u sum_l |a_l v_l| <= (r + 2) u |a|_1 for |v|_inf <= 1
     // (up covers the rounding of |a|_1 and of the product; rel has slack)
     const double rel = (r + 2) * kUnit * 1.0000001;
-    const double up = 1.0 + 2.0 * (r + 4) * kUnit;
+    const double up = bound_up(r);
     row_scale.resize(m);
     for (int h = 0; h < m; ++h) {
         inv_l1[h] = 1.0 / row_l1[h];
@@ -399,7 +402,7 @@ void classify_block(bool wide, const double* __restrict d, const double* __restr
 // + |a|_1 max_l |u_l - v_l| <= err[h] + |a|_1 dmax, so |fl(a.v)| above that bound
 // (rounded up) certifies the sign of fl(a.v) at u.
 void WitnessScratch::classify(int m, double dmax) {
-    const double up = 1.0 + 2.0 * (r + 4) * kUnit;
+    const double up = bound_up(r);
     for (int w0 = 0; w0 < m; w0 += 64) {
         uint64_t cw = 0, nw = 0;
         classify_block(wide, dot.data(), err.data(), row_l1.data(), w0, std::min(mp, w0 + 64), dmax, up, cw, nw);
@@ -440,7 +443,7 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
             u[j] = v[j] + step * w[j];
             dmax = std::max(dmax, std::fabs(u[j] - v[j]));
         }
-        s.classify(m, dmax * (1.0 + 2.0 * (r + 4) * kUnit));
+        s.classify(m, dmax * bound_up(r));
         bool ok = true;
         for (int q = 0; q < nw && ok; ++q) ok = (s.cert[q] & ~(s.neg[q] ^ pat[q])) == 0;  // a wrong sign
         for (int q = 0; q < nw && ok; ++q) {
