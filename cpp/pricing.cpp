@@ -59,6 +59,13 @@ SweepSums& sweep_sums() {
     return s;
 }
 
+// A line's float scores (both rays: splus, sminus), its direction's coordinates on the
+// 2-flat's generators (al, be), its norm, and bounds on the numerators' and the norm's
+// errors.
+struct LineScore {
+    double al, be, splus, sminus, nrm, enum_, enrm;
+};
+
 // Would a candidate with this |score| and order enter a heap of capacity k?
 inline bool heap_wants(const CandHeap& h, int k, double absval, long long order) {
     if (k <= 0) return false;
@@ -141,7 +148,8 @@ class TaskPricer {
         return nrm;
     }
 
-    void price_line(int task, const LineRef& L);
+    // Price the lines one 2-flat emits, in order.
+    void price_flat(int task, const FlatLines& F);
 
     // The heap of the overall best this task offers to: the worker thread's (set per
     // line by the walk: its floor rises after a few tasks, not after each task's own
@@ -156,6 +164,8 @@ class TaskPricer {
 
   private:
     void refresh_sweep(const Node& nd, const Sweep& sw);
+    LineScore score(const Sweep& sw, const SweepSums& S, int a, int b) const;
+    void finish(int task, const LineRef& L, const LineScore& s);
     bool rescore(const std::vector<int>& inc, std::vector<double>& v, double& splus, double& sminus,
                  double& nrm) const;
 
@@ -282,40 +292,71 @@ bool TaskPricer::rescore(const std::vector<int>& inc, std::vector<double>& v, do
     return true;
 }
 
-void TaskPricer::price_line(int task, const LineRef& L) {
+// The float scores of both rays of the line of class positions [a, b) of the swept
+// 2-flat, its norm, and certified bounds on the errors of the numerators and the norm.
+inline LineScore TaskPricer::score(const Sweep& sw, const SweepSums& S, int a, int b) const {
     const int r = hm_.r, dm = pw_.dm;
-    const Sweep& sw = *L.sweep;
-    refresh_sweep(*L.node, sw);
-    const SweepSums& S = *sums_;
     const int ni = static_cast<int>(sw.items.size());
-    int a = L.first(), b = L.last();
+    LineScore s;
     double f = sw.flip[a];
-    double al = f * sw.q[2 * a + 1], be = -f * sw.q[2 * a];  // v = al N0 + be N1
+    s.al = f * sw.q[2 * a + 1];
+    s.be = -f * sw.q[2 * a];  // v = al N0 + be N1
+    const double al = s.al, be = s.be;
     // +v: before with K(f), after with K(-f)
     double cp0 = S.preA[2 * a] + (S.preB[2 * ni] - S.preB[2 * b]);
     double cp1 = S.preA[2 * a + 1] + (S.preB[2 * ni + 1] - S.preB[2 * b + 1]);
     // -v: before with L(f) = -K(-f), after with L(-f) = -K(f)
     double cm0 = -(S.preB[2 * a] + (S.preA[2 * ni] - S.preA[2 * b]));
     double cm1 = -(S.preB[2 * a + 1] + (S.preA[2 * ni + 1] - S.preA[2 * b + 1]));
-    double splus = cp0 * al + cp1 * be;
-    double sminus = cm0 * al + cm1 * be;
+    s.splus = cp0 * al + cp1 * be;
+    s.sminus = cm0 * al + cm1 * be;
     // ||v[mask]||_1 from the 2-flat's precomputed rows: O(dm) per line
     double nrm = 0;
     for (int i = 0; i < dm; ++i) nrm += std::fabs(al * S.eN0[i] + be * S.eN1[i]);
-    long long order = (static_cast<long long>(task) << 32) + 2 * seq;
-    ++seq;
+    s.nrm = nrm;
     // certified bounds on the errors of the numerators and of the norm
     double ea = sw.qerr[2 * a + 1], eb = sw.qerr[2 * a];
     double aab = std::fabs(al) + std::fabs(be);
     // relative rounding of a prefix-sum difference of at most ni terms and the few
     // products around it (2 (ni + 8) u covers both sums and the products, with margin)
     double gam = (ni + 8) * 2.0 * kUnit;
-    double enum_ = S.S1 * aab * gam + S.S2 * (aab + ea + eb) + S.S1 * (ea + eb);
+    s.enum_ = S.S1 * aab * gam + S.S2 * (aab + ea + eb) + S.S1 * (ea + eb);
     // the norm: errors of q (ea, eb) and of the generators (E0, E1), the rounding of
     // the rows emask N (r terms, once per 2-flat) and of their combination here
     double enrm = std::fabs(al) * S.xE0 + ea * (S.xN0 + S.xE0) + std::fabs(be) * S.xE1 +
                   eb * (S.xN1 + S.xE1) + (gam + (r + 4) * kUnit) * (std::fabs(al) * S.xN0 + std::fabs(be) * S.xN1);
-    enrm = enrm * (1.0 + kNormSlack) + (dm * r + 2) * kUnit * nrm;
+    s.enrm = enrm * (1.0 + kNormSlack) + (dm * r + 2) * kUnit * nrm;
+    return s;
+}
+
+void TaskPricer::price_flat(int task, const FlatLines& F) {
+    const Sweep& sw = *F.sweep;
+    refresh_sweep(*F.node, sw);
+    const SweepSums& S = *sums_;
+    // Lines whose bound on |score| is below the threshold at the start of the 2-flat
+    // are dropped here without a division: (big + enum) < T0 (1 - 8u) (nrm - enrm) in
+    // floats implies fl((big + enum) / (nrm - enrm)) < T0 <= T, so `finish` would drop
+    // them too (same expressions, a threshold that only rises); the rest go to it.
+    const double T0 = threshold() * (1.0 - 8 * kUnit);
+    for (int i = 0; i < F.count; ++i) {
+        const int cls = F.classes[i];
+        const int a = sw.cls_start[cls], b = sw.cls_start[cls + 1];
+        const LineScore s = score(sw, S, a, b);
+        const double big = std::max(std::fabs(s.splus), std::fabs(s.sminus));
+        if (s.nrm > s.enrm && (big + s.enum_) < T0 * (s.nrm - s.enrm)) {
+            ++seq;
+            priced += 2;
+            continue;
+        }
+        finish(task, F.line(i), s);
+    }
+}
+
+void TaskPricer::finish(int task, const LineRef& L, const LineScore& s) {
+    const double al = s.al, be = s.be, splus = s.splus, sminus = s.sminus, enum_ = s.enum_, enrm = s.enrm;
+    double nrm = s.nrm;
+    long long order = (static_cast<long long>(task) << 32) + 2 * seq;
+    ++seq;
     double T = threshold();
     double big = std::max(std::fabs(splus), std::fabs(sminus));
     double upper = nrm > enrm ? (big + enum_) / (nrm - enrm) : HUGE_VAL;
@@ -478,15 +519,15 @@ PriceShard price_shard_core(const HypMatrix& hm, const PriceWeights& pw, int top
             }
             return tl_heap;
         };
-        out.n_tasks = walk_lines(
+        out.n_tasks = walk_flats(
             hm, ctx,
             [&](int nt) {
                 int per_shard = pool_size > 0 && nt > 0 ? (pool_size + nt - 1) / nt : 0;
                 for (int t = 0; t < nt; ++t) st.emplace_back(hm, pw, top_k, per_shard, &floor);
             },
-            [&](int task, const LineRef& L) {
+            [&](int task, const FlatLines& F) {
                 if (!st[task].shares_top()) st[task].share_top(thread_heap());  // (one thread a task)
-                st[task].price_line(task, L);
+                st[task].price_flat(task, F);
             });
         for (auto& h : thread_heaps) {
             while (!h->empty()) {

@@ -524,17 +524,11 @@ int FlatWalker::coord_sign(const Node& nd, int s, int li, double val, double err
 struct SweepScratch {
     std::vector<char> inS;
     std::vector<int> items, first, order;
-    std::vector<double> q, qerr, key;
+    std::vector<double> q, qerr, key, slope;
     std::vector<double> pv, pe;  // every row's coordinates and their error bounds (e x mp)
     std::vector<double> ps;      // (a buffer, mp)
     std::vector<uint64_t> keys64, keys_tmp;
     std::vector<signed char> flip, rel;
-    struct Ent {
-        int first;
-        double k0;
-        int idx;
-    };
-    std::vector<Ent> ents;
 };
 
 namespace {
@@ -547,11 +541,11 @@ inline int minor2_float(const double* qi, const double* ei, const double* qj, co
     double bound = std::fabs(x1) * ej[l] + ei[k] * std::fabs(y2) + ei[k] * ej[l] + std::fabs(x2) * ej[k] +
                    ei[l] * std::fabs(y1) + ei[l] * ej[k] + (std::fabs(x1 * y2) + std::fabs(x2 * y1)) * 3 * kUnit;
     bound = bound * kBoundSafety + kTinyBound;
-    return v > bound ? 1 : v < -bound ? -1 : 0;
+    return (v > bound) - (v < -bound);  // (no branch: the sign is random, the caller's use not)
 }
 
-// 2-flats with at least this many items sort their float keys by radix (below it the
-// comparison sort is as fast).
+// 2-flats with at least this many items sort their float keys by radix (below it they
+// are counted into place, see rank_sort_slopes).
 constexpr int kRadixMinItems = 128;
 
 // Sort keys by their top 32 bits, stably (LSD radix, 8 bits a pass; a pass whose byte
@@ -576,6 +570,76 @@ void radix_sort_high32(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp) 
     }
     if (src != keys.data()) std::copy(src, src + n, keys.data());
 }
+
+// Below kRadixMinItems, 2-flats order their float slopes by counting: an item's
+// position is the number of items with a smaller slope, found by branch-free vector
+// comparisons of four items at a time against all (on random slopes a comparison sort
+// mispredicts about every other branch: 56 items took 950 ns, counting 200 ns with
+// AVX). Items with equal slopes take consecutive positions in index order. s holds n
+// slopes without NaN, padded with +inf to a multiple of 4; order gets the permutation.
+inline void place_counted(const int* counts, int i, int k_end, int* order) {
+    for (int k = 0; k < k_end; ++k) {
+        int c = counts[k];
+        while (order[c] >= 0) ++c;  // (equal slopes: the next free position)
+        order[c] = i + k;
+    }
+}
+
+void rank_sort_slopes(const double* s, int n, int* order) {
+    std::fill(order, order + n, -1);
+    for (int i = 0; i < n; i += 4) {
+        int counts[4];
+#if defined(EXACTRELU_SSE2)
+        const __m128d one = _mm_set1_pd(1.0);
+        __m128d x[4], c[4];
+        for (int k = 0; k < 4; ++k) {
+            x[k] = _mm_set1_pd(s[i + k]);
+            c[k] = _mm_setzero_pd();
+        }
+        for (int j = 0; j < n; j += 2) {
+            const __m128d v = _mm_loadu_pd(s + j);
+            for (int k = 0; k < 4; ++k) c[k] = _mm_add_pd(c[k], _mm_and_pd(_mm_cmplt_pd(v, x[k]), one));
+        }
+        for (int k = 0; k < 4; ++k) {
+            double t[2];
+            _mm_storeu_pd(t, c[k]);
+            counts[k] = static_cast<int>(t[0] + t[1]);
+        }
+#else
+        for (int k = 0; k < 4; ++k) {
+            int c = 0;
+            for (int j = 0; j < n; ++j) c += s[j] < s[i + k];
+            counts[k] = c;
+        }
+#endif
+        place_counted(counts, i, std::min(4, n - i), order);
+    }
+}
+
+#if defined(EXACTRELU_AVX_DISPATCH)
+EXACTRELU_TARGET_AVX void rank_sort_slopes_avx(const double* s, int n, int* order) {
+    std::fill(order, order + n, -1);
+    const __m256d one = _mm256_set1_pd(1.0);
+    for (int i = 0; i < n; i += 4) {
+        __m256d x[4], c[4];
+        for (int k = 0; k < 4; ++k) {
+            x[k] = _mm256_broadcast_sd(s + i + k);
+            c[k] = _mm256_setzero_pd();
+        }
+        for (int j = 0; j < n; j += 4) {
+            const __m256d v = _mm256_loadu_pd(s + j);
+            for (int k = 0; k < 4; ++k)
+                c[k] = _mm256_add_pd(c[k], _mm256_and_pd(_mm256_cmp_pd(v, x[k], _CMP_LT_OQ), one));
+        }
+        // the four horizontal sums at once
+        const __m256d h01 = _mm256_hadd_pd(c[0], c[1]), h23 = _mm256_hadd_pd(c[2], c[3]);
+        const __m256d tot = _mm256_add_pd(_mm256_permute2f128_pd(h01, h23, 0x21), _mm256_blend_pd(h01, h23, 0xC));
+        int counts[4];
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(counts), _mm256_cvttpd_epi32(tot));
+        place_counted(counts, i, std::min(4, n - i), order);
+    }
+}
+#endif
 
 }  // namespace
 
@@ -622,7 +686,10 @@ int FlatWalker::sweep_coordinates(const Node& nd, SweepScratch& sc) const {
         int fz = -1, fs = 0;
         for (int li = 0; li < e; ++li) {
             const double v = qv[li], err = qe[li];
-            const int sg = v > err ? 1 : v < -err ? -1 : err == 0.0 ? 0 : coord_sign(nd, s, li, v, err);
+            // (|v| > err almost always: a predictable branch; the sign itself without one)
+            const int sg = std::fabs(v) > err ? (v > 0) - (v < 0)
+                           : err == 0.0     ? 0
+                                            : coord_sign(nd, s, li, v, err);
             if (sg != 0) { fz = li; fs = sg; break; }
         }
         if (fz < 0) continue;  // contains the flat (cannot happen: S is complete)
@@ -657,8 +724,7 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
             int sg = minor2_float(qi, ei, qj, ej, k, c0);  // (inline: most pairs stop here)
             if (sg == 0) sg = minor2(nd, qi, ei, items[i], qj, ej, items[j], k, c0);
             sg *= flip[i] * flip[j];
-            if (sg < 0) return -1;
-            if (sg > 0) return 1;
+            if (sg != 0) return sg;
         }
         return 0;
     };
@@ -667,16 +733,30 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
     // makes it exact (it only does work where float keys were too close to call).
     sc.order.resize(ni);
     int* order = sc.order.data();
-    if (e == 2) {
-        // 2-flats (most sweeps): one integer key per item, the order-preserving bits of
-        // the slope q1 / q0 (items with q0 == 0 last), the item's index in its low bits
-        // (from 128 items on, a radix sort by the top 32 bits of the key: ~20 bits of
-        // the slope's mantissa; the exact pass below orders what that leaves tied; it
-        // is stable on the item index)
-        const bool radix = ni >= kRadixMinItems;
-        int bits = 1;
-        while ((1 << bits) < ni) ++bits;
-        const uint64_t low = radix ? uint64_t{0xffffffff} : (uint64_t{1} << bits) - 1;
+    if (e == 2 && ni < kRadixMinItems) {
+        // 2-flats (most sweeps), small: the slopes q1 / q0 counted into place (NaN, 0 / 0
+        // from underflowed coordinates, as 0; items with q0 == 0 last; padded with +inf
+        // to a multiple of 4)
+        const int np = (ni + 3) & ~3;
+        sc.key.resize(np);
+        double* s = sc.key.data();
+        for (int i = 0; i < ni; ++i) {
+            const double t = first[i] == 0 ? q[2 * i + 1] / q[2 * i] : HUGE_VAL;
+            s[i] = t == t ? t : 0.0;
+        }
+        std::fill(s + ni, s + np, HUGE_VAL);
+#if defined(EXACTRELU_AVX_DISPATCH)
+        if (wide_) rank_sort_slopes_avx(s, ni, order);
+        else rank_sort_slopes(s, ni, order);
+#else
+        rank_sort_slopes(s, ni, order);
+#endif
+    } else if (e == 2) {
+        // large 2-flats: one integer key per item, the order-preserving bits of the
+        // slope (items with q0 == 0 last) with the item's index in its low 32 bits,
+        // sorted by radix on the top 32 bits (~20 bits of the slope's mantissa; the
+        // exact pass below orders what that leaves tied; it is stable on the index)
+        const uint64_t low = 0xffffffff;
         sc.keys64.resize(ni);
         for (int i = 0; i < ni; ++i) {
             uint64_t k;
@@ -691,33 +771,54 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
             }
             sc.keys64[i] = (k & ~low) | static_cast<uint64_t>(i);
         }
-        if (radix) {
-            radix_sort_high32(sc.keys64, sc.keys_tmp);
-        } else {
-            std::sort(sc.keys64.begin(), sc.keys64.end());
-        }
+        radix_sort_high32(sc.keys64, sc.keys_tmp);
         for (int i = 0; i < ni; ++i) order[i] = static_cast<int>(sc.keys64[i] & low);
     } else {
+        // higher flats: the ratios q[k] / q[first] for k > first (NaN as 0), compared
+        // after the first nonzero coordinate; below kRadixMinItems the items are counted
+        // into place by their first ratio (items whose coordinate 0 is 0 last, as
+        // +inf), then each run of equal first ratios is sorted by the whole key
         sc.key.resize(static_cast<std::size_t>(ni) * e);
-        sc.ents.resize(ni);
         for (int i = 0; i < ni; ++i) {
             const double* qi = q + static_cast<std::size_t>(i) * e;
             double* ki = sc.key.data() + static_cast<std::size_t>(i) * e;
-            double den = qi[first[i]];
-            for (int k = 0; k < e; ++k) ki[k] = k <= first[i] ? 0.0 : qi[k] / den;
-            sc.ents[i] = SweepScratch::Ent{first[i], first[i] + 1 < e ? ki[first[i] + 1] : 0.0, i};
+            const double den = qi[first[i]];
+            for (int k = 0; k < e; ++k) {
+                const double t = k <= first[i] ? 0.0 : qi[k] / den;
+                ki[k] = t == t ? t : 0.0;
+            }
         }
         const double* key = sc.key.data();
-        std::sort(sc.ents.begin(), sc.ents.end(), [&](const SweepScratch::Ent& x, const SweepScratch::Ent& y) {
-            if (x.first != y.first) return x.first < y.first;
-            if (x.k0 != y.k0) return x.k0 < y.k0;
-            const double* ki = key + static_cast<std::size_t>(x.idx) * e;
-            const double* kj = key + static_cast<std::size_t>(y.idx) * e;
-            for (int k = x.first + 2; k < e; ++k)
-                if (ki[k] != kj[k]) return ki[k] < kj[k];
-            return items[x.idx] < items[y.idx];
-        });
-        for (int i = 0; i < ni; ++i) order[i] = sc.ents[i].idx;
+        auto float_less = [&](int x, int y) {
+            if (first[x] != first[y]) return first[x] < first[y];
+            const double* kx = key + static_cast<std::size_t>(x) * e;
+            const double* ky = key + static_cast<std::size_t>(y) * e;
+            for (int k = first[x] + 1; k < e; ++k)
+                if (kx[k] != ky[k]) return kx[k] < ky[k];
+            return items[x] < items[y];
+        };
+        if (ni < kRadixMinItems) {
+            const int np = (ni + 3) & ~3;
+            sc.slope.resize(np);
+            double* s = sc.slope.data();
+            for (int i = 0; i < ni; ++i) s[i] = first[i] == 0 ? key[static_cast<std::size_t>(i) * e + 1] : HUGE_VAL;
+            std::fill(s + ni, s + np, HUGE_VAL);
+#if defined(EXACTRELU_AVX_DISPATCH)
+            if (wide_) rank_sort_slopes_avx(s, ni, order);
+            else rank_sort_slopes(s, ni, order);
+#else
+            rank_sort_slopes(s, ni, order);
+#endif
+            for (int a = 0; a < ni;) {
+                int b = a + 1;
+                while (b < ni && s[order[b]] == s[order[a]]) ++b;
+                if (b - a > 1) std::sort(order + a, order + b, float_less);
+                a = b;
+            }
+        } else {
+            for (int i = 0; i < ni; ++i) order[i] = i;
+            std::sort(order, order + ni, float_less);
+        }
     }
     // Exact insertion sort: one exact comparison per adjacent pair when the float order
     // was right (the common case); rel[p] = cmp3(order[p - 1], order[p]) is kept for
@@ -859,27 +960,59 @@ bool FlatWalker::canonical(const Node& nd, const Sweep& sw, int cls) const {
 
 namespace {
 
-// Membership in the covering family from the parts of a set of len rows: c3[p] rows
-// with index % 3 == p, `odd` rows with an odd index.
-bool family_by_parts(const int* c3, int odd, int len) {
+// The covering family's members by the parts of their rows (docs/design.md section 8):
+// len 3, parts mod 3: Turan's construction (the three in one part, or two in part p and
+// one in part p + 1), 4/9 of the sets; len 4 and 5, parts mod 4: the families below,
+// the least dense by parts mod 4 (a set-cover program over the multisets of parts; every
+// (len + 1)-multiset holds a member), 3/8 and 0.35 of the sets in the limit; otherwise
+// parts mod 2: an even number of odd indices or all odd, about 1/2.
+int family_parts(int len) { return len == 3 ? 3 : (len == 4 || len == 5) ? 4 : 2; }
+
+// Members of the families by parts mod 4, as the sorted parts of their rows.
+constexpr const char* kFamily4[] = {"0000", "0001", "0003", "0011", "0022", "0033", "0123",
+                                    "1111", "1112", "1113", "1122", "1133", "1222", "1333",
+                                    "2222", "2223", "2233", "2333", "3333"};
+constexpr const char* kFamily5[] = {"00000", "00002", "00003", "00011", "00023", "00113", "00122",
+                                    "00133", "00222", "00333", "01111", "01112", "01133", "01222",
+                                    "02233", "11111", "11112", "11133", "11222", "11223", "12333",
+                                    "13333", "22222", "22223", "22233", "23333", "33333"};
+
+// A multiset of parts mod 4 of len <= 5 rows, from its counts per part.
+inline int parts_code(const int* c) { return c[0] + 6 * (c[1] + 6 * (c[2] + 6 * c[3])); }
+
+// Membership in the covering family of a set of len rows from its count of rows per
+// part, c[p] for p < family_parts(len).
+bool family_by_parts(const int* c, int len) {
     if (len < 2) return true;
     if (len == 3) {
         for (int p = 0; p < 3; ++p)
-            if (c3[p] == 3 || (c3[p] == 2 && c3[(p + 1) % 3] == 1)) return true;
+            if (c[p] == 3 || (c[p] == 2 && c[(p + 1) % 3] == 1)) return true;
         return false;
     }
-    return odd % 2 == 0 || odd == len;
+    if (len == 4 || len == 5) {
+        static const std::vector<char> member = [] {
+            std::vector<char> m(6 * 6 * 6 * 6, 0);
+            auto add = [&m](const char* t) {
+                int cnt[4] = {0, 0, 0, 0};
+                for (const char* x = t; *x; ++x) ++cnt[*x - '0'];
+                m[parts_code(cnt)] = 1;
+            };
+            for (const char* t : kFamily4) add(t);
+            for (const char* t : kFamily5) add(t);
+            return m;
+        }();
+        return member[parts_code(c)] != 0;
+    }
+    return c[1] % 2 == 0 || c[1] == len;
 }
 
 }  // namespace
 
 bool in_covering_family(const int* t, int len) {
-    int c3[3] = {0, 0, 0}, odd = 0;
-    for (int i = 0; i < len; ++i) {
-        ++c3[t[i] % 3];
-        odd += t[i] & 1;
-    }
-    return family_by_parts(c3, odd, len);
+    const int m = family_parts(len);
+    int c[4] = {0, 0, 0, 0};
+    for (int i = 0; i < len; ++i) ++c[t[i] % m];
+    return family_by_parts(c, len);
 }
 
 bool FlatWalker::minor_nonzero(int* ids) const {
@@ -949,29 +1082,20 @@ void FlatWalker::line_basis(const Node& nd, const Sweep& sw, int cls, int* B) co
     std::copy(P, P + np, B);
 }
 
-CoveringRule::CoveringRule(const std::vector<int>& T) : T_(T), len_(static_cast<int>(T.size())) {
-    int c3[3] = {0, 0, 0}, odd = 0;
-    for (int t : T) {
-        ++c3[t % 3];
-        odd += t & 1;
-    }
-    // Membership of T - t + k depends on t and k only through their parts (mod 3 at
-    // len 3, mod 2 otherwise): bad_[q] holds the parts p of t for which T - t + k is a
-    // member when k has part q, present_[j] the parts of the rows T[j..].
-    by3_ = len_ == 3;
-    const int np = by3_ ? 3 : 2;
-    for (int q = 0; q < np; ++q) {
+CoveringRule::CoveringRule(const std::vector<int>& T)
+    : T_(T), len_(static_cast<int>(T.size())), parts_(family_parts(len_)) {
+    int c[4] = {0, 0, 0, 0};
+    for (int t : T) ++c[t % parts_];
+    // Membership of T - t + k depends on t and k only through their parts: bad_[q]
+    // holds the parts p of t for which T - t + k is a member when k has part q,
+    // present_[j] the parts of the rows T[j..].
+    for (int q = 0; q < parts_; ++q) {
         bad_[q] = 0;
-        for (int p = 0; p < np; ++p) {
-            int d3[3] = {c3[0], c3[1], c3[2]};
-            int dodd = odd;
-            if (by3_) {
-                --d3[p];
-                ++d3[q];
-            } else {
-                dodd += q - p;
-            }
-            if (family_by_parts(d3, dodd, len_)) bad_[q] |= 1u << p;
+        for (int p = 0; p < parts_; ++p) {
+            int d[4] = {c[0], c[1], c[2], c[3]};
+            --d[p];
+            ++d[q];
+            if (family_by_parts(d, len_)) bad_[q] |= 1u << p;
         }
     }
     present_[len_] = 0;
@@ -996,6 +1120,10 @@ bool FlatWalker::emits(const Node& nd, const Sweep& sw, int cls, const CoveringR
     if (!rule.designated(kmin)) return false;
     const int nk = sw.cls_start[cls + 1] - sw.cls_start[cls];
     if (kmin > nd.T.back() || (nk == 1 && nd.S.size() == nd.T.size())) return true;
+    return emits_by_basis(nd, sw, cls, kmin);
+}
+
+bool FlatWalker::emits_by_basis(const Node& nd, const Sweep& sw, int cls, int kmin) const {
     int B[16];
     line_basis(nd, sw, cls, B);
     int k = 0;
@@ -1053,7 +1181,7 @@ void line_direction(const LineRef& L, int r, double* v) {
 namespace {
 
 void descend(const FlatWalker& W, const Node& nd, int task,
-             const std::function<void(int, const LineRef&)>& on_line) {
+             const std::function<void(int, const FlatLines&)>& on_flat) {
     W.check_cancel();
     SweepLease lease;
     Sweep& sw = *lease.sw;
@@ -1064,14 +1192,19 @@ void descend(const FlatWalker& W, const Node& nd, int task,
     // lines it is the designated 2-flat of (docs/design.md section 8)
     const bool covering = r >= 4 && r - 2 <= kCoveringMaxLen;
     if (nd.c == r - 2) {
+        // (in the sweep's buffer: a callback may run a walk of its own on this thread)
+        std::vector<int>& emitted = sw.emitted;
+        emitted.clear();
         if (!covering) {
             for (int cls = 0; cls < ncls; ++cls)
-                if (W.canonical(nd, sw, cls)) on_line(task, LineRef{&W, &nd, &sw, cls});
-            return;
+                if (W.canonical(nd, sw, cls)) emitted.push_back(cls);
+        } else {
+            CoveringRule rule(nd.T);
+            for (int cls = 0; cls < ncls; ++cls)
+                if (W.emits(nd, sw, cls, rule)) emitted.push_back(cls);
         }
-        CoveringRule rule(nd.T);
-        for (int cls = 0; cls < ncls; ++cls)
-            if (W.emits(nd, sw, cls, rule)) on_line(task, LineRef{&W, &nd, &sw, cls});
+        if (!emitted.empty())
+            on_flat(task, FlatLines{&W, &nd, &sw, emitted.data(), static_cast<int>(emitted.size())});
         return;
     }
     // the children that are 2-flats: only those of the family (T = nd.T + class min)
@@ -1088,21 +1221,21 @@ void descend(const FlatWalker& W, const Node& nd, int task,
             if (!in_covering_family(T.data(), r - 2)) continue;
         }
         Node ch = W.child(nd, sw, cls);
-        descend(W, ch, task, on_line);
+        descend(W, ch, task, on_flat);
     }
 }
 
 }  // namespace
 
-int walk_lines(const HypMatrix& hm, const RunContext& ctx,
+int walk_flats(const HypMatrix& hm, const RunContext& ctx,
                const std::function<void(int)>& on_tasks_known,
-               const std::function<void(int, const LineRef&)>& on_line) {
+               const std::function<void(int, const FlatLines&)>& on_flat) {
     FlatWalker W = FlatWalker::over_lines(hm, ctx.cancel);
     W.prepare_exact();
     if (hm.r == 2) {  // the root is the only 2-flat: a single task
         Node root = W.root();
         on_tasks_known(1);
-        if (ctx.in_shard(0)) run_tasks(1, ctx, [&](int t) { descend(W, root, t, on_line); }, "lines");
+        if (ctx.in_shard(0)) run_tasks(1, ctx, [&](int t) { descend(W, root, t, on_flat); }, "lines");
         return 1;
     }
     RootSplit rs = split_root(W);
@@ -1114,10 +1247,18 @@ int walk_lines(const HypMatrix& hm, const RunContext& ctx,
         [&](int i) {
             int t = mine[i];
             Node ch = W.child(rs.root, rs.sweep, rs.classes[t]);
-            descend(W, ch, t, on_line);
+            descend(W, ch, t, on_flat);
         },
         "lines");
     return ntasks;
+}
+
+int walk_lines(const HypMatrix& hm, const RunContext& ctx,
+               const std::function<void(int)>& on_tasks_known,
+               const std::function<void(int, const LineRef&)>& on_line) {
+    return walk_flats(hm, ctx, on_tasks_known, [&](int task, const FlatLines& F) {
+        for (int i = 0; i < F.count; ++i) on_line(task, F.line(i));
+    });
 }
 
 std::vector<int> shard_tasks(int ntasks, const RunContext& ctx) {

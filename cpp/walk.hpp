@@ -45,6 +45,7 @@ struct Sweep {
     std::vector<signed char> flip;   // per position in items: f_s
     std::vector<double> q, qerr;     // per position: e values, e error bounds
     std::vector<int> cls_start;      // class boundaries in items (size classes + 1)
+    std::vector<int> emitted;        // at a 2-flat: the classes it emits (walk_flats)
 };
 
 struct SweepScratch;
@@ -83,11 +84,11 @@ class CoveringRule {
     bool designated(int k) const;
 
   private:
-    int part(int x) const { return by3_ ? x % 3 : x & 1; }
+    int part(int x) const { return x % parts_; }
     const std::vector<int>& T_;
     int len_;
-    bool by3_ = false;                 // the family by parts mod 3 (len 3), else mod 2
-    unsigned bad_[3] = {0, 0, 0};      // see the constructor
+    int parts_;                        // the family is by parts mod parts_ (2, 3 or 4)
+    unsigned bad_[4] = {0, 0, 0, 0};   // see the constructor
     unsigned present_[kCoveringMaxLen + 1];
 };
 
@@ -125,6 +126,9 @@ class FlatWalker {
     }
 
   private:
+    // emits' exact path: is the line's greedy basis T + {kmin}? (kmin: the class's
+    // smallest row; more than r - 1 rows through the line, kmin inside T)
+    __attribute__((noinline)) bool emits_by_basis(const Node& node, const Sweep& sw, int cls, int kmin) const;
     void set_generators(Node& node) const;
     // Exact sign of the coordinate li of row s (local) on the node's generators, given
     // its float value and error bound.
@@ -204,6 +208,16 @@ struct LineRef {
     int last() const { return sweep->cls_start[cls + 1]; }
 };
 
+// The lines one 2-flat emits: its node and sweep, and the emitted classes (increasing).
+struct FlatLines {
+    const FlatWalker* walker;
+    const Node* node;
+    const Sweep* sweep;
+    const int* classes;
+    int count;
+    LineRef line(int i) const { return LineRef{walker, node, sweep, classes[i]}; }
+};
+
 // Direction (r coordinates, float) of the line at its 2-flat.
 void line_direction(const LineRef& L, int r, double* v);
 // Append the hyperplanes containing the line to `out`, sorted.
@@ -213,9 +227,9 @@ inline void append_line_incidence(const LineRef& L, std::vector<int>& out) {
 
 // The 2-flats the walk sweeps at rank r >= 4 (docs/design.md section 8): those whose
 // greedy basis t (len = r - 2 increasing row indices) is in a covering family, a set
-// of (r - 2)-sets such that every (r - 1)-set contains one. r = 5: Turan's family
-// (parts i mod 3; all three in one part, or two in part p and one in part p + 1 mod 3),
-// 4/9 of the triples; otherwise an even number of odd indices (or all odd), about 1/2.
+// of (r - 2)-sets such that every (r - 1)-set contains one, defined by the indices'
+// parts: r = 5, mod 3 (Turan's family, 4/9 of the triples); r = 6 and 7, mod 4 (3/8 and
+// 0.35 of the sets); otherwise mod 2 (an even number of odd indices, or all odd), 1/2.
 bool in_covering_family(const int* t, int len);
 
 // Walk every line of the arrangement hm (rank r >= 2) in a deterministic order, split
@@ -225,6 +239,13 @@ bool in_covering_family(const int* t, int len);
 int walk_lines(const HypMatrix& hm, const RunContext& ctx,
                const std::function<void(int)>& on_tasks_known,
                const std::function<void(int, const LineRef&)>& on_line);
+
+// The same walk, reporting the lines of each swept 2-flat at once (on_flat(task, F) on
+// the worker thread; only for 2-flats that emit a line); walk_lines calls on_line for
+// each of them in order.
+int walk_flats(const HypMatrix& hm, const RunContext& ctx,
+               const std::function<void(int)>& on_tasks_known,
+               const std::function<void(int, const FlatLines&)>& on_flat);
 
 // The tasks 0..ntasks-1 of ctx's shard, increasing.
 std::vector<int> shard_tasks(int ntasks, const RunContext& ctx);

@@ -183,7 +183,8 @@ bool next_subset(std::vector<int>& t, int n) {
 
 // Every (r - 1)-subset of 0..n-1 contains a member of the walk's covering family of
 // (r - 2)-sets (else a line could go unswept), for r = 4..8 and n = 13; and the family
-// is a real saving (under 2/3 of the (r - 2)-sets).
+// is a real saving (under 2/3 of the (r - 2)-sets; under 2/5 at r = 6 and 7, whose
+// families by parts mod 4 hold 0.32 and 0.29 of them at n = 13).
 void test_covering_family() {
     const int n = 13;
     for (int len = 2; len <= 6; ++len) {
@@ -206,6 +207,7 @@ void test_covering_family() {
             members += in_covering_family(sub.data(), len);
         } while (next_subset(sub, n));
         CHECK(3 * members < 2 * sets);
+        if (len == 4 || len == 5) CHECK(5 * members < 2 * sets);
     }
 }
 
