@@ -14,7 +14,7 @@ uint64_t mobius_abs(const HypMatrix& hm, const std::vector<int>& rows, int rank)
 void count_subtree(const FlatWalker& W, const Node& nd, FlatTally& out, bool want_mu) {
     W.check_cancel();
     SweepLease lease;
-    Sweep& sw = *lease.sw;
+    Sweep& sw = *lease;
     W.sweep(nd, sw);
     int ncls = static_cast<int>(sw.cls_start.size()) - 1;
     for (int cls = 0; cls < ncls; ++cls) {

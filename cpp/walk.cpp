@@ -1011,7 +1011,7 @@ bool family_by_parts(const int* c, int len) {
 bool in_covering_family(const int* t, int len) {
     const int m = family_parts(len);
     int c[4] = {0, 0, 0, 0};
-    for (int i = 0; i < len; ++i) ++c[t[i] % m];
+    for (int i = 0; i < len; ++i) ++c[m == 3 ? t[i] % 3 : t[i] & (m - 1)];
     return family_by_parts(c, len);
 }
 
@@ -1085,13 +1085,14 @@ void FlatWalker::line_basis(const Node& nd, const Sweep& sw, int cls, int* B) co
 CoveringRule::CoveringRule(const std::vector<int>& T)
     : T_(T), len_(static_cast<int>(T.size())), parts_(family_parts(len_)) {
     int c[4] = {0, 0, 0, 0};
-    for (int t : T) ++c[t % parts_];
+    for (int t : T) ++c[part(t)];
     // Membership of T - t + k depends on t and k only through their parts: bad_[q]
     // holds the parts p of t for which T - t + k is a member when k has part q,
     // present_[j] the parts of the rows T[j..].
     for (int q = 0; q < parts_; ++q) {
         bad_[q] = 0;
         for (int p = 0; p < parts_; ++p) {
+            if (c[p] == 0) continue;  // (no row t of T has part p)
             int d[4] = {c[0], c[1], c[2], c[3]};
             --d[p];
             ++d[q];
@@ -1105,12 +1106,14 @@ CoveringRule::CoveringRule(const std::vector<int>& T)
 bool CoveringRule::designated(int k) const {
     // B = T + {k} sorted; the subsets before T in lexicographic order are T - t + k for
     // the rows t > k of T (those from T[j] on); T is designated when none is a member.
-    int j = len_;
-    while (j > 0 && T_[j - 1] > k) --j;
+    int j = 0;  // (the rows of T below k, counted without a branch: k falls anywhere)
+    for (int i = 0; i < len_; ++i) j += T_[i] < k;
     return (present_[j] & bad_[part(k)]) == 0;
 }
 
-bool FlatWalker::emits(const Node& nd, const Sweep& sw, int cls, const CoveringRule& rule) const {
+// (inline: the walk calls it for every class of every swept 2-flat)
+inline __attribute__((always_inline)) bool FlatWalker::emits(const Node& nd, const Sweep& sw, int cls,
+                                                             const CoveringRule& rule) const {
     const int r = hm_.r;
     const int kmin = class_min(sw, cls);
     // The greedy basis B(L) holds kmin (off span(T)); T is one of its (r - 2)-subsets
@@ -1140,15 +1143,28 @@ bool FlatWalker::emits_by_basis(const Node& nd, const Sweep& sw, int cls, int km
 
 Node FlatWalker::child(const Node& nd, const Sweep& sw, int cls) const {
     Node ch;
+    child_into(nd, sw, cls, ch);
+    return ch;
+}
+
+void FlatWalker::child_into(const Node& nd, const Sweep& sw, int cls, Node& ch) const {
     ch.c = nd.c + 1;
+    ch.S.clear();
     append_flat_members(nd, sw, cls, ch.S);
-    ch.T = nd.T;
+    ch.T.assign(nd.T.begin(), nd.T.end());
     ch.T.push_back(class_min(sw, cls));
     if (ch.c < hm_.r) {
         extend_minors(nd.mv, nd.mpa, nd.c, row(ch.T.back()), hm_.r, ch.mv, ch.mpa);
         set_generators(ch);
+    } else {
+        ch.J.clear();
+        ch.free_cols.clear();
+        ch.N.clear();
+        ch.Nerr.clear();
+        ch.mv.clear();
+        ch.mpa.clear();
+        ch.det_sign = 1;
     }
-    return ch;
 }
 
 void append_flat_members(const Node& nd, const Sweep& sw, int cls, std::vector<int>& out) {
@@ -1184,7 +1200,7 @@ void descend(const FlatWalker& W, const Node& nd, int task,
              const std::function<void(int, const FlatLines&)>& on_flat) {
     W.check_cancel();
     SweepLease lease;
-    Sweep& sw = *lease.sw;
+    Sweep& sw = *lease;
     W.sweep(nd, sw);
     int ncls = static_cast<int>(sw.cls_start.size()) - 1;
     int r = W.r();
@@ -1214,13 +1230,15 @@ void descend(const FlatWalker& W, const Node& nd, int task,
         T = nd.T;
         T.push_back(0);
     }
+    NodeLease lease_ch;  // (one node for every child: its buffers keep their capacity)
+    Node& ch = *lease_ch;
     for (int cls = 0; cls < ncls; ++cls) {
         if (!W.canonical(nd, sw, cls)) continue;
         if (to_family) {
             T.back() = class_min(sw, cls);
             if (!in_covering_family(T.data(), r - 2)) continue;
         }
-        Node ch = W.child(nd, sw, cls);
+        W.child_into(nd, sw, cls, ch);
         descend(W, ch, task, on_flat);
     }
 }

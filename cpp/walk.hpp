@@ -50,27 +50,33 @@ struct Sweep {
 
 struct SweepScratch;
 
-// Sweeps are reused within a thread (their buffers keep their capacity: at n in the
-// thousands a fresh sweep per node cost a page fault per touched page).
-struct SweepLease {
-    static std::vector<std::unique_ptr<Sweep>>& spare() {
-        thread_local std::vector<std::unique_ptr<Sweep>> s;
+// Sweeps and nodes are reused within a thread (their buffers keep their capacity: at
+// n in the thousands a fresh sweep per node cost a page fault per touched page, and a
+// fresh child per 2-flat allocated its eight buffers anew). A lease takes one from the
+// thread's spares and gives it back when it ends.
+template <class T>
+struct ThreadLease {
+    static std::vector<std::unique_ptr<T>>& spare() {
+        thread_local std::vector<std::unique_ptr<T>> s;
         return s;
     }
-    std::unique_ptr<Sweep> sw;
-    SweepLease() {
+    std::unique_ptr<T> obj;
+    ThreadLease() {
         auto& s = spare();
         if (s.empty()) {
-            sw = std::make_unique<Sweep>();
+            obj = std::make_unique<T>();
         } else {
-            sw = std::move(s.back());
+            obj = std::move(s.back());
             s.pop_back();
         }
     }
-    ~SweepLease() { spare().push_back(std::move(sw)); }
-    SweepLease(const SweepLease&) = delete;
-    SweepLease& operator=(const SweepLease&) = delete;
+    ~ThreadLease() { spare().push_back(std::move(obj)); }
+    ThreadLease(const ThreadLease&) = delete;
+    ThreadLease& operator=(const ThreadLease&) = delete;
+    T& operator*() { return *obj; }
 };
+using SweepLease = ThreadLease<Sweep>;
+using NodeLease = ThreadLease<Node>;
 
 
 // The longest basis of a swept 2-flat (the covering family is used up to rank 16).
@@ -84,7 +90,8 @@ class CoveringRule {
     bool designated(int k) const;
 
   private:
-    int part(int x) const { return x % parts_; }
+    // (2 and 4 are masks; a division by a run-time divisor cost a fifth of a pass)
+    int part(int x) const { return parts_ == 3 ? x % 3 : x & (parts_ - 1); }
     const std::vector<int>& T_;
     int len_;
     int parts_;                        // the family is by parts mod parts_ (2, 3 or 4)
@@ -106,6 +113,8 @@ class FlatWalker {
     void sweep(const Node& node, Sweep& sw) const;
     // Child of `node` obtained by adding the class cls of the sweep.
     Node child(const Node& node, const Sweep& sw, int cls) const;
+    // The same, written over `ch` (whose buffers keep their capacity).
+    void child_into(const Node& node, const Sweep& sw, int cls, Node& ch) const;
     // True when the child through class cls is reached from this node (and no other).
     bool canonical(const Node& node, const Sweep& sw, int cls) const;
     // At a 2-flat whose basis is in the covering family (see in_covering_family): true
