@@ -652,14 +652,16 @@ CellsResult enumerate_cells_run(const HypMatrix& hm, const RunContext& ctx, long
     const int chart_a = hm.r - 1, chart_b = 0;
     std::vector<CellTaskOut> outs;
     std::vector<CellCollector> collectors;
-    const int ntasks = walk_lines(
+    const int ntasks = walk_flats(
         hm, ctx,
         [&](int nt) {
             outs.reserve(nt + 1);
             outs.resize(nt);
             for (auto& o : outs) collectors.emplace_back(hm, o, canonical, chart_a, chart_b);
         },
-        [&](int task, const LineRef& L) { collectors[task].on_line(L); });
+        [&](int task, const FlatLines& F) {
+            for (int i = 0; i < F.count; ++i) collectors[task].on_line(F.line(i));
+        });
     if (canonical && ctx.in_shard(ntasks)) {  // on a worker, so that Ctrl-C is polled meanwhile
         outs.emplace_back();
         run_tasks(1, ctx, [&](int) { restriction_cells(hm, chart_a, chart_b, want_witnesses, ctx.cancel, outs.back()); },

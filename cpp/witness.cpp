@@ -228,12 +228,59 @@ int witness_dd(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, con
     return 0;
 }
 
+// At rank 3 and 4: w = sign(det M) adj(M) b, a positive multiple of the solution of
+// M w = b (M adj(M) = det(M) I), without the elimination's chain of divisions and
+// pivot branches (a third of a cell's witness at (100, 3)); b's last entry is 0. False
+// when det M is not a finite nonzero number.
+bool step_by_adjugate(const double* M, const double* b, int r, double* w) {
+    if (r == 3) {
+        const double *m0 = M, *m1 = M + 3, *m2 = M + 6;
+        const double x0 = m1[1] * m2[2] - m1[2] * m2[1], x1 = m1[2] * m2[0] - m1[0] * m2[2],
+                     x2 = m1[0] * m2[1] - m1[1] * m2[0];  // m1 x m2
+        const double y0 = m2[1] * m0[2] - m2[2] * m0[1], y1 = m2[2] * m0[0] - m2[0] * m0[2],
+                     y2 = m2[0] * m0[1] - m2[1] * m0[0];  // m2 x m0
+        const double det = m0[0] * x0 + m0[1] * x1 + m0[2] * x2;
+        if (!(std::fabs(det) > 0.0) || !std::isfinite(det)) return false;
+        const double g = det > 0 ? 1.0 : -1.0;
+        w[0] = g * (b[0] * x0 + b[1] * y0);
+        w[1] = g * (b[0] * x1 + b[1] * y1);
+        w[2] = g * (b[0] * x2 + b[1] * y2);
+        return true;
+    }
+    // r == 4: the 2x2 minors of rows 0, 1 (s) and of rows 2, 3 (c)
+    const double m00 = M[0], m01 = M[1], m02 = M[2], m03 = M[3], m10 = M[4], m11 = M[5], m12 = M[6],
+                 m13 = M[7], m20 = M[8], m21 = M[9], m22 = M[10], m23 = M[11], m30 = M[12], m31 = M[13],
+                 m32 = M[14], m33 = M[15];
+    const double s0 = m00 * m11 - m10 * m01, s1 = m00 * m12 - m10 * m02, s2 = m00 * m13 - m10 * m03;
+    const double s3 = m01 * m12 - m11 * m02, s4 = m01 * m13 - m11 * m03, s5 = m02 * m13 - m12 * m03;
+    const double c5 = m22 * m33 - m32 * m23, c4 = m21 * m33 - m31 * m23, c3 = m21 * m32 - m31 * m22;
+    const double c2 = m20 * m33 - m30 * m23, c1 = m20 * m32 - m30 * m22, c0 = m20 * m31 - m30 * m21;
+    const double det = s0 * c5 - s1 * c4 + s2 * c3 + s3 * c2 - s4 * c1 + s5 * c0;
+    if (!(std::fabs(det) > 0.0) || !std::isfinite(det)) return false;
+    const double g = det > 0 ? 1.0 : -1.0;
+    const double b0 = g * b[0], b1 = g * b[1], b2 = g * b[2];
+    // the first three columns of adj(M) (row i of w: adj[i][0..2] . b)
+    w[0] = b0 * (m11 * c5 - m12 * c4 + m13 * c3) + b1 * (-m01 * c5 + m02 * c4 - m03 * c3) +
+           b2 * (m31 * s5 - m32 * s4 + m33 * s3);
+    w[1] = b0 * (-m10 * c5 + m12 * c2 - m13 * c1) + b1 * (m00 * c5 - m02 * c2 + m03 * c1) +
+           b2 * (-m30 * s5 + m32 * s2 - m33 * s1);
+    w[2] = b0 * (m10 * c4 - m11 * c2 + m13 * c0) + b1 * (-m00 * c4 + m01 * c2 - m03 * c0) +
+           b2 * (m30 * s4 - m31 * s2 + m33 * s0);
+    w[3] = b0 * (-m10 * c3 + m11 * c1 - m12 * c0) + b1 * (m00 * c3 - m01 * c1 + m02 * c0) +
+           b2 * (-m30 * s3 + m31 * s1 - m32 * s0);
+    return true;
+}
+
 // The step direction w (|w|_inf = 1) from the line into the cell: for a generic line,
-// a_j . w = +-1 (the cell's sign) on the k = r - 1 incident hyperplanes and v . w = 0;
-// for a nongeneric one, the cell's witness in the local arrangement.
-void step_direction(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, WitnessScratch& s) {
+// a_j . w = +-1 (the cell's sign) on the k = r - 1 incident hyperplanes and v . w = 0
+// (at rank 3 and 4 by the adjugate unless `solve`, else by elimination); for a
+// nongeneric one, the cell's witness in the local arrangement. Returns whether the
+// adjugate was used.
+bool step_direction(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, WitnessScratch& s,
+                    bool solve) {
     const int r = hm.r;
     std::vector<double>& w = s.w;
+    bool adjugate = false;
     if (!cl.local_w) {
         for (int j = 0; j < cl.k; ++j) {  // (each row scaled by a power of two near 1 / max_l |a_l|)
             const double* a = hm.row(cl.inc[j]);
@@ -243,14 +290,18 @@ void step_direction(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat
         }
         for (int l = 0; l < r; ++l) s.M[(r - 1) * r + l] = s.v[l];
         s.b[r - 1] = 0.0;
-        if (!solve_small(s.M, s.b, r)) throw NumericalFailure("singular local system for a witness");
-        std::copy(s.b.begin(), s.b.end(), w.begin());
+        adjugate = !solve && (r == 3 || r == 4) && step_by_adjugate(s.M.data(), s.b.data(), r, w.data());
+        if (!adjugate) {
+            if (!solve_small(s.M, s.b, r)) throw NumericalFailure("singular local system for a witness");
+            std::copy(s.b.begin(), s.b.end(), w.begin());
+        }
     } else {
         for (int j = 0; j < r; ++j) w[j] = cl.local_w[j];
     }
     double wmax = 0;
     for (int j = 0; j < r; ++j) wmax = std::max(wmax, std::fabs(w[j]));
     for (int j = 0; j < r; ++j) w[j] /= wmax;  // (exactly |w|_inf = 1)
+    return adjugate;
 }
 
 }  // namespace
@@ -424,7 +475,6 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
     }
     for (int j = 0; j < r; ++j) v[j] /= vmax;
     s.prepare(hm);
-    step_direction(hm, cl, pat, s);
     const std::vector<double>& w = s.w;
     // largest step keeping the non-incident signs: min |a.v| / |a|_1 (|w|_inf = 1)
     for (int j = 0; j < cl.k; ++j) s.excl[cl.inc[j]] = HUGE_VAL;
@@ -435,7 +485,12 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
     // differs from the pattern); the others (those through the line, and any too close
     // to it) are checked exactly. A point is accepted exactly when every row has its
     // sign, as with the full check, so the witness does not depend on the filter.
+    // A direction from the adjugate that finds no point is computed again by
+    // elimination (more accurate on ill-conditioned systems) before the double-double
+    // search.
     const int nw = static_cast<int>(s.cert.size());
+    for (bool solve : {false, true}) {
+    const bool adjugate = step_direction(hm, cl, pat, s, solve);
     double step = eps;
     for (int it = 0; it < kFloatSteps; ++it) {
         double dmax = 0.0;
@@ -455,6 +510,8 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
         }
         if (ok) return 1;
         step *= kStepShrink;
+    }
+    if (!adjugate) break;
     }
     return witness_dd(hm, cl, pat, v.data(), w.data(), u, ulo);
 }
