@@ -641,6 +641,20 @@ EXACTRELU_TARGET_AVX void rank_sort_slopes_avx(const double* s, int n, int* orde
 }
 #endif
 
+// rank_sort_slopes on n slopes in s, whose room up to a multiple of 4 is padded here
+// with +inf; the AVX version where wide.
+void count_slopes(double* s, int n, bool wide, int* order) {
+    std::fill(s + n, s + ((n + 3) & ~3), HUGE_VAL);
+#if defined(EXACTRELU_AVX_DISPATCH)
+    if (wide) {
+        rank_sort_slopes_avx(s, n, order);
+        return;
+    }
+#endif
+    (void)wide;
+    rank_sort_slopes(s, n, order);
+}
+
 }  // namespace
 
 int FlatWalker::sweep_coordinates(const Node& nd, SweepScratch& sc) const {
@@ -744,13 +758,7 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
             const double t = first[i] == 0 ? q[2 * i + 1] / q[2 * i] : HUGE_VAL;
             s[i] = t == t ? t : 0.0;
         }
-        std::fill(s + ni, s + np, HUGE_VAL);
-#if defined(EXACTRELU_AVX_DISPATCH)
-        if (wide_) rank_sort_slopes_avx(s, ni, order);
-        else rank_sort_slopes(s, ni, order);
-#else
-        rank_sort_slopes(s, ni, order);
-#endif
+        count_slopes(s, ni, wide_, order);
     } else if (e == 2) {
         // large 2-flats: one integer key per item, the order-preserving bits of the
         // slope (items with q0 == 0 last) with the item's index in its low 32 bits,
@@ -802,13 +810,7 @@ void FlatWalker::sweep(const Node& nd, Sweep& sw) const {
             sc.slope.resize(np);
             double* s = sc.slope.data();
             for (int i = 0; i < ni; ++i) s[i] = first[i] == 0 ? key[static_cast<std::size_t>(i) * e + 1] : HUGE_VAL;
-            std::fill(s + ni, s + np, HUGE_VAL);
-#if defined(EXACTRELU_AVX_DISPATCH)
-            if (wide_) rank_sort_slopes_avx(s, ni, order);
-            else rank_sort_slopes(s, ni, order);
-#else
-            rank_sort_slopes(s, ni, order);
-#endif
+            count_slopes(s, ni, wide_, order);
             for (int a = 0; a < ni;) {
                 int b = a + 1;
                 while (b < ni && s[order[b]] == s[order[a]]) ++b;
