@@ -129,14 +129,14 @@ def fmt(v, spec):
 def print_table(title, rows):
     print(f"\n{title}")
     head = (f"{'row':<16}{'seconds':>9}{'objective':>19}{'cert':>6}{'exact':>6}{'pool':>6}"
-            f"{'rays/pass':>11}{'Mrays/s':>9}{'pricing':>9}{'master':>8}{'other':>8}  status")
+            f"{'rays/pass':>13}{'Mrays/s':>9}{'pricing':>9}{'master':>8}{'other':>8}  status")
     print(head)
     print("-" * len(head))
     for name, r in rows:
         d = derived(r)
         print(f"{name:<16}{fmt(r.get('seconds'), '.2f'):>9}{fmt(r.get('objective'), '.12g'):>19}"
               f"{str(r.get('certified', '-')):>6}{fmt(d['exact'], 'd'):>6}{fmt(d['pool'], 'd'):>6}"
-              f"{fmt(d['rays'], ',d'):>11}{fmt(d['rate'] and d['rate'] / 1e6, '.2f'):>9}"
+              f"{fmt(d['rays'], ',d'):>13}{fmt(d['rate'] and d['rate'] / 1e6, '.2f'):>9}"
               f"{fmt(d['pricing'], '.2f'):>9}{fmt(d['master'], '.2f'):>8}"
               f"{fmt(d['other'], '.2f'):>8}"
               f"  {r.get('status')}")

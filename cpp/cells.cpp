@@ -115,27 +115,65 @@ struct CellTaskOut {
 // first row, and pa[mask] the sum of the |products| of that expansion (for
 // minor_error_bound). val and pa hold 1 << nc entries; nc <= kCanonMaxRank.
 // (NC is a template parameter so that the loops over masks and columns unroll)
+// The expansion steps of every column mask of NC columns, by increasing number of
+// columns (a mask's sub-masks come before it): for mask m with j columns, the j pairs
+// (column c, m without c) in increasing c. Built once per NC.
+template <int NC>
+struct MinorSteps {
+    static constexpr int kMasks = 1 << NC;
+    uint32_t mask[kMasks];
+    int bits[kMasks];
+    int first[kMasks + 1];        // steps of entry i: [first[i], first[i + 1])
+    int by_bits[NC + 2];          // entries with fewer than j columns: [0, by_bits[j])
+    int col[NC * kMasks / 2 + 1];
+    uint32_t sub[NC * kMasks / 2 + 1];
+    MinorSteps() {
+        int e = 0, st = 0;
+        for (int j = 0; j <= NC; ++j) {
+            by_bits[j] = e;
+            for (uint32_t m = 0; m < kMasks; ++m) {
+                if (popcount32(m) != j) continue;
+                mask[e] = m;
+                bits[e] = j;
+                first[e] = st;
+                for (int c = 0; c < NC; ++c)
+                    if (m & (1u << c)) {
+                        col[st] = c;
+                        sub[st] = m & ~(1u << c);
+                        ++st;
+                    }
+                ++e;
+            }
+        }
+        by_bits[NC + 1] = e;
+        first[e] = st;
+    }
+};
+
+// Every minor of the rows R[0..k-1] on the columns C[0..nc-1] that uses the last rows:
+// for a column mask with j <= k bits, val[mask] is the determinant of the rows
+// R[k-j..k-1] on the columns of the mask (in order), by Laplace expansion along its
+// first row, and pa[mask] the sum of the |products| of that expansion (for
+// minor_error_bound). val and pa hold 1 << nc entries; nc <= kCanonMaxRank.
+// (NC is a template parameter: one table of expansion steps per number of columns, so
+// that no branch depends on the mask's bits)
 template <int NC>
 void suffix_minors_n(const double* const* R, int k, const int* C, double* val, double* pa) {
-    constexpr int nc = NC;
+    static const MinorSteps<NC> steps;
     val[0] = 1.0;
     pa[0] = 1.0;
-    for (uint32_t mask = 1; mask < (1u << nc); ++mask) {
-        const int j = popcount32(mask);
-        if (j > k) continue;
-        const double* row = R[k - j];
+    const int end = steps.by_bits[std::min(k, NC) + 1];
+    for (int e = 1; e < end; ++e) {
+        const double* row = R[k - steps.bits[e]];
         double v = 0.0, p = 0.0;
-        bool neg = false;
-        for (int c = 0; c < nc; ++c) {
-            if (!(mask & (1u << c))) continue;
-            const uint32_t sub = mask & ~(1u << c);
-            const double a = row[C[c]];
-            v += neg ? -(a * val[sub]) : a * val[sub];
+        for (int t = steps.first[e], i = 0; t < steps.first[e + 1]; ++t, ++i) {
+            const double a = row[C[steps.col[t]]];
+            const uint32_t sub = steps.sub[t];
+            v += (i & 1) ? -(a * val[sub]) : a * val[sub];
             p += std::fabs(a) * pa[sub];
-            neg = !neg;
         }
-        val[mask] = v;
-        pa[mask] = p;
+        val[steps.mask[e]] = v;
+        pa[steps.mask[e]] = p;
     }
 }
 
