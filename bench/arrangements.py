@@ -21,14 +21,13 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 import exactrelu
+from _baseline import run_baseline
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
@@ -273,15 +272,12 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.baseline:
         base_json = os.path.splitext(args.json)[0] + ".baseline.json"
-        cmd = [args.baseline, os.path.abspath(__file__), "--json", base_json,
-               "--repeat", str(args.repeat)]
+        extra = ["--repeat", str(args.repeat)]
         if args.threads:
-            cmd += ["--threads"] + [str(t) for t in args.threads]
+            extra += ["--threads"] + [str(t) for t in args.threads]
         if args.quick:
-            cmd.append("--quick")
-        print(f"baseline: {' '.join(cmd)}")
-        subprocess.run(cmd, check=True, cwd=tempfile.gettempdir())
-        print("\nthis version:")
+            extra.append("--quick")
+        run_baseline(args.baseline, __file__, base_json, extra)
     run(args)
     if args.baseline:
         compare(base_json, args.json)

@@ -20,12 +20,12 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
+
+from _baseline import run_baseline
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -99,11 +99,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.baseline:
         base_json = os.path.splitext(args.json)[0] + ".baseline.json"
-        cmd = [args.baseline, os.path.abspath(__file__), "--json", base_json,
-               "--repeat", str(args.repeat), "--threads", str(args.threads)]
-        print(f"baseline: {' '.join(cmd)}")
-        subprocess.run(cmd, check=True, cwd=tempfile.gettempdir())
-        print("\nthis version:")
+        run_baseline(args.baseline, __file__, base_json,
+                     ["--repeat", str(args.repeat), "--threads", str(args.threads)])
     run(args)
     if args.baseline:
         compare(base_json, args.json)
