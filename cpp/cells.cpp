@@ -109,12 +109,6 @@ struct CellTaskOut {
     }
 };
 
-// Every minor of the rows R[0..k-1] on the columns C[0..nc-1] that uses the last rows:
-// for a column mask with j <= k bits, val[mask] is the determinant of the rows
-// R[k-j..k-1] on the columns of the mask (in order), by Laplace expansion along its
-// first row, and pa[mask] the sum of the |products| of that expansion (for
-// minor_error_bound). val and pa hold 1 << nc entries; nc <= kCanonMaxRank.
-// (NC is a template parameter so that the loops over masks and columns unroll)
 // The expansion steps of every column mask of NC columns, by increasing number of
 // columns (a mask's sub-masks come before it): for mask m with j columns, the j pairs
 // (column c, m without c) in increasing c. Built once per NC.

@@ -1013,7 +1013,7 @@ bool family_by_parts(const int* c, int len) {
 bool in_covering_family(const int* t, int len) {
     const int m = family_parts(len);
     int c[4] = {0, 0, 0, 0};
-    for (int i = 0; i < len; ++i) ++c[m == 3 ? t[i] % 3 : t[i] & (m - 1)];
+    for (int i = 0; i < len; ++i) ++c[index_part(t[i], m)];
     return family_by_parts(c, len);
 }
 

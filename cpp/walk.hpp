@@ -82,6 +82,10 @@ using NodeLease = ThreadLease<Node>;
 // The longest basis of a swept 2-flat (the covering family is used up to rank 16).
 constexpr int kCoveringMaxLen = 14;
 
+// The part of row index x among m = 2, 3 or 4 parts (the covering family's classes):
+// 2 and 4 are masks (a division by a run-time divisor cost a fifth of a pricing pass).
+inline int index_part(int x, int m) { return m == 3 ? x % 3 : x & (m - 1); }
+
 // The covering family's test at one 2-flat of the family with basis T, for the lines
 // whose greedy basis is T + {k}: is T the first family member among its (r - 2)-subsets?
 class CoveringRule {
@@ -90,8 +94,7 @@ class CoveringRule {
     bool designated(int k) const;
 
   private:
-    // (2 and 4 are masks; a division by a run-time divisor cost a fifth of a pass)
-    int part(int x) const { return parts_ == 3 ? x % 3 : x & (parts_ - 1); }
+    int part(int x) const { return index_part(x, parts_); }
     const std::vector<int>& T_;
     int len_;
     int parts_;                        // the family is by parts mod parts_ (2, 3 or 4)

@@ -505,29 +505,34 @@ int cell_witness(const HypMatrix& hm, const CellLine& cl, const uint64_t* pat, W
     // elimination (more accurate on ill-conditioned systems) before the double-double
     // search.
     const int nw = static_cast<int>(s.cert.size());
-    for (bool solve : {false, true}) {
-    const bool adjugate = step_direction(hm, cl, pat, s, solve);
-    double step = eps;
-    for (int it = 0; it < kFloatSteps; ++it) {
-        double dmax = 0.0;
-        for (int j = 0; j < r; ++j) {
-            u[j] = v[j] + step * w[j];
-            dmax = std::max(dmax, std::fabs(u[j] - v[j]));
-        }
-        s.classify(m, dmax * bound_up(r));
-        bool ok = true;
-        for (int q = 0; q < nw && ok; ++q) ok = (s.cert[q] & ~(s.neg[q] ^ pat[q])) == 0;  // a wrong sign
-        for (int q = 0; q < nw && ok; ++q) {
-            const uint64_t valid = q + 1 < nw || m % 64 == 0 ? ~uint64_t(0) : (uint64_t(1) << (m % 64)) - 1;
-            for (uint64_t open = ~s.cert[q] & valid; open && ok; open &= open - 1) {
-                const int g = 64 * q + __builtin_ctzll(open);
-                ok = dot_sign_exact(hm.row(g), u, r) == (get_bit(pat, g) ? 1 : -1);
+    auto float_point = [&]() {  // the steps eps, eps / 4, ... along the current w
+        double step = eps;
+        for (int it = 0; it < kFloatSteps; ++it) {
+            double dmax = 0.0;
+            for (int j = 0; j < r; ++j) {
+                u[j] = v[j] + step * w[j];
+                dmax = std::max(dmax, std::fabs(u[j] - v[j]));
             }
+            s.classify(m, dmax * bound_up(r));
+            bool ok = true;
+            for (int q = 0; q < nw && ok; ++q) ok = (s.cert[q] & ~(s.neg[q] ^ pat[q])) == 0;  // a wrong sign
+            for (int q = 0; q < nw && ok; ++q) {
+                const uint64_t valid = q + 1 < nw || m % 64 == 0 ? ~uint64_t(0) : (uint64_t(1) << (m % 64)) - 1;
+                for (uint64_t open = ~s.cert[q] & valid; open && ok; open &= open - 1) {
+                    const int g = 64 * q + __builtin_ctzll(open);
+                    ok = dot_sign_exact(hm.row(g), u, r) == (get_bit(pat, g) ? 1 : -1);
+                }
+            }
+            if (ok) return true;
+            step *= kStepShrink;
         }
-        if (ok) return 1;
-        step *= kStepShrink;
-    }
-    if (!adjugate) break;
+        return false;
+    };
+    const bool adjugate = step_direction(hm, cl, pat, s, false);
+    if (float_point()) return 1;
+    if (adjugate) {
+        step_direction(hm, cl, pat, s, true);
+        if (float_point()) return 1;
     }
     return witness_dd(hm, cl, pat, v.data(), w.data(), u, ulo);
 }
